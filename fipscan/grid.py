@@ -1,0 +1,86 @@
+"""(mass, coupling) grids with validated, log-spaced axes."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from fipscan.errors import InputError
+
+__all__ = ["Grid", "parse_range", "check_mass", "check_coupling"]
+
+
+def check_mass(m, lo=None, hi=None, what="mass") -> float:
+    """A positive finite mass [GeV] inside [lo, hi] if given, else InputError naming the problem."""
+    try:
+        x = float(m)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a number, got {m!r}") from None
+    if math.isnan(x):
+        raise InputError(f"{what} is NaN")
+    if not math.isfinite(x) or x <= 0:
+        raise InputError(f"{what} must be positive and finite, got {m!r}")
+    if lo is not None and hi is not None and not lo <= x <= hi:
+        raise InputError(f"{what} {x:g} GeV is outside the model's range [{lo:g}, {hi:g}] GeV")
+    return x
+
+
+def check_coupling(g, what="coupling") -> float:
+    """A coupling in (0, 1e3]; zero, negative, NaN or inf give InputError."""
+    try:
+        x = float(g)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a number, got {g!r}") from None
+    if math.isnan(x):
+        raise InputError(f"{what} is NaN")
+    if not math.isfinite(x) or x <= 0:
+        raise InputError(f"{what} must be positive and finite (got {g!r}); scans run on log axes")
+    return x
+
+
+def parse_range(text: str, what: str) -> tuple[float, float, int]:
+    """Parse 'LO:HI:N' (log-spaced, LO < HI, N >= 2)."""
+    parts = str(text).split(":")
+    if len(parts) != 3:
+        raise InputError(f"{what} range must be LO:HI:N, got '{text}'")
+    try:
+        lo, hi = float(parts[0]), float(parts[1])
+        n = int(parts[2])
+    except ValueError:
+        raise InputError(f"{what} range must be LO:HI:N with numbers, got '{text}'") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo <= 0 or hi <= 0:
+        raise InputError(f"{what} range needs positive finite bounds, got '{text}'")
+    if lo >= hi:
+        raise InputError(f"{what} range needs LO < HI, got '{text}'")
+    if n < 2:
+        raise InputError(f"{what} range needs N >= 2 points, got '{text}'")
+    return lo, hi, n
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Log-spaced mass [GeV] and coupling axes."""
+
+    masses: np.ndarray
+    couplings: np.ndarray
+
+    @classmethod
+    def log(cls, m_lo, m_hi, n_m, g_lo, g_hi, n_g) -> "Grid":
+        for what, lo, hi, n in (("mass", m_lo, m_hi, n_m), ("coupling", g_lo, g_hi, n_g)):
+            parse_range(f"{lo}:{hi}:{n}", what)
+        return cls(np.geomspace(m_lo, m_hi, int(n_m)), np.geomspace(g_lo, g_hi, int(n_g)))
+
+    @classmethod
+    def from_ranges(cls, masses: str, couplings: str) -> "Grid":
+        return cls.log(*parse_range(masses, "mass"), *parse_range(couplings, "coupling"))
+
+    def validate(self, mass_range=None) -> "Grid":
+        for m in (self.masses.min(), self.masses.max()):
+            check_mass(m, *(mass_range or (None, None)))
+        for g in (self.couplings.min(), self.couplings.max()):
+            check_coupling(g)
+        if np.isnan(self.masses).any() or np.isnan(self.couplings).any():
+            raise InputError("grid contains NaN")
+        return self

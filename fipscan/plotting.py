@@ -1,0 +1,79 @@
+"""Publication-style exclusion plots (matplotlib, Agg backend)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["plot_result", "read_curve"]
+
+
+def read_curve(path) -> np.ndarray:
+    """A published curve: two whitespace- or comma-separated columns (mass [GeV], coupling); '#' comments."""
+    from fipscan.errors import InputError
+
+    rows = []
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise InputError(f"cannot read comparison curve {path}: {exc.strerror}") from None
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].replace(",", " ").strip()
+        if not line:
+            continue
+        try:
+            m, g = (float(x) for x in line.split()[:2])
+        except ValueError:
+            if rows:
+                raise InputError(f"malformed line in comparison curve {path}: '{line}'") from None
+            continue  # a header line
+        rows.append((m, g))
+    if len(rows) < 2:
+        raise InputError(f"comparison curve {path} has fewer than two points")
+    return np.asarray(rows)
+
+
+def _region(masses, lower, upper):
+    """Closed polygon (lower edge left to right, upper edge back) of the excluded masses."""
+    ok = np.isfinite(lower) & np.isfinite(upper)
+    m, lo, hi = masses[ok], lower[ok], upper[ok]
+    return np.concatenate([m, m[::-1]]), np.concatenate([lo, hi[::-1]])
+
+
+def plot_result(result, fh, *, fmt="png", compare=None):
+    """Draw the exclusion(s) of a ScanResult into the binary file handle ``fh``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=150)
+    colours = ["#1f5fa8", "#d2691e", "#2e8b57", "#8b008b"]
+    for i, pt in enumerate(result.points):
+        c = pt.contour
+        x, y = _region(c.masses, c.lower, c.upper)
+        if x.size == 0:
+            continue
+        label = f"{result.experiment.title}, {pt.pot:.2g} POT (N$_{{90}}$ = {pt.n_limit:.2f})"
+        ax.fill(x, y, color=colours[i % 4], alpha=0.25 if i == 0 else 0.12, lw=0)
+        ax.plot(np.append(x, x[0]), np.append(y, y[0]), color=colours[i % 4], lw=1.6 if i == 0 else 1.2,
+                ls="-" if i == 0 else "--", label=label)
+    if compare is not None:
+        curve = read_curve(compare)
+        ax.plot(np.append(curve[:, 0], curve[0, 0]), np.append(curve[:, 1], curve[0, 1]), color="k", lw=1.4,
+                ls=":", label=f"published: {Path(compare).stem}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"$m$ [GeV]")
+    ax.set_ylabel(result.model.coupling_label)
+    ax.set_xlim(result.grid.masses[0], result.grid.masses[-1])
+    ax.set_ylim(result.grid.couplings[0], result.grid.couplings[-1])
+    ax.grid(True, which="major", alpha=0.3)
+    chans = "+".join({"ee": "e$^+$e$^-$", "mumu": r"$\mu^+\mu^-$", "pipi": r"$\pi^+\pi^-$"}.get(c, c)
+                     for c in result.channels)
+    ax.set_title(f"{result.model.label} → {chans}: 90% CL exclusion", fontsize=10)
+    ax.legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(fh, format=fmt)
+    plt.close(fig)

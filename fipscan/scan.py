@@ -1,0 +1,213 @@
+"""``scan(model, experiment, grid)``: expected events on an (m, coupling) grid and the exclusion contour."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import h5py
+import jax.numpy as jnp
+import numpy as np
+
+from fipscan import __version__
+from fipscan.contour.per_mass import PerMassContour, per_mass_contour
+from fipscan.errors import InputError
+from fipscan.experiments import Experiment, load_experiment
+from fipscan.grid import Grid
+from fipscan.models import get_model
+from fipscan.yields import YieldTables, precompute
+
+__all__ = ["scan", "ScanResult", "ScanPoint", "DEFAULT_N_LIMIT", "n_limit_for"]
+
+#: 90% CL upper limit on the signal mean for 0 observed events and no background: -ln(0.1)
+DEFAULT_N_LIMIT = -math.log(0.1)
+
+
+def n_limit_for(observed=0, background=0.0, background_uncertainty=0.0, cl=0.9, method="cls") -> float:
+    """Signal events excluded at CL for ``observed`` events over the background (fipscan.stats)."""
+    if observed == 0 and cl == 0.9 and method == "cls":
+        return DEFAULT_N_LIMIT  # CLs: independent of the background for n = 0
+    from fipscan.stats import upper_limit
+
+    return float(upper_limit(observed, background, background_uncertainty, cl=cl, method=method))
+
+
+@dataclass(frozen=True)
+class ScanPoint:
+    """One contour at one POT: the per-mass edges and the limit it uses."""
+
+    pot: float
+    n_limit: float
+    contour: PerMassContour
+    events: np.ndarray  # (Nm, Ng)
+
+
+@dataclass
+class ScanResult:
+    """Events grid(s), contour(s) and every input of a scan.  ``save(dir)`` writes the files."""
+
+    model: Any
+    experiment: Experiment
+    grid: Grid
+    channels: tuple[str, ...]
+    points: list[ScanPoint]
+    tables: YieldTables = field(repr=False)
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def events(self) -> np.ndarray:
+        """N(m, coupling) at the primary POT, shape (n_masses, n_couplings)."""
+        return self.points[0].events
+
+    @property
+    def contour(self) -> PerMassContour:
+        return self.points[0].contour
+
+    def save(self, outdir, *, compare=None, formats=("png", "pdf")) -> dict[str, Path]:
+        """Write contour.csv, scan.h5, contour.png/.pdf into ``outdir`` (each atomically)."""
+        from fipscan.plotting import plot_result
+
+        outdir = Path(outdir)
+        try:
+            outdir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create output directory {outdir}: {exc.strerror}") from None
+        if not os.access(outdir, os.W_OK):
+            raise InputError(f"output directory {outdir} is not writable")
+        written = {}
+        written["contour.csv"] = _atomic_text(outdir / "contour.csv", contour_csv(self.contour))
+        for pt in self.points[1:]:
+            name = f"contour_pot{pt.pot:.0e}.csv".replace("+", "")
+            written[name] = _atomic_text(outdir / name, contour_csv(pt.contour))
+        written["scan.h5"] = _atomic_h5(outdir / "scan.h5", self._write_h5)
+        for fmt in formats:
+            written[f"contour.{fmt}"] = _atomic_binary(
+                outdir / f"contour.{fmt}", lambda fh, f=fmt: plot_result(self, fh, fmt=f, compare=compare))
+        return written
+
+    def _write_h5(self, f: h5py.File) -> None:
+        f.attrs["fipscan_version"] = __version__
+        f.attrs["model"] = self.model.name
+        f.attrs["experiment"] = self.experiment.name
+        f.attrs["channels"] = ",".join(self.channels)
+        f.attrs["inputs"] = json.dumps(_jsonable(self.inputs), sort_keys=True)
+        f.attrs["experiment_config"] = json.dumps(_jsonable(self.experiment.config), sort_keys=True)
+        f.attrs["model_settings"] = json.dumps(_jsonable(self.model.settings()), sort_keys=True)
+        f.create_dataset("mass_gev", data=self.grid.masses)
+        f.create_dataset("coupling", data=self.grid.couplings)
+        f["mass_gev"].attrs["units"] = "GeV"
+        f["coupling"].attrs["name"] = self.model.coupling_name
+        for i, pt in enumerate(self.points):
+            g = f.create_group(f"pot_{i}")
+            g.attrs["pot"] = pt.pot
+            g.attrs["n_limit"] = pt.n_limit
+            d = g.create_dataset("events", data=pt.events, compression="gzip")
+            d.attrs["axes"] = "mass_gev,coupling"
+            c = g.create_group("contour")
+            for key in ("masses", "lower", "upper", "lower_at_edge", "upper_at_edge", "converged"):
+                c.create_dataset(key, data=getattr(pt.contour, key))
+
+
+def contour_csv(contour: PerMassContour) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["mass_gev", "coupling_lower", "coupling_upper"])
+    for m, lo, hi in contour.rows():
+        w.writerow([f"{m:.8g}", f"{lo:.8g}", f"{hi:.8g}"])
+    return buf.getvalue()
+
+
+def _jsonable(obj):
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return obj
+
+
+def _atomic(path: Path, mode: str, write) -> Path:
+    """Write through a temporary file in the same directory, fsync, then rename onto ``path``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _atomic_text(path: Path, text: str) -> Path:
+    return _atomic(path, "w", lambda fh: fh.write(text))
+
+
+def _atomic_binary(path: Path, write) -> Path:
+    return _atomic(path, "wb", write)
+
+
+def _atomic_h5(path: Path, write) -> Path:
+    def inner(fh):
+        with h5py.File(fh, "w") as f:
+            write(f)
+
+    return _atomic(path, "w+b", inner)
+
+
+def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=None, spectra=None,
+         observed=None, background=None, background_uncertainty=None, cl=None, method="cls",
+         tables: YieldTables | None = None, dtype=jnp.float64) -> ScanResult:
+    """Expected events N(m, g) on ``grid`` and the per-mass exclusion contour.
+
+    model: a model instance or registered name; experiment: an Experiment or a name/TOML path.
+    pot: protons on target (default: the experiment's); projections: further POT values computed
+    from the same tables.  The limit is 2.3 events (90% CL, nothing observed) unless
+    observed/background are given (then CLs, or ``method="fc"``).  Background scales with POT.
+    tables: reuse a ``precompute(...)`` result (its masses must equal the grid's).
+    """
+    model = get_model(model)
+    experiment = load_experiment(experiment)
+    grid.validate(model.mass_range)
+    channels = tuple(channels or model.default_channels)
+    unknown = [c for c in channels if c not in model.decay_channels]
+    if unknown:
+        raise InputError(f"unknown decay channel(s) {','.join(unknown)} for {model.name} "
+                         f"(known: {','.join(model.decay_channels)})")
+    pot = float(experiment.pot if pot is None else pot)
+    if not math.isfinite(pot) or pot <= 0:
+        raise InputError(f"pot must be positive, got {pot}")
+    if tables is None:
+        tables = precompute(model, experiment, grid.masses, channels=channels, spectra=spectra, dtype=dtype)
+    cl = experiment.cl if cl is None else float(cl)
+    obs = experiment.observed if observed is None else int(observed)
+    b_ref = 0.0 if background is None else float(background)
+    db_ref = 0.0 if background_uncertainty is None else float(background_uncertainty)
+    log_g = jnp.log(jnp.asarray(grid.couplings, dtype))
+    points = []
+    for p in (pot, *projections):
+        scale = p / pot
+        n_lim = n_limit_for(obs, b_ref * scale, db_ref * scale, cl, method)
+        events = np.asarray(tables.events_grid(log_g, p))
+        contour = per_mass_contour(tables, p, n_lim, log_g)
+        points.append(ScanPoint(pot=p, n_limit=n_lim, contour=contour, events=events))
+    inputs = {
+        "pot": pot, "projections": list(projections), "channels": list(channels), "cl": cl,
+        "observed": obs, "background": b_ref, "background_uncertainty": db_ref, "method": method,
+        "mass_range": [float(grid.masses[0]), float(grid.masses[-1]), int(grid.masses.size)],
+        "coupling_range": [float(grid.couplings[0]), float(grid.couplings[-1]), int(grid.couplings.size)],
+        "model": model.settings(), "experiment": experiment.name, "efficiency": dict(experiment.efficiency),
+    }
+    return ScanResult(model, experiment, grid, channels, points, tables, inputs)

@@ -1,0 +1,26 @@
+"""Numerically stable building blocks (pure jax.numpy, dtype-preserving)."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+
+def safe_log(x):
+    """log(x) with log(0) = -inf and a finite (zero) gradient there (double-where pattern)."""
+    positive = x > 0
+    safe = jnp.where(positive, x, jnp.ones_like(x))
+    return jnp.where(positive, jnp.log(safe), -jnp.inf)
+
+
+def log1mexp(x):
+    """log(1 - exp(-x)) for x >= 0, accurate for all x.
+
+    Maechler, "Accurately computing log(1 - exp(-|a|))" (CRAN Rmpfr vignette, 2012), eq. (7):
+    use log(-expm1(-x)) for x <= ln 2 and log1p(-exp(-x)) above.  x = 0 gives -inf.
+    """
+    x = jnp.asarray(x)
+    ln2 = jnp.log(jnp.asarray(2.0, dtype=x.dtype))
+    small = x <= ln2
+    x_small = jnp.where(small, x, ln2)  # keep each branch finite where it is not used
+    x_large = jnp.where(small, ln2 * 2, x)
+    return jnp.where(small, safe_log(-jnp.expm1(-x_small)), jnp.log1p(-jnp.exp(-x_large)))

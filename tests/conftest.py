@@ -1,0 +1,37 @@
+"""Test configuration: float64 is switched on by the process owner (here), never at library import."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jax
+import pytest
+
+jax.config.update("jax_enable_x64", True)
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_REFERENCE = Path(os.environ.get("FIPSCAN_SHARED_REFERENCE", REPO.parent / "shared" / "reference"))
+
+
+@pytest.fixture(scope="session")
+def shared_reference() -> Path:
+    """Path to ../shared/reference (published numbers); tests needing it skip when it is absent."""
+    if not SHARED_REFERENCE.is_dir():
+        pytest.skip(f"shared reference folder not found at {SHARED_REFERENCE} (a user's clone)")
+    return SHARED_REFERENCE
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache(tmp_path_factory):
+    """One FIPSCAN_CACHE for the whole run, so tests never touch the user's cache.
+
+    Tests of the cache itself pass their own directory explicitly.
+    """
+    old = os.environ.get("FIPSCAN_CACHE")
+    os.environ["FIPSCAN_CACHE"] = str(tmp_path_factory.mktemp("fipscan-cache"))
+    yield
+    if old is None:
+        os.environ.pop("FIPSCAN_CACHE", None)
+    else:
+        os.environ["FIPSCAN_CACHE"] = old
