@@ -24,7 +24,7 @@ from fipscan.grid import Grid
 from fipscan.models import get_model
 from fipscan.yields import YieldTables, precompute
 
-__all__ = ["scan", "ScanResult", "ScanPoint", "DEFAULT_N_LIMIT", "n_limit_for"]
+__all__ = ["scan", "ScanResult", "ScanPoint", "DEFAULT_N_LIMIT", "n_limit_for", "prepare_output_dir"]
 
 #: 90% CL upper limit on the signal mean for 0 observed events and no background: -ln(0.1)
 DEFAULT_N_LIMIT = -math.log(0.1)
@@ -74,13 +74,7 @@ class ScanResult:
         """Write contour.csv, scan.h5, contour.png/.pdf into ``outdir`` (each atomically)."""
         from fipscan.plotting import plot_result
 
-        outdir = Path(outdir)
-        try:
-            outdir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError(f"cannot create output directory {outdir}: {exc.strerror}") from None
-        if not os.access(outdir, os.W_OK):
-            raise InputError(f"output directory {outdir} is not writable")
+        outdir = prepare_output_dir(outdir)
         written = {}
         written["contour.csv"] = _atomic_text(outdir / "contour.csv", contour_csv(self.contour))
         for pt in self.points[1:]:
@@ -113,6 +107,24 @@ class ScanResult:
             c = g.create_group("contour")
             for key in ("masses", "lower", "upper", "lower_at_edge", "upper_at_edge", "converged"):
                 c.create_dataset(key, data=getattr(pt.contour, key))
+
+
+def prepare_output_dir(outdir) -> Path:
+    """Create ``outdir`` if needed and check that it is a writable directory (InputError otherwise)."""
+    outdir = Path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise InputError(f"output path {outdir} exists and is not a directory")
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create output directory {outdir}: {exc.strerror}") from None
+    try:  # os.access is not enough (root ignores permission bits; read-only mounts)
+        fd, probe = tempfile.mkstemp(prefix=".fipscan-write-probe.", dir=outdir)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InputError(f"output directory {outdir} is not writable: {exc.strerror}") from None
+    return outdir
 
 
 def contour_csv(contour: PerMassContour) -> str:

@@ -57,7 +57,7 @@ def run_scan(args) -> int:
     from fipscan.experiments import load_experiment
     from fipscan.grid import Grid, check_coupling
     from fipscan.models import get_model
-    from fipscan.scan import scan
+    from fipscan.scan import prepare_output_dir, scan
 
     dtype = _enable_precision(args.float32)
     options = {"form_factor": False} if args.no_form_factor else {}
@@ -81,6 +81,7 @@ def run_scan(args) -> int:
         from fipscan.plotting import read_curve
 
         read_curve(args.compare)  # fail before the scan, not after
+    prepare_output_dir(args.output)
     t0 = time.perf_counter()
     print(f"fipscan: scanning {model.name} at {experiment.name} ({grid.masses.size} x {grid.couplings.size})",
           file=sys.stderr)

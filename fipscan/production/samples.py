@@ -43,17 +43,22 @@ class MesonSampler:
     non-empty bin is represented by its centre, decayed in a fixed stratified set of rest-frame
     directions (isotropic two-body decay).  The FIP direction is the exact Lorentz boost of the
     rest-frame one (kernels.kinematics).  Weights: parent per POT x BR(parent -> companion FIP)(m)
-    / number of directions.  Parent azimuths are set to zero: the spectra are azimuthally symmetric
+    / number of directions.  Parents below ``min_parent_p`` [GeV] or above ``max_parent_theta``
+    [rad] cannot give a FIP inside a forward detector at O(100 m) and are left out.  Parent azimuths are set to zero: the spectra are azimuthally symmetric
     and the acceptance averages over the FIP azimuth.
     """
 
     def __init__(self, hist, log10p_edges, log10theta_edges, m_parent, m_companion, br, *,
-                 n_cos=16, n_phi=8, min_fraction=1e-7):
+                 n_cos=16, n_phi=8, min_fraction=1e-7, min_parent_p=1.0, max_parent_theta=0.3):
         hist = np.asarray(hist, dtype=float)
         total = hist.sum()
-        keep = hist > min_fraction * total if total > 0 else np.zeros_like(hist, dtype=bool)
         lp = 0.5 * (np.asarray(log10p_edges)[1:] + np.asarray(log10p_edges)[:-1])
         lt = 0.5 * (np.asarray(log10theta_edges)[1:] + np.asarray(log10theta_edges)[:-1])
+        # parents too slow (the FIP momentum is below the parent's) or too wide-angle to send a FIP
+        # into a forward detector are dropped; the dropped fraction is kept in ``dropped_fraction``
+        useful = (10.0 ** lp[:, None] >= min_parent_p) & (10.0 ** lt[None, :] <= max_parent_theta)
+        keep = useful & (hist > min_fraction * total) if total > 0 else np.zeros_like(hist, dtype=bool)
+        self.dropped_fraction = float(1.0 - hist[keep].sum() / total) if total > 0 else 0.0
         ip, it = np.nonzero(keep)
         cos, phi = decay_directions(n_cos, n_phi)
         self.parent_p = jnp.asarray(np.repeat(10.0 ** lp[ip], cos.size))

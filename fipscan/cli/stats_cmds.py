@@ -1,0 +1,79 @@
+"""``fipscan limit`` and ``fipscan discovery``: thin wrappers around fipscan.stats."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("limit", help="upper limit on signal events for n observed over a background")
+    p.add_argument("--observed", required=True, type=str, help="observed events (integer >= 0)")
+    p.add_argument("--background", type=str, default="0", help="expected background events")
+    p.add_argument("--background-uncertainty", type=str, default="0", help="its absolute uncertainty")
+    p.add_argument("--cl", type=str, default="0.9", help="confidence level in (0, 1) (default 0.9)")
+    p.add_argument("--method", choices=("cls", "fc"), default="cls", help="CLs (default) or Feldman-Cousins")
+    p.add_argument("--json", action="store_true", help="machine-readable output (key upper_limit)")
+    p.set_defaults(func=run_limit)
+
+    q = sub.add_parser("discovery", help="minimum observed events for a Z-sigma discovery")
+    q.add_argument("--background", type=str, required=True, help="expected background events")
+    q.add_argument("--background-uncertainty", type=str, default="0", help="its absolute uncertainty")
+    q.add_argument("--sigma", type=str, default="5", help="significance Z (one-sided; default 5)")
+    q.add_argument("--global", dest="global_", action="store_true",
+                   help="global significance with a look-elsewhere trials factor (needs --mass-window, --resolution)")
+    q.add_argument("--mass-window", default=None, help="LO:HI in GeV, the peak-search window (with --global)")
+    q.add_argument("--resolution", type=str, default=None, help="mass resolution in GeV (with --global)")
+    q.add_argument("--json", action="store_true", help="machine-readable output (key min_observed)")
+    q.set_defaults(func=run_discovery)
+
+
+def _float(name: str, text: str) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got '{text}'") from None
+
+
+def _int(name: str, text: str) -> int:
+    x = _float(name, text)
+    if x != x or x != int(x):
+        raise ValueError(f"{name} must be a whole number, got '{text}'")
+    return int(x)
+
+
+def run_limit(args) -> int:
+    from fipscan.stats import limit_report
+
+    report = limit_report(_int("--observed", args.observed), _float("--background", args.background),
+                          _float("--background-uncertainty", args.background_uncertainty),
+                          cl=_float("--cl", args.cl), method=args.method)
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        print()
+    else:
+        print(f"{report['upper_limit']:.6g}")
+    return 0
+
+
+def run_discovery(args) -> int:
+    from fipscan.stats import discovery_report
+
+    kwargs = {}
+    if args.global_:
+        if args.mass_window is None or args.resolution is None:
+            raise ValueError("--global needs --mass-window LO:HI and --resolution")
+        try:
+            lo, hi = (float(x) for x in args.mass_window.split(":"))
+        except ValueError:
+            raise ValueError(f"--mass-window must be LO:HI, got '{args.mass_window}'") from None
+        kwargs = dict(mode="global", mass_window=(lo, hi), mass_resolution=_float("--resolution", args.resolution))
+    report = discovery_report(_float("--background", args.background),
+                              _float("--background-uncertainty", args.background_uncertainty),
+                              sigma=_float("--sigma", args.sigma), **kwargs)
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        print()
+    else:
+        print(report["min_observed"])
+    return 0

@@ -1,0 +1,88 @@
+"""Bad input on the command line: one line on stderr naming the problem, exit code 2, no traceback,
+nothing half-written.  These run the real ``fipscan`` entry point in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run(*args, cwd=None):
+    env = dict(os.environ)
+    return subprocess.run([sys.executable, "-m", "fipscan.cli.main", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=300)
+
+
+def assert_one_line_error(res, *needles):
+    assert res.returncode == 2, (res.returncode, res.stderr)
+    lines = [ln for ln in res.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, res.stderr
+    assert "Traceback" not in res.stderr
+    for needle in needles:
+        assert needle.lower() in lines[0].lower(), lines[0]
+
+
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        (["info", "--mass", "-0.1", "--coupling", "1e-6"], ["mass", "positive"]),
+        (["info", "--mass", "0", "--coupling", "1e-6"], ["mass"]),
+        (["info", "--mass", "nan", "--coupling", "1e-6"], ["mass", "nan"]),
+        (["info", "--mass", "5", "--coupling", "1e-6"], ["outside"]),
+        (["info", "--mass", "0.3", "--coupling", "0"], ["coupling", "positive"]),
+        (["info", "--mass", "0.3", "--coupling", "-1e-6"], ["coupling"]),
+        (["info", "--mass", "0.3", "--coupling", "abc"], ["coupling", "number"]),
+        (["info", "--model", "axion-of-doom", "--mass", "0.3", "--coupling", "1e-6"], ["unknown model"]),
+        (["scan", "--masses", "0.5:0.1:10"], ["lo < hi"]),
+        (["scan", "--masses", "0.1:0.5"], ["lo:hi:n"]),
+        (["scan", "--couplings", "0:1e-3:10"], ["positive"]),
+        (["scan", "--masses", "0.1:0.5:1"], ["n >= 2"]),
+        (["scan", "--experiment", "ship-of-theseus"], ["unknown experiment"]),
+        (["scan", "--model", "nope"], ["unknown model"]),
+        (["scan", "--masses", "0.0001:0.5:10"], ["outside"]),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args, needles, tmp_path):
+    res = run(*args, "-o", str(tmp_path / "out")) if args[0] == "scan" else run(*args)
+    assert_one_line_error(res, *needles)
+    if args[0] == "scan":
+        assert not (tmp_path / "out" / "contour.csv").exists()
+
+
+def test_malformed_toml_is_reported(tmp_path):
+    bad = tmp_path / "broken.toml"
+    bad.write_text("name = 'x'\n[beam\nenergy_gev = 400\n")
+    res = run("scan", "--experiment", str(bad), "-o", str(tmp_path / "out"))
+    assert_one_line_error(res, "malformed toml", "broken.toml")
+
+
+def test_missing_key_in_experiment_toml_is_named(tmp_path):
+    src = Path(__file__).resolve().parents[1] / "fipscan" / "experiments" / "na62_bd.toml"
+    text = src.read_text().replace("pot = 1.4e17", "")
+    bad = tmp_path / "nopot.toml"
+    bad.write_text(text)
+    res = run("scan", "--experiment", str(bad), "-o", str(tmp_path / "out"))
+    assert_one_line_error(res, "beam.pot")
+
+
+def test_unwritable_output_directory(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    res = run("scan", "--masses", "0.2:0.5:4", "--couplings", "1e-8:1e-4:8", "-o", str(blocker / "out"))
+    assert_one_line_error(res, "output")
+    assert blocker.read_text() == "not a directory"
+
+
+def test_version_and_help():
+    from fipscan import __version__
+
+    res = run("--version")
+    assert res.returncode == 0 and res.stdout.strip() == f"fipscan {__version__}"
+    res = run("-h")
+    assert res.returncode == 0
+    for cmd in ("scan", "info"):
+        assert cmd in res.stdout
