@@ -41,6 +41,32 @@ def _region(masses, lower, upper):
     return np.concatenate([m, m[::-1]]), np.concatenate([lo, hi[::-1]])
 
 
+def _annulus(ax, outer, inner, **style):
+    """Fill the area inside ``outer`` but outside ``inner`` (both PerMassContour)."""
+    from matplotlib.path import Path as MplPath
+    from matplotlib.patches import PathPatch
+
+    xo, yo = _region(outer.masses, outer.lower, outer.upper)
+    xi, yi = _region(inner.masses, inner.lower, inner.upper)
+    if xo.size == 0:
+        return
+    verts = [np.column_stack([xo, yo])]
+    if xi.size:
+        verts.append(np.column_stack([xi, yi])[::-1])  # opposite orientation: a hole (non-zero winding)
+    codes = []
+    for v in verts:
+        c = np.full(len(v), MplPath.LINETO)
+        c[0] = MplPath.MOVETO
+        codes.append(c)
+    path = MplPath(np.concatenate(verts), np.concatenate(codes))
+    ax.add_patch(PathPatch(path, lw=0, **style))
+
+
+def _same(a, b) -> bool:
+    return np.allclose(np.nan_to_num(a.lower), np.nan_to_num(b.lower)) and \
+        np.allclose(np.nan_to_num(a.upper), np.nan_to_num(b.upper))
+
+
 def plot_result(result, fh, *, fmt="png", compare=None):
     """Draw the exclusion(s) of a ScanResult into the binary file handle ``fh``."""
     import matplotlib
@@ -59,6 +85,26 @@ def plot_result(result, fh, *, fmt="png", compare=None):
         ax.fill(x, y, color=colours[i % 4], alpha=0.25 if i == 0 else 0.12, lw=0)
         ax.plot(np.append(x, x[0]), np.append(y, y[0]), color=colours[i % 4], lw=1.6 if i == 0 else 1.2,
                 ls="-" if i == 0 else "--", label=label)
+    primary = result.points[0] if result.points else None
+    if primary is not None and primary.expected:
+        exp = primary.expected
+        for lo, hi, colour, name in (("-2", "+2", "#ffdd44", r"expected $\pm2\sigma$"),
+                                     ("-1", "+1", "#44bb44", r"expected $\pm1\sigma$")):
+            if lo in exp and hi in exp and not _same(exp[lo][1], exp[hi][1]):
+                _annulus(ax, exp[lo][1], exp[hi][1], color=colour, alpha=0.45, label=name)
+        if "0" in exp:
+            med = exp["0"][1]
+            x, y = _region(med.masses, med.lower, med.upper)
+            if x.size:
+                ax.plot(np.append(x, x[0]), np.append(y, y[0]), color="k", lw=0.9, ls="--",
+                        label=f"expected median (b = {primary.background:.3g})")
+    if primary is not None and len(primary.pot_band) == 2:
+        for c, ls in zip(primary.pot_band, (":", ":")):
+            x, y = _region(c.masses, c.lower, c.upper)
+            if x.size:
+                ax.plot(np.append(x, x[0]), np.append(y, y[0]), color=colours[0], lw=0.7, ls=ls)
+        ax.plot([], [], color=colours[0], lw=0.7, ls=":",
+                label=f"POT $\\pm${result.experiment.pot_uncertainty:.0%}")
     if compare is not None:
         curve = read_curve(compare)
         ax.plot(np.append(curve[:, 0], curve[0, 0]), np.append(curve[:, 1], curve[0, 1]), color="k", lw=1.4,

@@ -47,6 +47,13 @@ class ScanPoint:
     n_limit: float
     contour: PerMassContour
     events: np.ndarray  # (Nm, Ng)
+    background: float = 0.0
+    background_uncertainty: float = 0.0
+    #: expected-limit contours under the background-only hypothesis: quantile key ("-2", "-1", "0",
+    #: "+1", "+2", fipscan.stats.expected_limits) -> (n_limit at that quantile, contour)
+    expected: Mapping[str, tuple[float, PerMassContour]] = field(default_factory=dict)
+    #: contours at (1 - r) and (1 + r) times the POT, r the relative POT uncertainty
+    pot_band: tuple[PerMassContour, ...] = ()
 
 
 @dataclass
@@ -104,9 +111,21 @@ class ScanResult:
             g.attrs["n_limit"] = pt.n_limit
             d = g.create_dataset("events", data=pt.events, compression="gzip")
             d.attrs["axes"] = "mass_gev,coupling"
-            c = g.create_group("contour")
-            for key in ("masses", "lower", "upper", "lower_at_edge", "upper_at_edge", "converged"):
-                c.create_dataset(key, data=getattr(pt.contour, key))
+            g.attrs["background"] = pt.background
+            g.attrs["background_uncertainty"] = pt.background_uncertainty
+            _write_contour(g.create_group("contour"), pt.contour)
+            for key, (n_q, c) in pt.expected.items():
+                sub = _write_contour(g.create_group(f"expected/{key}"), c)
+                sub.attrs["n_limit"] = n_q
+            for name, c in zip(("pot_low", "pot_high"), pt.pot_band):
+                _write_contour(g.create_group(f"pot_band/{name}"), c)
+
+
+def _write_contour(group: h5py.Group, contour: PerMassContour) -> h5py.Group:
+    for key in ("masses", "lower", "upper", "lower_at_edge", "upper_at_edge", "converged"):
+        group.create_dataset(key, data=getattr(contour, key))
+    group.attrs["n_limit"] = contour.n_limit
+    return group
 
 
 def prepare_output_dir(outdir) -> Path:
@@ -180,14 +199,19 @@ def _atomic_h5(path: Path, write) -> Path:
 
 
 def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=None, spectra=None,
-         observed=None, background=None, background_uncertainty=None, cl=None, method="cls",
-         tables: YieldTables | None = None, dtype=jnp.float64) -> ScanResult:
+         observed=None, background=None, background_uncertainty=None, background_mode="scale", cl=None,
+         method="cls", bands=True, tables: YieldTables | None = None, dtype=jnp.float64) -> ScanResult:
     """Expected events N(m, g) on ``grid`` and the per-mass exclusion contour.
 
     model: a model instance or registered name; experiment: an Experiment or a name/TOML path.
     pot: protons on target (default: the experiment's); projections: further POT values computed
-    from the same tables.  The limit is 2.3 events (90% CL, nothing observed) unless
-    observed/background are given (then CLs, or ``method="fc"``).  Background scales with POT.
+    from the same tables.  The limit on the signal events comes from fipscan.stats: CLs (or
+    ``method="fc"``) for ``observed`` events (default: the experiment's, 0) over the background
+    (default: the experiment's expected backgrounds of the chosen final states, stated at its
+    reference POT); 2.30 events at 90% CL when nothing is observed.  The background scales with POT
+    (``background_mode="scale"``) or is held fixed (``"fixed"``).  ``bands``: also the expected-limit
+    contours (median, +-1 sigma, +-2 sigma under the background-only hypothesis) and the contours at
+    POT x (1 -+ the experiment's relative POT uncertainty).
     tables: reuse a ``precompute(...)`` result (its masses must equal the grid's).
     """
     model = get_model(model)
@@ -205,21 +229,48 @@ def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=No
         tables = precompute(model, experiment, grid.masses, channels=channels, spectra=spectra, dtype=dtype)
     cl = experiment.cl if cl is None else float(cl)
     obs = experiment.observed if observed is None else int(observed)
-    b_ref = 0.0 if background is None else float(background)
-    db_ref = 0.0 if background_uncertainty is None else float(background_uncertainty)
+    if obs < 0:
+        raise InputError(f"observed events must be a non-negative integer, got {obs}")
+    if background_mode not in ("scale", "fixed"):
+        raise InputError(f"background_mode must be 'scale' or 'fixed', got '{background_mode}'")
+    if background is None:  # the experiment's expected backgrounds of the chosen final states
+        known = [experiment.backgrounds[c] for c in channels if c in experiment.backgrounds]
+        b_ref = sum(b.expected for b in known)
+        db_ref = math.sqrt(sum(b.uncertainty**2 for b in known))
+        bkg_pot = experiment.pot  # stated at the experiment's reference POT
+    else:
+        b_ref = float(background)
+        db_ref = 0.0 if background_uncertainty is None else float(background_uncertainty)
+        bkg_pot = pot  # stated at the primary POT of this scan
+    if not (math.isfinite(b_ref) and math.isfinite(db_ref)) or b_ref < 0 or db_ref < 0:
+        raise InputError(f"background must be non-negative, got {b_ref} +- {db_ref}")
     log_g = jnp.log(jnp.asarray(grid.couplings, dtype))
     points = []
     for p in (pot, *projections):
-        scale = p / pot
-        n_lim = n_limit_for(obs, b_ref * scale, db_ref * scale, cl, method)
+        scale = p / bkg_pot if background_mode == "scale" else 1.0
+        b, db = b_ref * scale, db_ref * scale
+        n_lim = n_limit_for(obs, b, db, cl, method)
         events = np.asarray(tables.events_grid(log_g, p))
         contour = per_mass_contour(tables, p, n_lim, log_g)
-        points.append(ScanPoint(pot=p, n_limit=n_lim, contour=contour, events=events))
+        expected, pot_band = {}, ()
+        if bands:
+            from fipscan.stats import expected_limits, pot_band as pot_factors
+
+            for key, n_q in expected_limits(b, db, cl=cl, method=method).items():
+                same = abs(n_q - n_lim) < 1e-12 * n_lim
+                expected[key] = (float(n_q), contour if same else per_mass_contour(tables, p, n_q, log_g))
+            if experiment.pot_uncertainty > 0:
+                pot_band = tuple(per_mass_contour(tables, p * f, n_lim, log_g)
+                                 for f in pot_factors(p, experiment.pot_uncertainty))
+        points.append(ScanPoint(pot=p, n_limit=n_lim, contour=contour, events=events, background=b,
+                                background_uncertainty=db, expected=expected, pot_band=pot_band))
     inputs = {
         "pot": pot, "projections": list(projections), "channels": list(channels), "cl": cl,
-        "observed": obs, "background": b_ref, "background_uncertainty": db_ref, "method": method,
+        "observed": obs, "background": b_ref, "background_uncertainty": db_ref, "background_pot": bkg_pot,
+        "background_mode": background_mode, "method": method,
         "mass_range": [float(grid.masses[0]), float(grid.masses[-1]), int(grid.masses.size)],
         "coupling_range": [float(grid.couplings[0]), float(grid.couplings[-1]), int(grid.couplings.size)],
         "model": model.settings(), "experiment": experiment.name, "efficiency": dict(experiment.efficiency),
+        "pot_uncertainty": experiment.pot_uncertainty,
     }
     return ScanResult(model, experiment, grid, channels, points, tables, inputs)

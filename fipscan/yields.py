@@ -22,7 +22,7 @@ from fipscan.acceptance import build_acceptance_table
 from fipscan.kernels.decay import HBARC_GEV_M
 from fipscan.kernels import yields as kyields
 
-__all__ = ["YieldTables", "precompute", "P_BIN_EDGES"]
+__all__ = ["YieldTables", "precompute", "P_BIN_EDGES", "THETA_BIN_EDGES"]
 
 #: FIP momentum bins [log10 GeV] of the yield tables: 1 GeV to 440 GeV in 0.033 dex
 P_BIN_EDGES = np.linspace(0.0, 2.64, 81)
@@ -59,31 +59,66 @@ class YieldTables:
                                    pot, self.n_prod, self.n_width, chunk)
 
 
-def _bin_samples(p, w_cells, m, width1, edges):
-    """Scatter samples into momentum bins: W[b, k] and the acceptance-weighted mean of 1/p."""
-    nb = edges.size - 1
-    lo, step = edges[0], edges[1] - edges[0]
-    idx = jnp.clip(jnp.floor((jnp.log10(p) - lo) / step).astype(jnp.int32), 0, nb - 1)
-    W = jax.ops.segment_sum(w_cells, idx, num_segments=nb)  # (Nb, Nz)
-    wt = jnp.sum(w_cells, axis=-1)
-    inv_p = jax.ops.segment_sum(wt / p, idx, num_segments=nb)
-    norm = jax.ops.segment_sum(wt, idx, num_segments=nb)
-    centres = 10.0 ** (0.5 * (edges[1:] + edges[:-1]))
-    has = norm > 0
-    mean_inv_p = jnp.where(has, inv_p / jnp.where(has, norm, 1.0), 1.0 / centres)
-    log_s1 = jnp.log(m * width1 / HBARC_GEV_M) + jnp.log(mean_inv_p)
-    return W, log_s1
+#: FIP polar-angle bins [log10 rad] on which production is histogrammed before the acceptance is
+#: applied: 1e-5 to 5e-2 rad (beyond it a forward detector at O(100 m) sees nothing; the acceptance
+#: tables are zero there).  Samples below 1e-5 rad go to the first bin (the acceptance is flat there).
+THETA_BIN_EDGES = np.linspace(-5.0, np.log10(5e-2), 38)
+
+
+def _histogram(p, theta, w, p_edges, t_edges):
+    """FIP samples -> H (Nb, Nt) per POT and the production-weighted sum of w/p per momentum bin.
+
+    Nearest bin in log10 p (the momentum bins are the decay-length bins); linear (cloud-in-cell)
+    sharing between the two nearest bin centres in log10 theta, which makes H a continuous function of
+    the sample angles.  Samples below the first momentum edge (no acceptance table there) or above
+    the last angle centre are dropped.
+    """
+    nb, nt = p_edges.size - 1, t_edges.size - 1
+    lp = jnp.log10(p)
+    ib = jnp.floor((lp - p_edges[0]) / (p_edges[1] - p_edges[0])).astype(jnp.int32)
+    keep_p = ib >= 0
+    ib = jnp.clip(ib, 0, nb - 1)
+    step_t = t_edges[1] - t_edges[0]
+    # position in units of bin centres: centre j at t_edges[0] + (j + 0.5) step
+    u = (jnp.log10(jnp.maximum(theta, 1e-30)) - t_edges[0]) / step_t - 0.5
+    u = jnp.maximum(u, 0.0)
+    keep = keep_p & (u <= nt - 1)
+    j0 = jnp.clip(jnp.floor(u).astype(jnp.int32), 0, nt - 1)
+    j1 = jnp.clip(j0 + 1, 0, nt - 1)
+    f1 = jnp.clip(u - j0, 0.0, 1.0)
+    wk = jnp.where(keep, w, 0.0)
+    H = jax.ops.segment_sum(wk * (1 - f1), ib * nt + j0, num_segments=nb * nt)
+    H = H + jax.ops.segment_sum(wk * f1, ib * nt + j1, num_segments=nb * nt)
+    w_over_p = jax.ops.segment_sum(wk / p, ib, num_segments=nb)
+    return H.reshape(nb, nt), w_over_p
+
+
+def _log_s1(m, width1, detected_w, detected_inv_p, p_edges):
+    """log inverse decay length at unit coupling per momentum bin: s1 = m Gamma_1 <1/p> / (hbar c),
+    <1/p> the mean of 1/p over the bin weighted by the detected yield (bin centre where it is empty).
+
+    Lab decay length lambda = (p/m) hbar c / Gamma (PDG RPP, Kinematics), so 1/lambda ~ 1/p.
+    """
+    centres = 10.0 ** (0.5 * (p_edges[1:] + p_edges[:-1]))
+    has = detected_w > 0
+    mean_inv_p = jnp.where(has, detected_inv_p / jnp.where(has, detected_w, 1.0), 1.0 / centres)
+    return jnp.log(m * width1 / HBARC_GEV_M) + jnp.log(mean_inv_p)
 
 
 def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=None,
-               dtype=jnp.float64, mass_chunk=8) -> YieldTables:
+               dtype=jnp.float64, method="binned") -> YieldTables:
     """Build the yield tables of ``model`` at ``experiment`` for the given masses [GeV].
 
     channels: detected final states (default: the model's default, e.g. ("ee", "mumu")).
     spectra: meson spectra (default: the shipped file).  Acceptance tables come from the cache.
+    method: "binned" (default) histograms the FIP samples on (log10 p, log10 theta) bins and applies
+    the acceptance at the bin centres; "direct" interpolates the acceptance at every sample (slow;
+    the reference the binned method is tested against).
     """
     from fipscan.spectra import load_spectra
 
+    if method not in ("binned", "direct"):
+        raise ValueError(f"method must be 'binned' or 'direct', got '{method}'")
     masses = np.asarray(masses, dtype=float)
     channels = tuple(channels or model.default_channels)
     spectra = spectra if spectra is not None else load_spectra()
@@ -96,46 +131,60 @@ def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=N
             raise ValueError("acceptance tables of different channels use different decay cells")
     a_edges = jnp.asarray(z_edges - experiment.production_z, dtype)
     eff = {c: float(experiment.efficiency.get(c, 1.0)) for c in channels}
-    edges = jnp.asarray(P_BIN_EDGES, dtype)
+    p_edges = jnp.asarray(P_BIN_EDGES, dtype)
+    t_edges = jnp.asarray(THETA_BIN_EDGES, dtype)
+    p_centres = 10.0 ** (0.5 * (p_edges[1:] + p_edges[:-1]))
+    t_centres = 10.0 ** (0.5 * (t_edges[1:] + t_edges[:-1]))
+    nb = p_centres.size
+
+    def detected(m, p, theta):
+        """sum over final states of efficiency x BR x acceptance, shape p/theta broadcast + (Nz,)."""
+        brs = model.branching_ratios(m)
+        return sum(eff[c] * brs[c] * tables[c].interpolate(m, p, theta) for c in channels)
 
     def per_mass(m):
-        brs = model.branching_ratios(m)
         width1 = model.total_width(m, jnp.ones((), dtype))
-        out = {}
+        if method == "binned":
+            cells_grid = detected(m, p_centres[:, None], t_centres[None, :])  # (Nb, Nt, Nz)
+        out_w = {}
+        detected_w = jnp.zeros(nb, dtype)  # sum over channels of the detected weight per bin
+        detected_inv_p = jnp.zeros(nb, dtype)  # the same, times the channel's mean 1/p in the bin
         for name, sampler in samplers.items():
             p, theta, w = sampler(m)
-            cells = 0.0
-            for c in channels:
-                acc = tables[c].interpolate(m, p, theta)  # (Ns, Nz)
-                cells = cells + eff[c] * brs[c] * acc
-            W, log_s1 = _bin_samples(p, w[:, None] * cells, m, width1, edges)
-            out[name] = (W, log_s1)
-        return out
+            if method == "binned":
+                H, w_over_p = _histogram(p, theta, w, p_edges, t_edges)
+                W = jnp.einsum("bt,btk->bk", H, cells_grid)
+                produced = jnp.sum(H, axis=1)
+            else:
+                lp = jnp.log10(p)
+                ib = jnp.clip(jnp.floor((lp - p_edges[0]) / (p_edges[1] - p_edges[0])).astype(jnp.int32), 0, nb - 1)
+                wk = jnp.where(lp >= p_edges[0], w, 0.0)
+                W = jax.ops.segment_sum(wk[:, None] * detected(m, p, theta), ib, num_segments=nb)
+                w_over_p = jax.ops.segment_sum(wk / p, ib, num_segments=nb)
+                produced = jax.ops.segment_sum(wk, ib, num_segments=nb)
+            out_w[name] = W
+            d = jnp.sum(W, axis=1)
+            has = produced > 0
+            mean_inv_p = jnp.where(has, w_over_p / jnp.where(has, produced, 1.0), 0.0)
+            detected_w = detected_w + d
+            detected_inv_p = detected_inv_p + d * mean_inv_p
+        return out_w, _log_s1(m, width1, detected_w, detected_inv_p, p_edges)
 
     per_mass = jax.jit(per_mass)
     per_channel = {name: [] for name in samplers}
-    total_w, total_s = [], []
+    log_s1 = []
     for m in masses:
-        res = per_mass(jnp.asarray(m, dtype))
-        W_sum = sum(W for W, _ in res.values())
-        # one inverse decay length per momentum bin: the acceptance-weighted mean over channels
-        wt = {k: jnp.sum(W, axis=-1) for k, (W, _) in res.items()}
-        norm = sum(wt.values())
-        mean_s = sum(wt[k] * jnp.exp(ls) for k, (_, ls) in res.items())
-        any_w = norm > 0
-        ls_first = next(iter(res.values()))[1]
-        log_s1 = jnp.where(any_w, jnp.log(jnp.where(any_w, mean_s, 1.0) / jnp.where(any_w, norm, 1.0)),
-                           ls_first)
-        total_w.append(W_sum)
-        total_s.append(log_s1)
-        for k, (W, _) in res.items():
+        out_w, ls = per_mass(jnp.asarray(m, dtype))
+        log_s1.append(ls)
+        for k, W in out_w.items():
             per_channel[k].append(W)
+    per_channel = {k: jnp.stack(v) for k, v in per_channel.items()}
     return YieldTables(
         masses=jnp.asarray(masses, dtype),
-        weights=jnp.stack(total_w),
-        log_s1=jnp.stack(total_s),
+        weights=sum(per_channel.values()),
+        log_s1=jnp.stack(log_s1),
         a_edges=a_edges,
-        per_channel={k: jnp.stack(v) for k, v in per_channel.items()},
+        per_channel=per_channel,
         channels=channels,
         n_prod=float(getattr(model, "n_prod", 2.0)),
         n_width=float(getattr(model, "n_width", 2.0)),

@@ -27,6 +27,9 @@ def register(sub) -> None:
     p.add_argument("--observed", type=int, default=None, help="observed events (default: the experiment's)")
     p.add_argument("--background", type=float, default=None, help="expected background events at --pot")
     p.add_argument("--background-uncertainty", type=float, default=None, help="its absolute uncertainty")
+    p.add_argument("--background-mode", choices=("scale", "fixed"), default="scale",
+                   help="background in projections: scaled with POT (default) or held fixed")
+    p.add_argument("--no-bands", action="store_true", help="skip the expected-limit and POT-uncertainty bands")
     p.add_argument("--method", choices=("cls", "fc"), default="cls", help="limit method (default: cls)")
     p.add_argument("--cl", type=float, default=None, help="confidence level (default: 0.9)")
     p.add_argument("--compare", default=None, help="overlay a published curve (two columns: mass, coupling)")
@@ -87,8 +90,8 @@ def run_scan(args) -> int:
           file=sys.stderr)
     result = scan(model, experiment, grid, pot=args.pot, projections=projections, channels=channels,
                   observed=args.observed, background=args.background,
-                  background_uncertainty=args.background_uncertainty, cl=args.cl, method=args.method,
-                  dtype=dtype)
+                  background_uncertainty=args.background_uncertainty, background_mode=args.background_mode,
+                  cl=args.cl, method=args.method, bands=not args.no_bands, dtype=dtype)
     written = result.save(args.output, compare=args.compare)
     dt = time.perf_counter() - t0
     print(f"fipscan: wrote {', '.join(sorted(written))} to {args.output} in {dt:.1f} s", file=sys.stderr)

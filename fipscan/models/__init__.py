@@ -13,7 +13,7 @@ __all__ = ["get_model", "list_models"]
 
 #: model name -> "module:Class"
 _REGISTRY = {
-    "dark-photon": "fipscan.models._bc1_model:DarkPhoton",
+    "dark-photon": "fipscan.models.dark_photon:DarkPhoton",
 }
 
 
