@@ -60,9 +60,9 @@ class YieldTables:
 
 
 #: FIP polar-angle bins [log10 rad] on which production is histogrammed before the acceptance is
-#: applied: 1e-5 to 5e-2 rad (beyond it a forward detector at O(100 m) sees nothing; the acceptance
-#: tables are zero there).  Samples below 1e-5 rad go to the first bin (the acceptance is flat there).
-THETA_BIN_EDGES = np.linspace(-5.0, np.log10(5e-2), 38)
+#: applied: 1e-5 to 1.6e-2 rad in 0.08 dex (beyond it NA62 sees nothing: its acceptance is exactly
+#: zero above ~6e-3 rad).  Samples below 1e-5 rad go to the first bin (the acceptance is flat there).
+THETA_BIN_EDGES = np.linspace(-5.0, -1.8, 41)
 
 
 def _histogram(p, theta, w, p_edges, t_edges):

@@ -1,0 +1,492 @@
+"""Detector acceptance of a two-track final state: geometry, cuts and the Monte Carlo kernel.
+
+Pure JAX functions of arrays (no I/O, no globals).  Lengths in metres, momenta and energies in GeV,
+angles in radians; z along the beam, the beam axis is x = y = 0, and the FIPs are produced at
+(0, y_prod, z_prod).
+
+Track model
+-----------
+Each daughter is a straight line from the decay vertex v with slopes t = (p_x/p_z, p_y/p_z).  The
+spectrometer magnet is a thin horizontal kick at z_magnet (the magnet's centre): a track of charge q
+gets p_x -> p_x + q p_T,kick with p_z unchanged, so downstream of the magnet
+
+    x(z) = v_x + t_x (z - v_z) + (q p_T,kick / p_z) (z - z_magnet),   z > z_magnet,
+
+i.e. a displacement dx = (p_T,kick / p_z)(z - z_magnet) (thin-lens approximation of the dipole, e.g.
+PDG RPP "Passage of particles"/"Detectors" reviews: p_T kick = 0.3 B L [GeV, T, m]; 0.3 x 0.6928 T x 1.3 m
+= 0.270 GeV for NA62).  Daughter 1 has charge +charge_sign, daughter 2 -charge_sign.
+
+Selection (NA62 beam-dump; geometry of NA62 JINST 12 (2017) P05025 as used in ALPINIST, arXiv:2201.05170)
+--------------------------------------------------------------------------------------------------------
+both tracks move forward (p_z > 0), the vertex lies upstream of STRAW1, and each track is inside the straw
+annulus r_min < r < r_max at STRAW1 (before the magnet) and at STRAW4 (after it); then
+
+* ``detector="lkr"``: each track hits the LKr inside the octagon |x|, |y| < half_width,
+  |x| + |y| < octagon_sum, at r > max(lkr_r_min, min_radius), has E > min_energy, and the two impact points
+  are more than min_separation apart;
+* ``detector="muv3"``: each track is inside |x|, |y| < muv3_half_width at r > max(muv3_r_min, min_radius)
+  at MUV3 and has E > min_energy (min_separation is not used).
+
+Smooth relaxation (:func:`pair_accepted_smooth`): every hard cut x > c becomes the logistic sigmoid
+sigma((x - c)/w) with w = 1/sharpness in the natural unit of the cut (metres for positions, GeV for
+energies), and the acceptance is the product of the sigmoids; sharpness -> infinity recovers the hard
+acceptance almost everywhere.  The forward (p_z > 0) and vertex-upstream-of-STRAW1 requirements stay hard
+(the track model is undefined there).
+
+Decay angular distribution
+--------------------------
+In the FIP rest frame, with the flight direction as the axis, a transversely polarised vector (helicity
++-1, as for a dark photon radiated from a photon-like vertex) decaying to a fermion pair has
+(helicity amplitudes, Jacob & Wick, Ann. Phys. 7 (1959) 404: |d^1_{1,+-1}|^2 = (1 +- cos)^2/4 for the
+helicity-conserving amplitudes and the lepton-mass suppressed helicity-flip amplitude ~ (2 m_l/m) d^1_{1,0})
+
+    dGamma/dcos(theta*) ~ 1 + cos^2(theta*) + (4 m_l^2/m^2) sin^2(theta*)  ~  1 + k cos^2(theta*),
+    k = (1 - r)/(1 + r),  r = 4 m_l^2/m^2  (``angular="vector"``);
+
+to two spin-0 daughters (pi+ pi-) only the helicity-0 final state exists: ~ |d^1_{1,0}|^2 ~ sin^2(theta*),
+k = -1 (``angular="vector_scalars"``); a spin-0 FIP decays isotropically, k = 0 (``angular="isotropic"``).
+cos(theta*) is drawn exactly by inverting the CDF (see :func:`cos_star_from_uniform`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .kinematics import two_body_energy, two_body_momentum
+
+__all__ = [
+    "Geometry",
+    "Selection",
+    "DETECTORS",
+    "ANGULAR",
+    "SAMPLING",
+    "pair_accepted",
+    "pair_accepted_smooth",
+    "cos_star_from_uniform",
+    "angular_k",
+    "sample_unit_points",
+    "acceptance_mc",
+    "acceptance_mc_smooth",
+]
+
+DETECTORS = ("lkr", "muv3")
+ANGULAR = ("vector", "vector_scalars", "isotropic")
+SAMPLING = ("qmc", "random")
+
+
+@dataclasses.dataclass(frozen=True)
+class Geometry:
+    """Detector geometry (metres, GeV); a pytree whose every number is a differentiable leaf."""
+
+    z_prod: float
+    y_prod: float
+    z_dv_start: float
+    z_dv_end: float
+    z_straw1: float
+    z_straw4: float
+    straw_r_min: float
+    straw_r_max: float
+    z_magnet: float  # kick plane: centre of the magnet
+    pt_kick: float
+    z_lkr: float
+    lkr_half_width: float
+    lkr_octagon_sum: float
+    lkr_r_min: float
+    z_muv3: float
+    muv3_half_width: float
+    muv3_r_min: float
+
+
+_GEOMETRY_FIELDS = [f.name for f in dataclasses.fields(Geometry)]
+jax.tree_util.register_dataclass(Geometry, data_fields=_GEOMETRY_FIELDS, meta_fields=[])
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    """Event selection of one final state (GeV, metres); ``detector`` ("lkr" | "muv3") is static."""
+
+    m_daughter: float
+    min_energy: float
+    min_separation: float
+    min_radius: float
+    detector: str = "lkr"
+
+    def __post_init__(self):
+        if self.detector not in DETECTORS:
+            raise ValueError(f"Selection.detector must be one of {DETECTORS}, not {self.detector!r}")
+
+
+jax.tree_util.register_dataclass(
+    Selection,
+    data_fields=["m_daughter", "min_energy", "min_separation", "min_radius"],
+    meta_fields=["detector"],
+)
+
+
+# ----------------------------------------------------------------------------------------------------
+# cuts
+# ----------------------------------------------------------------------------------------------------
+def _sqrt0(x):
+    """sqrt(x) with a finite (zero) gradient at x <= 0 (double-where)."""
+    pos = x > 0
+    return jnp.where(pos, jnp.sqrt(jnp.where(pos, x, jnp.ones_like(x))), jnp.zeros_like(x))
+
+
+class _Cuts:
+    """Accumulates cuts 'value > threshold' as a hard AND or a product of sigmoids((value - thr) * sharpness)."""
+
+    def __init__(self, sharpness=None):
+        self.sharpness = sharpness
+        self.result = True if sharpness is None else 1.0
+
+    def gt(self, value, threshold):
+        if self.sharpness is None:
+            self.result = self.result & (value > threshold)
+        else:
+            self.result = self.result * jax.nn.sigmoid((value - threshold) * self.sharpness)
+
+    def lt(self, value, threshold):
+        self.gt(-value, -threshold)
+
+    def radius_gt(self, x, y, r):
+        if self.sharpness is None:  # compare squares: no square root in the hard path
+            self.result = self.result & (x * x + y * y > r * r)
+        else:
+            self.gt(_sqrt0(x * x + y * y), r)
+
+    def radius_lt(self, x, y, r):
+        if self.sharpness is None:
+            self.result = self.result & (x * x + y * y < r * r)
+        else:
+            self.lt(_sqrt0(x * x + y * y), r)
+
+
+def _apply_cuts(geom, sel, vx, vy, vz, t1, t2, e1, e2, forward, sharpness=None):
+    """Acceptance from the vertex (vx, vy, vz), per-track slopes and energies.
+
+    t1, t2: tuples (t_x, t_y, dt_x) of the slopes before the magnet and the slope change dt_x = q p_kick/p_z
+    of daughters 1 and 2; e1, e2 lab energies; forward: both p_z > 0.  Every array broadcasts.
+    """
+    cuts = _Cuts(sharpness)
+
+    def at(t, z):  # position of a track at plane z (kick applied downstream of the magnet)
+        tx, ty, dtx = t
+        x = vx + tx * (z - vz)
+        y = vy + ty * (z - vz)
+        x = x + dtx * jnp.maximum(z - geom.z_magnet, 0.0)
+        return x, y
+
+    for t in (t1, t2):
+        for z in (geom.z_straw1, geom.z_straw4):
+            x, y = at(t, z)
+            cuts.radius_gt(x, y, geom.straw_r_min)
+            cuts.radius_lt(x, y, geom.straw_r_max)
+    for e in (e1, e2):
+        cuts.gt(e, sel.min_energy)
+    if sel.detector == "lkr":
+        r_min = jnp.maximum(geom.lkr_r_min, sel.min_radius)
+        pts = []
+        for t in (t1, t2):
+            x, y = at(t, geom.z_lkr)
+            ax, ay = jnp.abs(x), jnp.abs(y)
+            cuts.lt(ax, geom.lkr_half_width)
+            cuts.lt(ay, geom.lkr_half_width)
+            cuts.lt(ax + ay, geom.lkr_octagon_sum)
+            cuts.radius_gt(x, y, r_min)
+            pts.append((x, y))
+        cuts.radius_gt(pts[0][0] - pts[1][0], pts[0][1] - pts[1][1], sel.min_separation)
+    elif sel.detector == "muv3":
+        r_min = jnp.maximum(geom.muv3_r_min, sel.min_radius)
+        for t in (t1, t2):
+            x, y = at(t, geom.z_muv3)
+            cuts.lt(jnp.abs(x), geom.muv3_half_width)
+            cuts.lt(jnp.abs(y), geom.muv3_half_width)
+            cuts.radius_gt(x, y, r_min)
+    else:  # pragma: no cover - Selection validates
+        raise ValueError(f"unknown detector {sel.detector!r}")
+    hard = forward & (vz < geom.z_straw1)
+    if sharpness is None:
+        return cuts.result & hard
+    return jnp.where(hard, cuts.result, jnp.zeros_like(cuts.result))
+
+
+def _slopes(p, q, pt_kick):
+    """(t_x, t_y, dt_x) of a track with momentum components p = (px, py, pz) and charge q; pz guarded."""
+    px, py, pz = p
+    fwd = pz > 0
+    pz_safe = jnp.where(fwd, pz, jnp.ones_like(pz))
+    return (px / pz_safe, py / pz_safe, q * pt_kick / pz_safe), fwd
+
+
+def _pair(geom, sel, vertex, p1, p2, charge_sign, sharpness):
+    vertex, p1, p2 = jnp.asarray(vertex), jnp.asarray(p1), jnp.asarray(p2)
+    q = jnp.asarray(charge_sign, dtype=p1.dtype)
+    t1, f1 = _slopes((p1[..., 0], p1[..., 1], p1[..., 2]), q, geom.pt_kick)
+    t2, f2 = _slopes((p2[..., 0], p2[..., 1], p2[..., 2]), -q, geom.pt_kick)
+    md2 = jnp.asarray(sel.m_daughter, p1.dtype) ** 2
+    e1 = _sqrt0(jnp.sum(p1 * p1, axis=-1) + md2)
+    e2 = _sqrt0(jnp.sum(p2 * p2, axis=-1) + md2)
+    return _apply_cuts(
+        geom, sel, vertex[..., 0], vertex[..., 1], vertex[..., 2], t1, t2, e1, e2, f1 & f2, sharpness
+    )
+
+
+def pair_accepted(geom, sel, vertex, p1, p2, charge_sign=1):
+    """Whether a two-track decay is accepted (bool array of the broadcast batch shape).
+
+    vertex (..., 3) [m]; p1, p2 (..., 3) lab momenta [GeV] of daughters 1 (charge +charge_sign) and 2
+    (charge -charge_sign).  Straight tracks with a thin magnet kick and the cuts of the module docstring;
+    energies E = sqrt(|p|^2 + m_daughter^2) with ``sel.m_daughter``.
+    """
+    return _pair(geom, sel, vertex, p1, p2, charge_sign, None)
+
+
+def pair_accepted_smooth(geom, sel, vertex, p1, p2, charge_sign=1, sharpness=1.0e3):
+    """Sigmoid-relaxed acceptance in [0, 1]: each hard cut x > c becomes sigma((x - c) * sharpness).
+
+    ``sharpness`` = 1/w is in 1/m for positions and 1/GeV for energies (default 1e3: 1 mm, 1 MeV).
+    Differentiable in the geometry, the selection and the kinematics; p_z > 0 and the vertex upstream
+    of STRAW1 stay hard requirements.
+    """
+    return _pair(geom, sel, vertex, p1, p2, charge_sign, sharpness)
+
+
+# ----------------------------------------------------------------------------------------------------
+# sampling
+# ----------------------------------------------------------------------------------------------------
+def angular_k(m, m_daughter, angular="vector"):
+    """k of dGamma/dcos(theta*) ~ 1 + k cos^2(theta*) (module docstring).
+
+    "vector": k = (1 - r)/(1 + r), r = 4 m_l^2/m^2 clipped to [0, 1] (k = 0 at and below threshold);
+    "vector_scalars": k = -1; "isotropic": k = 0.
+    """
+    if angular not in ANGULAR:
+        raise ValueError(f"angular must be one of {ANGULAR}, not {angular!r}")
+    m = jnp.asarray(m)
+    if angular == "isotropic":
+        return jnp.zeros_like(m * 1.0)
+    if angular == "vector_scalars":
+        return -jnp.ones_like(m * 1.0)
+    pos = m > 0
+    m_safe = jnp.where(pos, m, jnp.ones_like(m))
+    r = jnp.where(pos, jnp.clip(4.0 * m_daughter**2 / (m_safe * m_safe), 0.0, 1.0), 1.0)
+    return (1.0 - r) / (1.0 + r)
+
+
+def cos_star_from_uniform(u, k):
+    """Exact inverse CDF of dGamma/dc ~ 1 + k c^2 on c in [-1, 1], for -1 <= k <= 1.
+
+    CDF F(c) = [(c + 1) + k (c^3 + 1)/3] / (2 + 2k/3) = u  <=>  k c^3 + 3c = D,  D = (2u - 1)(3 + k).
+    The root in [-1, 1] of this cubic (Cardano in hyperbolic/trigonometric form; Abramowitz & Stegun 3.8.2):
+        k > 0:  c = (2/s) sinh( asinh(D s/2) / 3 ),  s = sqrt(k)
+        k < 0:  c = (2/s) sin ( asin (D s/2) / 3 ),  s = sqrt(-k)
+        k = 0:  c = D/3 = 2u - 1,
+    from sinh(3y) = 3 sinh y + 4 sinh^3 y and sin(3y) = 3 sin y - 4 sin^3 y.  Both forms are free of
+    cancellation as k -> 0 (they tend to D/3); the k = 0 branch is a guarded double-where.
+    """
+    u = jnp.asarray(u)
+    k = jnp.asarray(k, dtype=u.dtype)
+    D = (2.0 * u - 1.0) * (3.0 + k)
+    nz = k != 0
+    s_safe = jnp.sqrt(jnp.where(nz, jnp.abs(k), jnp.ones_like(k)))  # double-where: finite d/dk at k = 0
+    arg = 0.5 * D * s_safe
+    zero = jnp.zeros_like(arg)
+    c_pos = jnp.sinh(jnp.arcsinh(jnp.where(k > 0, arg, zero)) / 3.0)
+    c_neg = jnp.sin(jnp.arcsin(jnp.clip(jnp.where(k < 0, arg, zero), -1.0, 1.0)) / 3.0)
+    c = 2.0 / s_safe * jnp.where(k > 0, c_pos, c_neg)
+    return jnp.clip(jnp.where(nz, c, D / 3.0), -1.0, 1.0)
+
+
+@functools.lru_cache(maxsize=None)
+def _kronecker_alpha(d):
+    """Generalised golden ratio g (g^(d+1) = g + 1) and alpha_j = g^-(j+1): the R_d sequence.
+
+    M. Roberts, "The unreasonable effectiveness of quasirandom sequences" (2018); Kronecker lattice
+    x_i = frac(i alpha + shift) with a random shift (Cranley & Patterson, SIAM J. Numer. Anal. 13 (1976) 904)
+    is an unbiased randomised QMC rule.
+    """
+    g = 2.0
+    for _ in range(100):
+        g = g - (g ** (d + 1) - g - 1.0) / ((d + 1) * g**d - 1.0)
+    return np.array([math.fmod(g ** -(j + 1), 1.0) for j in range(d)])
+
+
+def _uniform24(key, shape, dtype):
+    """Uniform numbers k 2^-24 (k < 2^24) from 32 random bits: exact and identical in float32 and float64,
+    so a key gives the same sample in either precision."""
+    bits = jax.random.bits(key, shape, dtype=jnp.uint32) >> 8
+    return bits.astype(dtype) * jnp.asarray(2.0**-24, dtype)
+
+
+def sample_unit_points(key, n_mc, dim=4, dtype=None, sampling="qmc"):
+    """(n_mc, dim) points in [0, 1)^dim.
+
+    "qmc": randomly shifted R_d Kronecker lattice (the lattice is a float64 constant, the shift is drawn
+    from ``key``; every coordinate is uniform and the rule is unbiased, with errors falling faster than
+    1/sqrt(n) for smooth integrands); "random": i.i.d. uniform from ``key``.  The random numbers have
+    24-bit resolution and are the same in float32 and float64 for a given key.
+    """
+    if sampling not in SAMPLING:
+        raise ValueError(f"sampling must be one of {SAMPLING}, not {sampling!r}")
+    dtype = jnp.dtype(dtype) if dtype is not None else jnp.result_type(float)
+    if sampling == "random":
+        return _uniform24(key, (n_mc, dim), dtype)
+    lattice = np.mod(np.arange(n_mc, dtype=np.float64)[:, None] * _kronecker_alpha(dim)[None, :], 1.0)
+    shift = _uniform24(key, (dim,), dtype)
+    x = jnp.asarray(lattice, dtype=dtype) + shift
+    x = x - jnp.floor(x)
+    return jnp.where(x >= 1.0, jnp.zeros_like(x), x)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Monte Carlo acceptance
+# ----------------------------------------------------------------------------------------------------
+def _accept_events(geom, sel, m, p, theta, z, z_width, pts, m_daughter, angular, charge_sign, sharpness):
+    """Per-event acceptance (..., n_mc) from unit points pts (n_mc, 4) = (u_phi, u_cos*, u_phi*, u_z).
+
+    Written so that each intermediate only has the shape of the inputs it depends on: the rest-frame
+    decay and boost depend on (m, p); the rotation to the lab on theta and the FIP azimuth; only the
+    vertex and the track positions carry z.  Broadcasting m (Nm,1,1,1), p (Np,1,1), theta (Nt,1), z (Nz,)
+    therefore computes a whole table at the cost of the geometry alone.
+    """
+    dtype = pts.dtype
+    m, p, theta, z, z_width = (jnp.asarray(v, dtype)[..., None] for v in (m, p, theta, z, z_width))
+    md = jnp.asarray(m_daughter, dtype)
+    u_phi, u_c, u_phs, u_z = pts[:, 0], pts[:, 1], pts[:, 2], pts[:, 3]
+
+    # rest frame -> FIP frame (axis = flight direction)             [PDG Kinematics sec. 49.1, 49.4.2]
+    cos_star = cos_star_from_uniform(u_c, angular_k(m, md, angular))
+    pstar = two_body_momentum(m, md, md)
+    estar = two_body_energy(m, md, md)
+    pos = m > 0
+    m_safe = jnp.where(pos, m, jnp.ones_like(m))
+    gamma = _sqrt0(p * p + m * m) / m_safe
+    betagamma = p / m_safe
+    sin_star = _sqrt0((1.0 - cos_star) * (1.0 + cos_star))
+    par1 = gamma * pstar * cos_star + betagamma * estar
+    par2 = -gamma * pstar * cos_star + betagamma * estar
+    # phi* = 2 pi (u_phs - u_phi) mod 2 pi is uniform and independent of phi (a measure-preserving change of
+    # variables); the daughters' lab azimuth ~ phi + phi* then follows u_phs alone, which keeps the QMC
+    # lattice from lining up with the integrand's dominant direction (measured: ~3x smaller errors).
+    phs = 2.0 * jnp.pi * (u_phs - u_phi)
+    a = pstar * sin_star * jnp.cos(phs)  # transverse momentum along e_theta
+    b = pstar * sin_star * jnp.sin(phs)  # ... along e_phi
+    e1 = _sqrt0(par1 * par1 + a * a + b * b + md * md)
+    e2 = _sqrt0(par2 * par2 + a * a + b * b + md * md)
+
+    # FIP frame -> lab: n = (st cf, st sf, ct), e_theta = (ct cf, ct sf, -st), e_phi = (-sf, cf, 0)
+    phi = 2.0 * jnp.pi * u_phi
+    st, ct, sf, cf = jnp.sin(theta), jnp.cos(theta), jnp.sin(phi), jnp.cos(phi)
+
+    def lab(par, a, b):
+        return (par * st * cf + a * ct * cf - b * sf, par * st * sf + a * ct * sf + b * cf, par * ct - a * st)
+
+    q = jnp.asarray(charge_sign, dtype)
+    t1, f1 = _slopes(lab(par1, a, b), q, geom.pt_kick)
+    t2, f2 = _slopes(lab(par2, -a, -b), -q, geom.pt_kick)
+
+    # decay vertex on the FIP line from (0, y_prod, z_prod); z uniform in [z - w/2, z + w/2]
+    zv = z + (u_z - 0.5) * z_width
+    tan_t = st / ct
+    path = zv - geom.z_prod
+    vx = tan_t * cf * path
+    vy = geom.y_prod + tan_t * sf * path
+    acc = _apply_cuts(geom, sel, vx, vy, zv, t1, t2, e1, e2, f1 & f2, sharpness)
+    above = m > 2.0 * md
+    if sharpness is None:
+        return acc & above
+    return jnp.where(above, acc, jnp.zeros_like(acc))
+
+
+def _check_options(n_mc, angular, sampling):
+    if not isinstance(n_mc, (int, np.integer)) or n_mc < 1:
+        raise ValueError(f"n_mc must be a positive integer, not {n_mc!r}")
+    if angular not in ANGULAR:
+        raise ValueError(f"angular must be one of {ANGULAR}, not {angular!r}")
+    if sampling not in SAMPLING:
+        raise ValueError(f"sampling must be one of {SAMPLING}, not {sampling!r}")
+
+
+def _dtype_of(*xs):
+    dtype = jnp.result_type(*xs)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        dtype = jnp.result_type(float)
+    return dtype
+
+
+@functools.partial(jax.jit, static_argnames=("n_mc", "angular", "sampling"))
+def acceptance_mc(
+    geom,
+    sel,
+    m,
+    p,
+    theta,
+    z,
+    key,
+    n_mc,
+    m_daughter=None,
+    *,
+    z_width=0.0,
+    angular="vector",
+    sampling="qmc",
+    charge_sign=1,
+):
+    """Fraction of FIP decays X -> d+ d- at decay position z that pass the selection (MC estimate).
+
+    m [GeV] FIP mass, p [GeV] momentum, theta [rad] polar angle of its flight line from the production
+    point (0, y_prod, z_prod), z [m] the decay position along the beam (uniform in [z - z_width/2,
+    z + z_width/2] when ``z_width`` > 0, i.e. the average over a cell).  The FIP azimuth is uniform in
+    [0, 2 pi); cos(theta*) follows 1 + k cos^2 (``angular``, module docstring) and phi* is uniform.
+    ``m_daughter`` defaults to ``sel.m_daughter``.  n_mc points per input point, ``sampling`` "qmc"
+    (randomly shifted lattice, default) or "random"; the same points (common random numbers) are used for
+    every input, so tables are smooth in (m, p, theta, z).  Zero at and below threshold m <= 2 m_daughter.
+
+    m, p, theta, z, z_width broadcast against each other; result has their broadcast shape and the
+    floating dtype of the inputs.  Jitted (n_mc, angular, sampling static); reproducible with ``key``;
+    works under vmap.
+    """
+    _check_options(n_mc, angular, sampling)
+    if m_daughter is None:
+        m_daughter = sel.m_daughter
+    dtype = _dtype_of(m, p, theta, z)
+    pts = sample_unit_points(key, n_mc, 4, dtype, sampling)
+    acc = _accept_events(geom, sel, m, p, theta, z, z_width, pts, m_daughter, angular, charge_sign, None)
+    return jnp.mean(acc.astype(dtype), axis=-1)
+
+
+@functools.partial(jax.jit, static_argnames=("n_mc", "angular", "sampling"))
+def acceptance_mc_smooth(
+    geom,
+    sel,
+    m,
+    p,
+    theta,
+    z,
+    key,
+    n_mc,
+    m_daughter=None,
+    *,
+    z_width=0.0,
+    angular="vector",
+    sampling="qmc",
+    charge_sign=1,
+    sharpness=1.0e3,
+):
+    """:func:`acceptance_mc` with the sigmoid-relaxed cuts of :func:`pair_accepted_smooth`.
+
+    Differentiable in the geometry and selection numbers (for design optimisation); same sampling, so
+    with the same key it tends to :func:`acceptance_mc` as ``sharpness`` grows.
+    """
+    _check_options(n_mc, angular, sampling)
+    if m_daughter is None:
+        m_daughter = sel.m_daughter
+    dtype = _dtype_of(m, p, theta, z)
+    pts = sample_unit_points(key, n_mc, 4, dtype, sampling)
+    acc = _accept_events(geom, sel, m, p, theta, z, z_width, pts, m_daughter, angular, charge_sign, sharpness)
+    return jnp.mean(acc, axis=-1)
