@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fipscan import __version__
-from fipscan.contour.per_mass import PerMassContour, per_mass_contour
+from fipscan.contour.per_mass import PerMassContour, log_events_grid, per_mass_contour
 from fipscan.errors import InputError
 from fipscan.experiments import Experiment, load_experiment
 from fipscan.grid import Grid
@@ -245,22 +245,25 @@ def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=No
     if not (math.isfinite(b_ref) and math.isfinite(db_ref)) or b_ref < 0 or db_ref < 0:
         raise InputError(f"background must be non-negative, got {b_ref} +- {db_ref}")
     log_g = jnp.log(jnp.asarray(grid.couplings, dtype))
+    logn_ref = np.asarray(log_events_grid(tables, log_g, pot))  # N is proportional to POT: shift it
     points = []
     for p in (pot, *projections):
         scale = p / bkg_pot if background_mode == "scale" else 1.0
         b, db = b_ref * scale, db_ref * scale
         n_lim = n_limit_for(obs, b, db, cl, method)
         events = np.asarray(tables.events_grid(log_g, p))
-        contour = per_mass_contour(tables, p, n_lim, log_g)
+        logn = logn_ref + math.log(p / pot)
+        contour = per_mass_contour(tables, p, n_lim, log_g, logn=logn)
         expected, pot_band = {}, ()
         if bands:
             from fipscan.stats import expected_limits, pot_band as pot_factors
 
             for key, n_q in expected_limits(b, db, cl=cl, method=method).items():
                 same = abs(n_q - n_lim) < 1e-12 * n_lim
-                expected[key] = (float(n_q), contour if same else per_mass_contour(tables, p, n_q, log_g))
+                expected[key] = (float(n_q), contour if same else
+                                 per_mass_contour(tables, p, n_q, log_g, logn=logn))
             if experiment.pot_uncertainty > 0:
-                pot_band = tuple(per_mass_contour(tables, p * f, n_lim, log_g)
+                pot_band = tuple(per_mass_contour(tables, p * f, n_lim, log_g, logn=logn + math.log(f))
                                  for f in pot_factors(p, experiment.pot_uncertainty))
         points.append(ScanPoint(pot=p, n_limit=n_lim, contour=contour, events=events, background=b,
                                 background_uncertainty=db, expected=expected, pot_band=pot_band))

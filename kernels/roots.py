@@ -3,7 +3,8 @@
 The contour at fixed mass is where log N(log g) = log N_limit.  Per mass we bracket each crossing on
 a coarse grid and refine it with Newton steps that use the exact autodiff derivative, falling back to
 bisection whenever a Newton step would leave the bracket (the "rtsafe" strategy of Press et al.,
-Numerical Recipes, 3rd ed., section 9.4).  Everything is a fixed-trip-count loop so it jits and vmaps.
+Numerical Recipes, 3rd ed., section 9.4).  The loop stops when the step or the bracket is below ``xtol`` (at most ``n_iter`` steps); under
+vmap it runs until every lane has converged.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ def bracketed_newton(fun, x_lo, x_hi, args=(), n_iter=60, xtol=1e-10):
     a = jnp.where(increasing, x_lo, x_hi)
     b = jnp.where(increasing, x_hi, x_lo)
 
-    def body(_, state):
-        a, b, x, f, g, step = state
+    def body(state):
+        a, b, x, f, g, step, it = state
         a = jnp.where(f < 0, x, a)
         b = jnp.where(f < 0, b, x)
         newton = x - f / jnp.where(g == 0, 1.0, g)
@@ -36,10 +37,14 @@ def bracketed_newton(fun, x_lo, x_hi, args=(), n_iter=60, xtol=1e-10):
         ok = (g != 0) & jnp.isfinite(newton) & (newton > lo) & (newton < hi)
         x_new = jnp.where(ok, newton, 0.5 * (a + b))
         f_new, g_new = value_and_grad(x_new)
-        return a, b, x_new, f_new, g_new, jnp.abs(x_new - x)
+        return a, b, x_new, f_new, g_new, jnp.abs(x_new - x), it + 1
 
-    init = (a, b, x0, f0, g0, jnp.abs(x_hi - x_lo))
-    a, b, x, f, g, step = jax.lax.fori_loop(0, n_iter, body, init)
+    def not_done(state):
+        a, b, x, f, g, step, it = state
+        return (it < n_iter) & (step >= xtol) & (jnp.abs(b - a) >= xtol) & (f != 0)
+
+    init = (a, b, x0, f0, g0, jnp.abs(x_hi - x_lo), jnp.asarray(0))
+    a, b, x, f, g, step, _ = jax.lax.while_loop(not_done, body, init)
     converged = (step < xtol) | (jnp.abs(b - a) < xtol) | (f == 0)
     return x, f, converged
 

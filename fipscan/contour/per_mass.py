@@ -53,11 +53,17 @@ class PerMassContour:
 def log_events_grid(tables, log_g, pot):
     """log N on the (Nm, Ng) grid (log-sum-exp form: finite where N underflows)."""
     log_pot = jnp.log(jnp.asarray(pot, tables.weights.dtype))
+    return _log_events_grid(tables.weights, tables.log_s1, tables.a_edges, log_pot, jnp.asarray(log_g),
+                            tables.n_prod, tables.n_width)
 
-    def one(W, ls):
-        return kyields.log_events(log_g, W, ls, tables.a_edges, log_pot, tables.n_prod, tables.n_width)
 
-    return jax.lax.map(lambda a: one(*a), (tables.weights, tables.log_s1))
+@jax.jit
+def _log_events_grid(weights, log_s1, a_edges, log_pot, log_g, n_prod, n_width):
+    def one(args):
+        W, ls = args
+        return kyields.log_events(log_g, W, ls, a_edges, log_pot, n_prod, n_width)
+
+    return jax.lax.map(one, (weights, log_s1))
 
 
 @jax.jit
@@ -71,11 +77,16 @@ def _refine(weights, log_s1, a_edges, log_pot, log_n_limit, lo, hi, n_prod, n_wi
     return jax.vmap(one)(weights, log_s1, lo, hi)
 
 
-def per_mass_contour(tables, pot, n_limit, log_g_grid) -> PerMassContour:
-    """Per-mass lower/upper couplings with N = n_limit, from a grid bracket plus Newton on log g."""
+def per_mass_contour(tables, pot, n_limit, log_g_grid, *, logn=None) -> PerMassContour:
+    """Per-mass lower/upper couplings with N = n_limit, from a grid bracket plus Newton on log g.
+
+    logn: log N on (masses, log_g_grid) at this ``pot`` if already computed (log_events_grid); N is
+    proportional to the POT, so one grid serves every limit and every POT by a shift.
+    """
     log_g_grid = jnp.asarray(log_g_grid, tables.weights.dtype)
-    logn = log_events_grid(tables, log_g_grid, pot)
-    f = np.asarray(logn - np.log(n_limit))
+    if logn is None:
+        logn = log_events_grid(tables, log_g_grid, pot)
+    f = np.asarray(logn) - np.log(n_limit)
     xg = np.asarray(log_g_grid)
     rising, falling = (np.asarray(a) for a in sign_change_brackets(xg, f))
     nm = f.shape[0]

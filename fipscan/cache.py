@@ -1,0 +1,538 @@
+"""A content-addressed, crash-safe HDF5 cache shared by every part of fipscan.
+
+An entry is one HDF5 file ``cache_root()/<kind>/<key>.h5`` where ``key`` is the SHA-256 of the
+canonical JSON of ``{"kind", "schema_version", "settings"}`` (:func:`canonical_key`): change any
+setting, or bump the schema version of a kind, and a new entry is built next to the old one.
+
+Guarantees
+----------
+* **Atomic**: an entry is written to a uniquely named temporary file in the same directory, flushed,
+  ``fsync``'d and moved onto its final name with ``os.replace`` (then the directory is ``fsync``'d).
+  A reader sees either no file or a complete one; a process killed mid-write leaves at most a
+  hidden ``.<key>.h5.<random>.tmp`` file, which the next build of that key (or ``clear``) removes.
+* **Verified**: every file carries the attributes ``kind``, ``schema_version``, ``fipscan_version``,
+  ``created`` (UTC, ISO 8601) and ``checksum`` (see :func:`content_checksum`).  :func:`verify_h5`
+  recomputes the checksum and names the problem (truncated, checksum mismatch, foreign schema, not
+  HDF5) in a :class:`~fipscan.errors.CacheError`.
+* **Built once**: :func:`get_or_build` holds an exclusive lock (``fcntl.flock``; ``msvcrt`` on
+  Windows) on ``<key>.lock`` while it checks and builds, so N processes asking for one key at once
+  build it once and all get the same file.
+
+Where the cache lives: ``$FIPSCAN_CACHE`` if set, else ``$XDG_CACHE_HOME/fipscan``, else the
+platform's cache folder (``~/.cache/fipscan``, ``~/Library/Caches/fipscan``,
+``%LOCALAPPDATA%\\fipscan\\Cache``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import logging
+import math
+import os
+import pathlib
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import h5py
+import numpy as np
+
+from fipscan.errors import CacheError, InputError
+
+__all__ = [
+    "cache_root",
+    "canonical_key",
+    "canonical_json",
+    "entry_path",
+    "atomic_write_h5",
+    "content_checksum",
+    "verify_h5",
+    "get_or_build",
+    "list_entries",
+    "clear",
+]
+
+log = logging.getLogger("fipscan.cache")
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_KIND_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_KEY_RE = re.compile(r"^[0-9a-f]{64}$")
+#: attributes written by :func:`atomic_write_h5` itself
+RESERVED_ATTRS = ("kind", "schema_version", "fipscan_version", "created", "checksum")
+
+
+# --------------------------------------------------------------------------------------------
+# where, and under which name
+# --------------------------------------------------------------------------------------------
+def cache_root() -> pathlib.Path:
+    """The cache folder (created on demand).
+
+    ``$FIPSCAN_CACHE``; else ``$XDG_CACHE_HOME/fipscan``; else ``~/Library/Caches/fipscan`` on
+    macOS, ``%LOCALAPPDATA%\\fipscan\\Cache`` on Windows, ``~/.cache/fipscan`` elsewhere.
+    """
+    env = os.environ.get("FIPSCAN_CACHE")
+    if env:
+        root = pathlib.Path(env).expanduser()
+    elif os.environ.get("XDG_CACHE_HOME"):
+        root = pathlib.Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "fipscan"
+    elif sys.platform == "darwin":
+        root = pathlib.Path.home() / "Library" / "Caches" / "fipscan"
+    elif os.name == "nt":
+        base = os.environ.get("LOCALAPPDATA") or str(pathlib.Path.home() / "AppData" / "Local")
+        root = pathlib.Path(base) / "fipscan" / "Cache"
+    else:
+        root = pathlib.Path.home() / ".cache" / "fipscan"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CacheError(
+            f"cannot create the cache folder {root} ({exc.strerror or exc}); "
+            "set FIPSCAN_CACHE to a writable folder"
+        ) from exc
+    return root
+
+
+def _plain(obj: Any, where: str = "settings") -> Any:
+    """``obj`` as plain JSON types: numpy scalars/arrays → Python, tuples → lists, paths → str.
+
+    Non-finite floats become the strings ``"nan"``, ``"inf"``, ``"-inf"`` (JSON has no NaN).
+    """
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, np.generic):
+        return _plain(obj.item(), where)
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        if math.isfinite(obj):
+            return float(obj)
+        return "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    if isinstance(obj, np.ndarray):
+        return _plain(obj.tolist(), where)
+    if isinstance(obj, Mapping):
+        out = {}
+        for k, v in obj.items():
+            if isinstance(k, np.generic):
+                k = k.item()
+            if not isinstance(k, (str, int, float, bool)):
+                raise InputError(f"{where}: key {k!r} is not a string or number")
+            out[str(k)] = _plain(v, f"{where}.{k}")
+        return out
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+    if isinstance(obj, (set, frozenset)):
+        return sorted((_plain(v, where) for v in obj), key=repr)
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if hasattr(obj, "__dataclass_fields__"):
+        import dataclasses
+
+        return _plain(dataclasses.asdict(obj), where)
+    raise InputError(f"{where}: value {obj!r} of type {type(obj).__name__} cannot go into a cache key")
+
+
+def canonical_json(obj: Any) -> str:
+    """Canonical JSON: sorted keys, no whitespace, floats by ``repr`` (shortest exact round trip).
+
+    ``1`` and ``1.0`` differ (int vs float); callers normalise types in their settings objects.
+    """
+    return json.dumps(_plain(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def canonical_key(kind: str, settings: Mapping, schema_version: int) -> str:
+    """SHA-256 hex digest of the canonical JSON of ``{"kind", "schema_version", "settings"}``."""
+    _check_kind(kind)
+    doc = {"kind": kind, "schema_version": int(schema_version), "settings": settings}
+    return hashlib.sha256(canonical_json(doc).encode("ascii")).hexdigest()
+
+
+def _check_kind(kind: str) -> None:
+    if not isinstance(kind, str) or not _KIND_RE.match(kind):
+        raise InputError(f"cache kind {kind!r} must be 1-64 characters of letters, digits, '_', '-', '.'")
+
+
+def entry_path(kind: str, key: str) -> pathlib.Path:
+    """``cache_root()/kind/key.h5`` (the folder is not created here)."""
+    _check_kind(kind)
+    if not isinstance(key, str) or not _KEY_RE.match(key):
+        raise InputError(f"cache key {key!r} is not a 64-digit lowercase hex SHA-256")
+    return cache_root() / kind / f"{key}.h5"
+
+
+# --------------------------------------------------------------------------------------------
+# checksums, atomic writes, verification
+# --------------------------------------------------------------------------------------------
+def _hash_value(h: "hashlib._Hash", value: Any) -> None:
+    arr = np.asarray(value)
+    if arr.dtype.kind == "O":  # variable-length strings / bytes
+        for item in arr.reshape(-1):
+            b = item if isinstance(item, bytes) else str(item).encode("utf-8")
+            h.update(len(b).to_bytes(8, "little"))
+            h.update(b)
+    elif arr.dtype.kind == "U":
+        h.update(np.ascontiguousarray(arr).astype("<U").tobytes())
+    else:
+        h.update(np.ascontiguousarray(arr).tobytes())
+
+
+def content_checksum(f: h5py.File) -> str:
+    """SHA-256 over the file's content, in sorted order of names.
+
+    For every dataset: its name, dtype (``dtype.str``), shape and raw bytes; then for every object
+    (root included) its attributes' names and values, except the ``checksum`` attribute itself.
+    So a flipped byte in the data and an edited provenance attribute are both detected.
+    """
+    datasets: list[str] = []
+    objects: list[str] = ["/"]
+
+    def visit(name: str, obj: Any) -> None:
+        objects.append("/" + name)
+        if isinstance(obj, h5py.Dataset):
+            datasets.append("/" + name)
+
+    f.visititems(visit)
+    h = hashlib.sha256()
+    for name in sorted(datasets):
+        ds = f[name]
+        h.update(b"D" + name.encode("utf-8") + b"\0")
+        h.update(ds.dtype.str.encode("ascii") + b"\0")
+        h.update(repr(ds.shape).encode("ascii") + b"\0")
+        if ds.shape is None:  # h5py.Empty
+            continue
+        if ds.size:
+            _hash_value(h, ds[()])
+    for name in sorted(objects):
+        attrs = f[name].attrs
+        for a in sorted(attrs.keys()):
+            if name == "/" and a == "checksum":
+                continue
+            h.update(b"A" + name.encode("utf-8") + b"\0" + a.encode("utf-8") + b"\0")
+            _hash_value(h, attrs[a])
+    return h.hexdigest()
+
+
+def _utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _fipscan_version() -> str:
+    try:
+        from fipscan import __version__
+
+        return str(__version__)
+    except Exception:  # pragma: no cover - partial installs
+        return "unknown"
+
+
+def _fsync_dir(directory: pathlib.Path) -> None:
+    if os.name == "nt":  # directories cannot be opened for fsync on Windows
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _temp_pattern(path: pathlib.Path) -> str:
+    return f".{path.name}.*.tmp"
+
+
+def atomic_write_h5(
+    path: str | os.PathLike,
+    write: Callable[[h5py.File], None],
+    *,
+    kind: str,
+    schema_version: int,
+    attrs: Mapping | None = None,
+) -> None:
+    """Write an HDF5 file atomically: ``write(f)`` fills it, then it appears under ``path`` whole.
+
+    The file gets the attributes ``attrs`` (JSON-encoded when not a string or number) plus
+    ``kind``, ``schema_version``, ``fipscan_version``, ``created`` and ``checksum``.  The temporary
+    file (same folder, unique name) is removed if anything fails, ``KeyboardInterrupt`` included.
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = pathlib.Path(tmp_name)
+    try:
+        with h5py.File(tmp, "w") as f:
+            write(f)
+            for name, value in (attrs or {}).items():
+                if name in RESERVED_ATTRS:
+                    raise InputError(f"attribute {name!r} is reserved for the cache")
+                f.attrs[name] = _attr_value(value)
+            f.attrs["kind"] = str(kind)
+            f.attrs["schema_version"] = int(schema_version)
+            f.attrs["fipscan_version"] = _fipscan_version()
+            f.attrs["created"] = _utc_now()
+            f.attrs["checksum"] = content_checksum(f)
+            f.flush()
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def _attr_value(value: Any) -> Any:
+    if isinstance(value, (str, bytes, bool, int, float, np.generic, np.ndarray)):
+        return value
+    return canonical_json(value)
+
+
+def _as_str(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.ndarray) and value.shape == ():
+        return _as_str(value.item())
+    return str(value)
+
+
+def verify_h5(
+    path: str | os.PathLike, *, kind: str | None = None, schema_version: int | None = None
+) -> None:
+    """Check that ``path`` is a complete fipscan HDF5 file; raise :class:`CacheError` naming why not.
+
+    Checks, in order: it exists; it is HDF5 (signature); HDF5 can open it (else truncated /
+    damaged); it carries a checksum; ``kind`` and ``schema_version`` match when given; the
+    recomputed content checksum matches.
+    """
+    path = pathlib.Path(path)
+    fix = "delete or regenerate it (for cache entries: 'fipscan cache clear')"
+    if not path.is_file():
+        raise CacheError(f"missing file: {path} does not exist")
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if size == 0:
+        raise CacheError(f"bad fipscan file: {path} is truncated (empty); {fix}")
+    if head != _HDF5_SIGNATURE:
+        raise CacheError(f"bad fipscan file: {path} is not an HDF5 file (no HDF5 signature); {fix}")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        msg = str(exc)
+        what = "is truncated" if "truncated" in msg.lower() or "eof" in msg.lower() else "is damaged"
+        raise CacheError(f"bad fipscan file: {path} {what} (HDF5: {' '.join(msg.split())}); {fix}") from exc
+    try:
+        with f:
+            if "checksum" not in f.attrs:
+                raise CacheError(f"bad fipscan file: {path} has no checksum attribute (not written by fipscan)")
+            got_kind = _as_str(f.attrs.get("kind", ""))
+            if kind is not None and got_kind != kind:
+                raise CacheError(f"bad fipscan file: {path} holds kind {got_kind!r}, expected {kind!r}")
+            got_schema = int(f.attrs.get("schema_version", -1))
+            if schema_version is not None and got_schema != int(schema_version):
+                raise CacheError(
+                    f"bad fipscan file: {path} has schema {got_schema} != {int(schema_version)} "
+                    f"(written by fipscan {_as_str(f.attrs.get('fipscan_version', '?'))}); {fix}"
+                )
+            stored = _as_str(f.attrs["checksum"])
+            try:
+                actual = content_checksum(f)
+            except (OSError, RuntimeError, ValueError) as exc:
+                raise CacheError(
+                    f"bad fipscan file: {path} has unreadable data ({' '.join(str(exc).split())}); {fix}"
+                ) from exc
+            if actual != stored:
+                raise CacheError(f"bad fipscan file: {path} fails its checksum (checksum mismatch); {fix}")
+    except CacheError:
+        raise
+    except (OSError, RuntimeError, KeyError, ValueError) as exc:
+        raise CacheError(f"bad fipscan file: {path} is damaged ({' '.join(str(exc).split())}); {fix}") from exc
+
+
+# --------------------------------------------------------------------------------------------
+# locking
+# --------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _locked(lock_path: pathlib.Path) -> Iterator[None]:
+    """Exclusive inter-process lock on ``lock_path`` (created if needed).
+
+    The lock file may be removed by :func:`clear` while held; a waiter then finds that the file it
+    locked is no longer the one on disk and retries, so two processes never both hold "the" lock.
+    """
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            _lock_fd(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(lock_path))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        _unlock_fd(fd)
+        os.close(fd)
+    try:
+        yield
+    finally:
+        _unlock_fd(fd)
+        os.close(fd)
+
+
+if os.name == "nt":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _lock_fd(fd: int) -> None:
+        while True:
+            try:
+                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                return
+            except OSError:
+                time.sleep(0.05)
+
+    def _unlock_fd(fd: int) -> None:
+        with contextlib.suppress(OSError):
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _lock_fd(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+    def _unlock_fd(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+# --------------------------------------------------------------------------------------------
+# get, list, clear
+# --------------------------------------------------------------------------------------------
+def _remove_stale_temps(path: pathlib.Path) -> None:
+    for tmp in path.parent.glob(_temp_pattern(path)):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def get_or_build(
+    kind: str,
+    settings: Mapping,
+    schema_version: int,
+    build: Callable[[h5py.File], None],
+    *,
+    attrs: Mapping | None = None,
+    on_corrupt: str = "rebuild",
+) -> pathlib.Path:
+    """Path of the valid entry for ``(kind, settings, schema_version)``, building it if needed.
+
+    ``build(f)`` fills an open, writable ``h5py.File``; it runs at most once across processes
+    that ask at the same time.  A corrupt or foreign entry is logged (``logging``, to stderr) and
+    rebuilt, or raises :class:`CacheError` when ``on_corrupt="raise"``.  The settings' canonical
+    JSON is stored as the attribute ``settings`` and the key as ``key``.
+    """
+    if on_corrupt not in ("rebuild", "raise"):
+        raise InputError(f"on_corrupt must be 'rebuild' or 'raise', not {on_corrupt!r}")
+    key = canonical_key(kind, settings, schema_version)
+    path = entry_path(kind, key)
+    with contextlib.suppress(CacheError):  # fast path, no lock: entries appear atomically
+        verify_h5(path, kind=kind, schema_version=schema_version)
+        return path
+    with _locked(path.with_suffix(".lock")):
+        if path.exists():
+            try:
+                verify_h5(path, kind=kind, schema_version=schema_version)
+                return path
+            except CacheError as exc:
+                if on_corrupt == "raise":
+                    raise
+                log.warning("fipscan cache: rebuilding a bad entry: %s", exc)
+                path.unlink()
+        _remove_stale_temps(path)
+        all_attrs = dict(attrs or {})
+        all_attrs["settings"] = canonical_json(settings)
+        all_attrs["key"] = key
+        atomic_write_h5(path, build, kind=kind, schema_version=schema_version, attrs=all_attrs)
+    return path
+
+
+def _kind_dirs(kind: str | None) -> list[pathlib.Path]:
+    root = cache_root()
+    if kind is not None:
+        _check_kind(kind)
+        d = root / kind
+        return [d] if d.is_dir() else []
+    return sorted(d for d in root.iterdir() if d.is_dir() and _KIND_RE.match(d.name))
+
+
+def list_entries(kind: str | None = None) -> list[dict]:
+    """Every entry (of ``kind``, or all): dicts with kind, key, path, size, created, valid, problem."""
+    out = []
+    for d in _kind_dirs(kind):
+        for p in sorted(d.glob("*.h5")):
+            if p.name.startswith(".") or not _KEY_RE.match(p.stem):
+                continue
+            created = None
+            try:
+                verify_h5(p, kind=d.name)
+                valid, problem = True, None
+            except CacheError as exc:
+                valid, problem = False, str(exc)
+            with contextlib.suppress(Exception), h5py.File(p, "r") as f:
+                created = _as_str(f.attrs["created"])
+            try:
+                size = p.stat().st_size
+            except OSError:
+                size = 0
+            out.append(
+                {
+                    "kind": d.name,
+                    "key": p.stem,
+                    "path": str(p),
+                    "size": size,
+                    "created": created,
+                    "valid": valid,
+                    "problem": problem,
+                }
+            )
+    return out
+
+
+def clear(kind: str | None = None) -> int:
+    """Remove every entry (of ``kind``, or all), each under its lock; returns how many were removed.
+
+    Stale temporary files of killed writers, ``<key>.partial`` folders of unfinished builds
+    (e.g. interrupted spectra generations), ``<key>/`` folders (PYTHIA initialisation files) and
+    lock files go too; only ``.h5`` entries are counted.
+    """
+    removed = 0
+    for d in _kind_dirs(kind):
+        keys = {p.stem for p in d.glob("*.h5") if _KEY_RE.match(p.stem)}
+        keys |= {p.name[1:65] for p in d.glob(".*.h5.*.tmp") if _KEY_RE.match(p.name[1:65])}
+        keys |= {p.stem for p in d.glob("*.lock") if _KEY_RE.match(p.stem)}
+        keys |= {p.stem for p in d.glob("*.partial") if _KEY_RE.match(p.stem)}
+        keys |= {p.name for p in d.iterdir() if p.is_dir() and _KEY_RE.match(p.name)}
+        for key in sorted(keys):
+            path = d / f"{key}.h5"
+            lock = path.with_suffix(".lock")
+            with _locked(lock):
+                if path.exists():
+                    path.unlink()
+                    removed += 1
+                _remove_stale_temps(path)
+                shutil.rmtree(path.with_suffix(".partial"), ignore_errors=True)
+                shutil.rmtree(d / key, ignore_errors=True)  # folder entries (e.g. pythia-init)
+                with contextlib.suppress(OSError):
+                    lock.unlink()
+    return removed
