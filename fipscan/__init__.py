@@ -1,41 +1,47 @@
 """fipscan: fast, differentiable sensitivity scans for feebly-interacting particles.
 
-The public surface (explicit re-exports):
+The public surface (explicit, loaded lazily so that ``fipscan --version`` and the CLI's argument
+checks do not pay for importing JAX):
 
 * ``scan(model, experiment, grid)`` -> ``ScanResult`` (events grid, contour, ``save()``)
 * ``precompute(model, experiment, masses)`` -> ``YieldTables`` (coupling-independent, reusable)
 * ``Grid`` (log-spaced mass and coupling axes), ``get_model``, ``list_models``,
   ``load_experiment``, ``list_experiments``, ``load_spectra``
 
-float64 is switched on by the process owner (``jax.config.update("jax_enable_x64", True)``), never here.
+float64 is switched on by the process owner (``jax.config.update("jax_enable_x64", True)`` or
+``fipscan.runtime.configure()``), never at import.
 """
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-from fipscan.experiments import list_experiments, load_experiment
-from fipscan.grid import Grid
-from fipscan.models import get_model, list_models
-from fipscan.scan import ScanResult, scan
-from fipscan.yields import YieldTables, precompute
+#: public name -> module that defines it
+_EXPORTS = {
+    "Grid": "fipscan.grid",
+    "ScanResult": "fipscan.scan",
+    "scan": "fipscan.scan",
+    "YieldTables": "fipscan.yields",
+    "precompute": "fipscan.yields",
+    "get_model": "fipscan.models",
+    "list_models": "fipscan.models",
+    "load_experiment": "fipscan.experiments",
+    "list_experiments": "fipscan.experiments",
+    "load_spectra": "fipscan.spectra",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
 
 
-def load_spectra(path=None):
-    """Meson spectra per POT (the shipped default file unless ``path`` is given); see fipscan.spectra."""
-    from fipscan.spectra import load_spectra as _load
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'fipscan' has no attribute '{name}'")
 
-    return _load(path)
 
-
-__all__ = [
-    "__version__",
-    "Grid",
-    "ScanResult",
-    "YieldTables",
-    "get_model",
-    "list_experiments",
-    "list_models",
-    "load_experiment",
-    "load_spectra",
-    "precompute",
-    "scan",
-]
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

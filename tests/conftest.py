@@ -30,6 +30,9 @@ def _session_cache(tmp_path_factory):
     """
     old = os.environ.get("FIPSCAN_CACHE")
     os.environ["FIPSCAN_CACHE"] = str(tmp_path_factory.mktemp("fipscan-cache"))
+    from fipscan.runtime import configure
+
+    configure(x64=True)  # float64 and a persistent compilation cache inside the session cache
     yield
     if old is None:
         os.environ.pop("FIPSCAN_CACHE", None)

@@ -47,13 +47,13 @@ def register(sub) -> None:
 
 
 def _enable_precision(float32: bool):
-    import jax
+    """The CLI is the process owner: it decides the precision and the compilation cache."""
     import jax.numpy as jnp
 
-    if float32:
-        return jnp.float32
-    jax.config.update("jax_enable_x64", True)  # the CLI is the process owner
-    return jnp.float64
+    from fipscan.runtime import configure
+
+    configure(x64=not float32)
+    return jnp.float32 if float32 else jnp.float64
 
 
 def run_scan(args) -> int:
