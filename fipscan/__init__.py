@@ -21,8 +21,8 @@ __version__ = "0.1.0"
 #: public name -> module that defines it
 _EXPORTS = {
     "Grid": "fipscan.grid",
-    "ScanResult": "fipscan.scan",
-    "scan": "fipscan.scan",
+    "ScanResult": "fipscan.scanner",
+    "scan": "fipscan.scanner",
     "YieldTables": "fipscan.yields",
     "precompute": "fipscan.yields",
     "get_model": "fipscan.models",

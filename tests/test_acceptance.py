@@ -446,7 +446,7 @@ def test_table_interpolation(small_tables):
 
 def test_table_default_grids_and_validation(cfg):
     g = facc.default_grids("mumu")
-    assert g["log10m"].size == 40 and g["log10p"].size == 36 and g["log10theta"].size == 28
+    assert g["log10m"].size == 40 and g["log10p"].size == 36 and g["log10theta"].size == 36
     assert 10 ** g["log10m"][0] == pytest.approx(2 * M_MU * 1.001) and 10 ** g["log10m"][-1] == pytest.approx(2.0)
     assert 10 ** g["log10theta"][-1] == pytest.approx(0.01585, rel=1e-3)
     with pytest.raises(InputError):

@@ -25,8 +25,16 @@ _SUBCOMMAND_MODULES = (
 )
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line (``fipscan <cmd>: error: ...``) and exit code 2."""
+
+    def error(self, message):  # noqa: D401 - argparse API
+        sys.stderr.write(f"{self.prog}: error: {_one_line(message)} (see '{self.prog} -h')\n")
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="fipscan",
         description="Fast, differentiable sensitivity scans for feebly-interacting particles.",
     )
@@ -41,10 +49,6 @@ def build_parser() -> argparse.ArgumentParser:
             raise
         module.register(sub)
     return parser
-
-
-class _ArgumentParserError(Exception):
-    pass
 
 
 def _one_line(message: str) -> str:

@@ -1,4 +1,4 @@
-"""``fipscan scan`` and ``fipscan info``: argument parsing only; the work is fipscan.scan / the models."""
+"""``fipscan scan`` and ``fipscan info``: argument parsing only; the work is fipscan.scanner / the models."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def run_scan(args) -> int:
     from fipscan.experiments import load_experiment
     from fipscan.grid import Grid, check_coupling
     from fipscan.models import get_model
-    from fipscan.scan import prepare_output_dir, scan
+    from fipscan.scanner import prepare_output_dir, scan
 
     dtype = _enable_precision(args.float32)
     options = {"form_factor": False} if args.no_form_factor else {}
