@@ -106,7 +106,7 @@ def _log_s1(m, width1, detected_w, detected_inv_p, p_edges):
 
 
 def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=None,
-               dtype=jnp.float64, method="binned") -> YieldTables:
+               dtype=jnp.float64, method="binned", mass_chunk=16) -> YieldTables:
     """Build the yield tables of ``model`` at ``experiment`` for the given masses [GeV].
 
     channels: detected final states (default: the model's default, e.g. ("ee", "mumu")).
@@ -114,6 +114,7 @@ def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=N
     method: "binned" (default) histograms the FIP samples on (log10 p, log10 theta) bins and applies
     the acceptance at the bin centres; "direct" interpolates the acceptance at every sample (slow;
     the reference the binned method is tested against).
+    mass_chunk: masses computed together in one vmapped call (memory grows linearly with it).
     """
     from fipscan.spectra import load_spectra
 
@@ -170,19 +171,26 @@ def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=N
             detected_inv_p = detected_inv_p + d * mean_inv_p
         return out_w, _log_s1(m, width1, detected_w, detected_inv_p, p_edges)
 
-    per_mass = jax.jit(per_mass)
+    # masses in fixed-size chunks: one compiled program, vmapped over the chunk (the last chunk is
+    # padded by repeating its final mass, and the padding is dropped)
+    per_chunk = jax.jit(jax.vmap(per_mass))
     per_channel = {name: [] for name in samplers}
     log_s1 = []
-    for m in masses:
-        out_w, ls = per_mass(jnp.asarray(m, dtype))
-        log_s1.append(ls)
+    chunk = max(1, min(int(mass_chunk), masses.size))
+    for start in range(0, masses.size, chunk):
+        block = masses[start:start + chunk]
+        n = block.size
+        padded = np.concatenate([block, np.full(chunk - n, block[-1])])
+        out_w, ls = per_chunk(jnp.asarray(padded, dtype))
+        log_s1.append(ls[:n])
         for k, W in out_w.items():
-            per_channel[k].append(W)
-    per_channel = {k: jnp.stack(v) for k, v in per_channel.items()}
+            per_channel[k].append(W[:n])
+    per_channel = {k: jnp.concatenate(v) for k, v in per_channel.items()}
+    log_s1 = [jnp.concatenate(log_s1)]
     return YieldTables(
         masses=jnp.asarray(masses, dtype),
         weights=sum(per_channel.values()),
-        log_s1=jnp.stack(log_s1),
+        log_s1=log_s1[0],
         a_edges=a_edges,
         per_channel=per_channel,
         channels=channels,
