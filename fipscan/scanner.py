@@ -77,8 +77,10 @@ class ScanResult:
     def contour(self) -> PerMassContour:
         return self.points[0].contour
 
-    def save(self, outdir, *, compare=None, formats=("png", "pdf")) -> dict[str, Path]:
-        """Write contour.csv, scan.h5, contour.png/.pdf into ``outdir`` (each atomically)."""
+    def save(self, outdir, *, compare=None, formats=("png", "pdf"), polygon=True) -> dict[str, Path]:
+        """Write contour.csv (per mass), contour_polygon.csv (the traced closed region(s)), scan.h5,
+        contour.png/.pdf into ``outdir`` (each atomically)."""
+        from fipscan.contour.trace import save_polygon, write_polygon_h5
         from fipscan.plotting import plot_result
 
         outdir = prepare_output_dir(outdir)
@@ -87,7 +89,14 @@ class ScanResult:
         for pt in self.points[1:]:
             name = f"contour_pot{pt.pot:.0e}.csv".replace("+", "")
             written[name] = _atomic_text(outdir / name, contour_csv(pt.contour))
-        written["scan.h5"] = _atomic_h5(outdir / "scan.h5", self._write_h5)
+        regions = save_polygon(self, outdir, written) if polygon else []
+
+        def write_h5(f):
+            self._write_h5(f)
+            if polygon:
+                write_polygon_h5(f.create_group("contour_polygon"), regions)
+
+        written["scan.h5"] = _atomic_h5(outdir / "scan.h5", write_h5)
         for fmt in formats:
             written[f"contour.{fmt}"] = _atomic_binary(
                 outdir / f"contour.{fmt}", lambda fh, f=fmt: plot_result(self, fh, fmt=f, compare=compare))

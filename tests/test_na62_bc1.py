@@ -104,6 +104,9 @@ def test_cli_scan_writes_every_output(tmp_path, shared_reference):
     body = np.array(rows[1:], dtype=float)
     assert len(body) >= 10 and (body[:, 1] < body[:, 2]).all()
     assert (out / "contour_pot1e18.csv").is_file()
+    poly = np.loadtxt(out / "contour_polygon.csv", delimiter=",", skiprows=1)
+    assert poly.shape[1] == 3 and len(poly) > 20
+    assert (poly[:, 1] >= 0.1 * 0.999).all() and (poly[:, 1] <= 0.6 * 1.001).all()
     with h5py.File(out / "scan.h5") as f:
         assert f["pot_0/events"].shape == (16, 60)
         assert f["mass_gev"][0] == pytest.approx(0.1) and f["coupling"][-1] == pytest.approx(1e-4)
@@ -113,6 +116,7 @@ def test_cli_scan_writes_every_output(tmp_path, shared_reference):
         assert "geometry" in json.loads(f.attrs["experiment_config"])
         assert f["pot_0"].attrs["n_limit"] == pytest.approx(2.302585, rel=1e-6)
         assert set(f["pot_0/expected"].keys()) == {"-2", "-1", "0", "+1", "+2"}
+        assert f["contour_polygon"].attrs["n_regions"] >= 1
     for fmt, magic in (("png", b"\x89PNG"), ("pdf", b"%PDF")):
         assert (out / f"contour.{fmt}").read_bytes()[:4] == magic
     assert not list(out.glob(".*tmp"))  # no temporary files left behind

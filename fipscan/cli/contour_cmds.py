@@ -1,0 +1,272 @@
+"""``fipscan contour`` (traced exclusion polygon) and ``fipscan optimise`` (decay-volume design).
+
+Argument parsing and file writing only; the work is fipscan.contour.  Both commands build the yield
+tables with ``fipscan.yields.precompute`` (or reuse a table file written by ``--save-tables``, an
+``.npz`` with keys masses, weights, log_s1, a_edges, n_prod, n_width, channels, model, experiment).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+from fipscan.errors import InputError
+
+#: keys of a yield-table file (``--save-tables`` / ``--tables``)
+TABLE_KEYS = ("masses", "weights", "log_s1", "a_edges", "n_prod", "n_width", "channels", "model", "experiment")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("contour", help="trace the exclusion contour as closed polygon(s)",
+                       description="Trace the boundary of the excluded (mass, coupling) region by "
+                                   "pseudo-arclength continuation on the continuous yield surface; write "
+                                   "the ordered polygon(s) to CSV (region,mass_gev,coupling) or JSON.")
+    _common(p)
+    p.add_argument("--max-steps", type=int, default=20000, help="continuation steps per region (default 20000)")
+    p.add_argument("-o", "--output", default="contour_polygon.csv",
+                   help="output file: .csv (region,mass_gev,coupling) or .json (default: contour_polygon.csv)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    p.set_defaults(func=run_contour)
+
+    q = sub.add_parser("optimise", aliases=["optimize"], help="optimise a geometry parameter for the largest exclusion",
+                       description="Maximise the excluded log-log area (or the reach at one mass) over the "
+                                   "decay-volume start with projected Adam on the differentiable contour; "
+                                   "reported numbers use the hard acceptance cuts.")
+    _common(q)
+    q.add_argument("--parameter", default="decay-volume-start", choices=("decay-volume-start",),
+                   help="design parameter (default: decay-volume-start)")
+    q.add_argument("--constraint", default="end-fixed", choices=("end-fixed", "length-fixed"),
+                   help="end-fixed: start + length = const (default); length-fixed: the volume slides")
+    q.add_argument("--length", type=float, default=None, help="decay-volume length [m] for length-fixed")
+    q.add_argument("--range", dest="zrange", default=None, help="LO:HI allowed start [m] (default: tabulated range)")
+    q.add_argument("--objective", default="area", choices=("area", "reach"),
+                   help="area: excluded log-log area; reach: lowest coupling at --mass")
+    q.add_argument("--mass", type=float, default=None, help="mass [GeV] for --objective reach")
+    q.add_argument("--steps", type=int, default=60, help="Adam iterations (default 60)")
+    q.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    q.set_defaults(func=run_optimise)
+
+
+def _common(p) -> None:
+    p.add_argument("--model", default="dark-photon", help="model name (default: dark-photon)")
+    p.add_argument("--experiment", default="na62-bd", help="experiment name or TOML file (default: na62-bd)")
+    p.add_argument("--pot", type=float, default=None, help="protons on target (default: the experiment's)")
+    p.add_argument("--masses", default="0.01:1.0:60",
+                   help="LO:HI:N log-spaced mass nodes in GeV (default 0.01:1.0:60; ignored with --tables)")
+    p.add_argument("--couplings", default="1e-10:1e-2:64",
+                   help="LO:HI[:N] coupling box; N points per mass bracket the roots (default 1e-10:1e-2:64)")
+    p.add_argument("--channels", default=None, help="detected final states, comma separated (default: model's)")
+    p.add_argument("--n-limit", type=float, default=None,
+                   help="excluded signal events (default: 2.3, 90%% CL with nothing observed)")
+    p.add_argument("--tables", default=None, help="reuse a yield-table file (.npz from --save-tables)")
+    p.add_argument("--save-tables", default=None, help="write the yield tables to this .npz file")
+
+
+def _enable_x64():
+    import jax
+
+    jax.config.update("jax_enable_x64", True)  # the CLI is the process owner
+
+
+def _couplings(text: str) -> tuple[float, float, int]:
+    from fipscan.grid import parse_range
+
+    parts = str(text).split(":")
+    if len(parts) == 2:
+        text = f"{text}:64"
+    lo, hi, n = parse_range(text, "coupling")
+    if n < 8:
+        raise InputError(f"coupling range needs N >= 8 bracket points, got '{text}'")
+    return lo, hi, n
+
+
+def _positive(name: str, v):
+    if v is not None and (not math.isfinite(v) or v <= 0):
+        raise InputError(f"--{name} must be positive and finite, got {v}")
+    return v
+
+
+def save_tables(tables, path, *, model="", experiment="") -> Path:
+    """Write YieldTables to an .npz file (keys: TABLE_KEYS)."""
+    import numpy as np
+
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise InputError(f"--save-tables needs a .npz file name, got {path}")
+    np.savez_compressed(path, masses=np.asarray(tables.masses), weights=np.asarray(tables.weights),
+                        log_s1=np.asarray(tables.log_s1), a_edges=np.asarray(tables.a_edges),
+                        n_prod=tables.n_prod, n_width=tables.n_width, channels=",".join(tables.channels),
+                        model=str(model), experiment=str(experiment))
+    return path
+
+
+def load_tables(path, *, experiment_name=None, model_name=None):
+    """YieldTables from an .npz written by :func:`save_tables`; InputError naming what is wrong."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    from fipscan.yields import YieldTables
+
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in TABLE_KEYS if k not in z.files]
+            if missing:
+                raise InputError(f"table file {path} lacks {', '.join(missing)} (write it with --save-tables)")
+            d = {k: z[k] for k in TABLE_KEYS}
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"cannot read table file {path}: {exc}") from None
+    exp = str(d["experiment"])
+    if experiment_name is not None and exp and exp != experiment_name:
+        raise InputError(f"table file {path} was built for experiment '{exp}', not '{experiment_name}'")
+    model = str(d["model"])
+    if model_name is not None and model and model != model_name:
+        raise InputError(f"table file {path} was built for model '{model}', not '{model_name}'")
+    W = jnp.asarray(d["weights"], jnp.float64)
+    if W.ndim != 3 or d["log_s1"].shape != W.shape[:2] or d["masses"].shape != W.shape[:1] \
+            or d["a_edges"].shape != (W.shape[2] + 1,):
+        raise InputError(f"table file {path} has inconsistent shapes")
+    channels = tuple(c for c in str(d["channels"]).split(",") if c)
+    return YieldTables(masses=jnp.asarray(d["masses"], jnp.float64), weights=W,
+                       log_s1=jnp.asarray(d["log_s1"], jnp.float64), a_edges=jnp.asarray(d["a_edges"], jnp.float64),
+                       per_channel={"total": W}, channels=channels, n_prod=float(d["n_prod"]),
+                       n_width=float(d["n_width"]))
+
+
+def _setup(args):
+    """Model, experiment, POT, limit, coupling box and the tables, from the common options."""
+    from fipscan.experiments import load_experiment
+    from fipscan.grid import parse_range
+    from fipscan.models import get_model
+
+    _enable_x64()
+    _positive("pot", args.pot)
+    _positive("n-limit", args.n_limit)
+    g_lo, g_hi, n_g = _couplings(args.couplings)
+    experiment = load_experiment(args.experiment)
+    model = get_model(args.model)
+    pot = float(args.pot if args.pot is not None else experiment.pot)
+    n_limit = float(args.n_limit) if args.n_limit is not None else -math.log(0.1)
+    if args.tables:
+        tables = load_tables(args.tables, experiment_name=experiment.name, model_name=model.name)
+    else:
+        from fipscan.yields import precompute
+
+        m_lo, m_hi, n_m = parse_range(args.masses, "mass")
+        lo, hi = model.mass_range
+        if m_lo < lo or m_hi > hi:
+            raise InputError(f"mass range [{m_lo:g}, {m_hi:g}] GeV leaves the model's range [{lo:g}, {hi:g}] GeV")
+        if n_m < 3:
+            raise InputError(f"the traced contour needs at least 3 mass nodes, got {n_m}")
+        channels = tuple(c.strip() for c in args.channels.split(",")) if args.channels else None
+        if channels:
+            unknown = [c for c in channels if c not in model.decay_channels]
+            if unknown:
+                raise InputError(f"unknown decay channel(s) {','.join(unknown)} for {model.name} "
+                                 f"(known: {','.join(model.decay_channels)})")
+        import numpy as np
+
+        print(f"fipscan: building yield tables of {model.name} at {experiment.name} ({n_m} masses)", file=sys.stderr)
+        tables = precompute(model, experiment, np.geomspace(m_lo, m_hi, n_m), channels=channels)
+    if args.save_tables:
+        save_tables(tables, args.save_tables, model=model.name, experiment=experiment.name)
+    return model, experiment, pot, n_limit, (g_lo, g_hi, n_g), tables
+
+
+def _region_dict(k, r) -> dict:
+    import numpy as np
+
+    return {"region": k, "closed": r.closed, "touches_edge": r.touches_edge, "edges": list(r.edges),
+            "hole": r.hole, "area_lnln": r.area, "n_vertices": int(len(r.vertices)),
+            "n_evaluations": r.n_evaluations, "tip_mass_gev": r.tip[0], "tip_coupling": r.tip[1],
+            "message": r.message, "mass_gev": np.exp(r.vertices[:, 0]).tolist(),
+            "coupling": np.exp(r.vertices[:, 1]).tolist()}
+
+
+def run_contour(args) -> int:
+    from fipscan.contour.trace import polygon_csv, trace_tables
+    from fipscan.scanner import _atomic_text  # temporary file in the same directory, fsync, rename
+
+    out = Path(args.output)
+    if out.suffix not in (".csv", ".json"):
+        raise InputError(f"-o must name a .csv or .json file, got {out}")
+    if not out.parent.is_dir():
+        raise InputError(f"output directory {out.parent} does not exist")
+    if args.max_steps < 1:
+        raise InputError(f"--max-steps must be a positive integer, got {args.max_steps}")
+    model, experiment, pot, n_limit, (g_lo, g_hi, n_g), tables = _setup(args)
+    t0 = time.perf_counter()
+    res = trace_tables(tables, pot, n_limit, couplings=(g_lo, g_hi), n_seed_grid=n_g,
+                       max_steps=args.max_steps)
+    dt = time.perf_counter() - t0
+    regions = res.regions
+    if out.suffix == ".csv":
+        text = polygon_csv(regions)
+    else:
+        text = json.dumps({"model": model.name, "experiment": experiment.name, "pot": pot, "n_limit": n_limit,
+                           "regions": [_region_dict(k, r) for k, r in enumerate(regions)]}, indent=1)
+    _atomic_text(out, text)
+    if not regions:
+        print(f"fipscan: nothing is excluded at {pot:.3g} POT in the coupling box [{g_lo:g}, {g_hi:g}]",
+              file=sys.stderr)
+    print(f"fipscan: traced {len(regions)} region(s) with {res.n_evaluations} yield evaluations "
+          f"({res.n_seed_evaluations} for seeds) in {dt:.1f} s; wrote {out}", file=sys.stderr)
+    if args.json:
+        summary = {"output": str(out), "pot": pot, "n_limit": n_limit, "n_regions": len(regions),
+                   "area_lnln": res.area, "n_evaluations": res.n_evaluations,
+                   "n_seed_evaluations": res.n_seed_evaluations,
+                   "regions": [{k: v for k, v in _region_dict(i, r).items() if k not in ("mass_gev", "coupling")}
+                               for i, r in enumerate(regions)]}
+        json.dump(summary, sys.stdout, indent=2)
+        print()
+    return 0
+
+
+def run_optimise(args) -> int:
+    from fipscan.contour.design import optimise_decay_volume_start
+    from fipscan.contour.differentiable import contour_problem
+
+    if args.objective == "reach" and args.mass is None:
+        raise InputError("--objective reach needs --mass M (GeV)")
+    if args.objective == "area" and args.mass is not None:
+        raise InputError("--mass is only used with --objective reach")
+    if args.steps < 1 or args.steps > 10000:
+        raise InputError(f"--steps must lie in [1, 10000], got {args.steps}")
+    bounds = None
+    if args.zrange is not None:
+        parts = args.zrange.split(":")
+        try:
+            bounds = tuple(float(v) for v in parts)
+        except ValueError:
+            raise InputError(f"--range must be LO:HI in metres, got '{args.zrange}'") from None
+        if len(bounds) != 2 or not all(math.isfinite(b) for b in bounds) or bounds[0] >= bounds[1]:
+            raise InputError(f"--range must be LO:HI with LO < HI, got '{args.zrange}'")
+    _positive("length", args.length)
+    if args.length is not None and args.constraint != "length-fixed":
+        raise InputError("--length is only used with --constraint length-fixed")
+    model, experiment, pot, n_limit, (g_lo, g_hi, n_g), tables = _setup(args)
+    problem = contour_problem(tables, experiment, pot=pot, n_limit=n_limit, couplings=(g_lo, g_hi), n_grid=n_g)
+    t0 = time.perf_counter()
+    res = optimise_decay_volume_start(problem, constraint=args.constraint, objective=args.objective,
+                                      mass=args.mass, bounds=bounds, length=args.length, steps=args.steps)
+    dt = time.perf_counter() - t0
+    print(f"fipscan: {res.n_steps} Adam steps in {dt:.1f} s", file=sys.stderr)
+    if args.json:
+        d = res.as_dict()
+        d.update({"model": model.name, "experiment": experiment.name, "pot": pot, "n_limit": n_limit})
+        json.dump(d, sys.stdout, indent=2)
+        print()
+        return 0
+    what = "excluded area [ln m x ln g]" if res.objective == "area" else f"ln g_lower at {res.mass:g} GeV"
+    print(f"optimal decay-volume start: {res.optimum:.3f} m ({res.constraint}, length {res.length:.2f} m)"
+          f"{'  [at the bound of the allowed range]' if res.at_bound else ''}")
+    print(f"  {what}: {res.objective_hard:.6g} (hard cuts), {res.objective_smooth:.6g} (smooth)")
+    print(f"  reference start {res.reference_start:.3f} m: {res.reference_objective_hard:.6g} (hard cuts)")
+    print(f"  allowed range [{res.bounds[0]:.3f}, {res.bounds[1]:.3f}] m; {model.name} at {experiment.name}, "
+          f"{pot:.3g} POT")
+    return 0
