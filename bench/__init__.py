@@ -1,0 +1,1 @@
+"""fipscan benchmarks (not installed with the package): ``python -m bench`` or ``fipscan bench``."""
