@@ -51,19 +51,10 @@ class PerMassContour:
 
 
 def log_events_grid(tables, log_g, pot):
-    """log N on the (Nm, Ng) grid (log-sum-exp form: finite where N underflows)."""
+    """log N on the (Nm, Ng) grid (the fast Horner kernel in log form: finite where N underflows)."""
     log_pot = jnp.log(jnp.asarray(pot, tables.weights.dtype))
-    return _log_events_grid(tables.weights, tables.log_s1, tables.a_edges, log_pot, jnp.asarray(log_g),
-                            tables.n_prod, tables.n_width)
-
-
-@jax.jit
-def _log_events_grid(weights, log_s1, a_edges, log_pot, log_g, n_prod, n_width):
-    def one(args):
-        W, ls = args
-        return kyields.log_events(log_g, W, ls, a_edges, log_pot, n_prod, n_width)
-
-    return jax.lax.map(one, (weights, log_s1))
+    return kyields.log_events_grid(jnp.asarray(log_g), tables.weights, tables.log_s1, tables.a_edges, log_pot,
+                                   tables.n_prod, tables.n_width)
 
 
 @jax.jit
