@@ -1,4 +1,4 @@
-"""Publication-style exclusion plots (matplotlib, Agg backend)."""
+"""Publication-style exclusion plots (matplotlib Figure objects: no pyplot, no global backend change)."""
 
 from __future__ import annotations
 
@@ -69,12 +69,10 @@ def _same(a, b) -> bool:
 
 def plot_result(result, fh, *, fmt="png", compare=None):
     """Draw the exclusion(s) of a ScanResult into the binary file handle ``fh``."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=150)
+    fig = Figure(figsize=(6.4, 4.8), dpi=150)  # renders with Agg on savefig; the caller's backend is untouched
+    ax = fig.subplots()
     colours = ["#1f5fa8", "#d2691e", "#2e8b57", "#8b008b"]
     for i, pt in enumerate(result.points):
         c = pt.contour
@@ -122,4 +120,3 @@ def plot_result(result, fh, *, fmt="png", compare=None):
     ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     fig.savefig(fh, format=fmt)
-    plt.close(fig)
