@@ -22,7 +22,7 @@ from fipscan.acceptance import build_acceptance_table
 from fipscan.kernels.decay import HBARC_GEV_M
 from fipscan.kernels import yields as kyields
 
-__all__ = ["YieldTables", "precompute", "P_BIN_EDGES", "THETA_BIN_EDGES"]
+__all__ = ["YieldTables", "precompute", "compute_tables", "P_BIN_EDGES", "THETA_BIN_EDGES"]
 
 #: FIP momentum bins [log10 GeV] of the yield tables: 1 GeV to 440 GeV in 0.033 dex
 P_BIN_EDGES = np.linspace(0.0, 2.64, 81)
@@ -105,9 +105,88 @@ def _log_s1(m, width1, detected_w, detected_inv_p, p_edges):
     return jnp.log(m * width1 / HBARC_GEV_M) + jnp.log(mean_inv_p)
 
 
+#: version of the cached yield-table layout and algorithm; bump when either changes
+YIELDS_SCHEMA_VERSION = 1
+#: algorithm tag stored in the cache key (binning, decay-direction quadrature, parent pruning)
+YIELDS_ALGORITHM = "binned-cic-theta/p80x40/dirs16x8/parents>=1GeV,<=0.3rad"
+
+
 def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=None,
-               dtype=jnp.float64, method="binned", mass_chunk=8) -> YieldTables:
-    """Build the yield tables of ``model`` at ``experiment`` for the given masses [GeV].
+               dtype=jnp.float64, method="binned", mass_chunk=8, cache=True) -> YieldTables:
+    """Yield tables of ``model`` at ``experiment`` for the given masses [GeV], from the cache when an
+    entry with the same inputs exists (``cache=True``), else built by :func:`compute_tables` and
+    stored (same rules as the spectra and acceptance tables: atomic write, lock, checksum).
+
+    The key covers the model settings, the experiment (configuration, efficiencies, production point),
+    the masses, channels, the spectra and acceptance-table checksums, the binning, method, dtype and
+    the algorithm tag above.  Arguments as :func:`compute_tables`.
+    """
+    if not cache:
+        return compute_tables(model, experiment, masses, channels=channels, spectra=spectra, n_mc=n_mc,
+                              dtype=dtype, method=method, mass_chunk=mass_chunk)
+    import hashlib
+
+    import h5py
+
+    from fipscan import cache as fcache
+    from fipscan.spectra import load_spectra
+
+    masses = np.asarray(masses, dtype=float)
+    channels = tuple(channels or model.default_channels)
+    spectra = spectra if spectra is not None else load_spectra()
+    acc_kwargs = {} if n_mc is None else {"n_mc": n_mc}
+    acc_hash = {}
+    for c in channels:
+        t = build_acceptance_table(experiment.config, c, **acc_kwargs)
+        acc_hash[c] = hashlib.sha256(np.ascontiguousarray(t.values, dtype=np.float64).tobytes()).hexdigest()
+    spectra_hash = hashlib.sha256()
+    for name in sorted(spectra.hist):
+        spectra_hash.update(name.encode())
+        spectra_hash.update(np.ascontiguousarray(spectra.hist[name], dtype=np.float64).tobytes())
+    settings = {
+        "model": model.settings(), "experiment_config": experiment.config,
+        "efficiency": dict(experiment.efficiency), "production_z": experiment.production_z,
+        "energy_gev": experiment.energy_gev, "masses": masses.tolist(), "channels": list(channels),
+        "spectra": spectra_hash.hexdigest(), "acceptance": acc_hash, "method": method,
+        "dtype": np.dtype(dtype).name, "algorithm": YIELDS_ALGORITHM,
+        "p_edges": P_BIN_EDGES.tolist(), "theta_edges": THETA_BIN_EDGES.tolist(),
+    }
+    built = {}
+
+    def build(f):
+        t = compute_tables(model, experiment, masses, channels=channels, spectra=spectra, n_mc=n_mc,
+                           dtype=dtype, method=method, mass_chunk=mass_chunk)
+        built["tables"] = t
+        f.create_dataset("masses", data=np.asarray(t.masses))
+        f.create_dataset("log_s1", data=np.asarray(t.log_s1))
+        f.create_dataset("a_edges", data=np.asarray(t.a_edges))
+        for name, W in t.per_channel.items():
+            f.create_dataset(f"per_channel/{name}", data=np.asarray(W), compression="gzip", compression_opts=1)
+        f.attrs["channels"] = ",".join(t.channels)
+        f.attrs["production"] = ",".join(t.per_channel)
+        f.attrs["n_prod"], f.attrs["n_width"] = t.n_prod, t.n_width
+
+    path = fcache.get_or_build("yields", settings, YIELDS_SCHEMA_VERSION, build)
+    if "tables" in built:
+        return built["tables"]
+    with h5py.File(path, "r") as f:
+        names = str(f.attrs["production"]).split(",")
+        per_channel = {k: jnp.asarray(f[f"per_channel/{k}"][...], dtype) for k in names}
+        return YieldTables(
+            masses=jnp.asarray(f["masses"][...], dtype),
+            weights=sum(per_channel.values()),
+            log_s1=jnp.asarray(f["log_s1"][...], dtype),
+            a_edges=jnp.asarray(f["a_edges"][...], dtype),
+            per_channel=per_channel,
+            channels=tuple(str(f.attrs["channels"]).split(",")),
+            n_prod=float(f.attrs["n_prod"]),
+            n_width=float(f.attrs["n_width"]),
+        )
+
+
+def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_mc=None,
+                   dtype=jnp.float64, method="binned", mass_chunk=8) -> YieldTables:
+    """Build the yield tables of ``model`` at ``experiment`` for the given masses [GeV] (no cache).
 
     channels: detected final states (default: the model's default, e.g. ("ee", "mumu")).
     spectra: meson spectra (default: the shipped file).  Acceptance tables come from the cache.

@@ -91,3 +91,35 @@ def jax_tree_astype(tables, dtype):
     import jax
 
     return jax.tree_util.tree_map(lambda x: x.astype(dtype) if hasattr(x, "astype") else x, tables)
+
+
+def test_yield_tables_are_cached_and_keyed_on_their_inputs(tmp_path, monkeypatch):
+    """A second precompute with the same inputs loads the identical tables from the cache; changing
+    an efficiency or the form-factor option gives a new entry; a corrupt entry is rebuilt."""
+    from fipscan import cache
+
+    monkeypatch.setenv("FIPSCAN_CACHE", str(tmp_path))
+    model = fipscan.get_model("dark-photon")
+    exp = fipscan.load_experiment("na62-bd")
+    masses = np.array([0.2, 0.4])
+    first = fipscan.precompute(model, exp, masses)
+    assert len(cache.list_entries("yields")) == 1
+    again = fipscan.precompute(model, exp, masses)
+    for a, b in ((first.weights, again.weights), (first.log_s1, again.log_s1), (first.a_edges, again.a_edges)):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+    assert set(again.per_channel) == set(first.per_channel) and again.channels == first.channels
+    half = dataclasses.replace(exp, efficiency={k: v / 2 for k, v in exp.efficiency.items()})
+    t_half = fipscan.precompute(model, half, masses)
+    assert np.allclose(np.asarray(t_half.weights), np.asarray(first.weights) / 2, rtol=1e-12)
+    fipscan.precompute(fipscan.get_model("dark-photon", form_factor=False), exp, masses)
+    entries = cache.list_entries("yields")
+    assert len(entries) == 3 and all(e["valid"] for e in entries)
+    # corrupt every entry: each is detected by its checksum and rebuilt, never used
+    for e in entries:
+        data = bytearray(open(e["path"], "rb").read())
+        data[len(data) // 2] ^= 0xFF
+        open(e["path"], "wb").write(bytes(data))
+    assert not any(e["valid"] for e in cache.list_entries("yields"))
+    rebuilt = fipscan.precompute(model, exp, masses)
+    assert np.allclose(np.asarray(rebuilt.weights), np.asarray(first.weights), rtol=1e-12)
+    assert sum(e["valid"] for e in cache.list_entries("yields")) == 1
