@@ -31,9 +31,8 @@ DEFAULT_N_LIMIT = -math.log(0.1)
 
 
 def n_limit_for(observed=0, background=0.0, background_uncertainty=0.0, cl=0.9, method="cls") -> float:
-    """Signal events excluded at CL for ``observed`` events over the background (fipscan.stats)."""
-    if observed == 0 and cl == 0.9 and method == "cls":
-        return DEFAULT_N_LIMIT  # CLs: independent of the background for n = 0
+    """Signal events excluded at CL for ``observed`` events over the background (fipscan.stats;
+    CLs gives -ln(1 - CL), 2.30 at 90% CL, for nothing observed whatever the background)."""
     from fipscan.stats import upper_limit
 
     return float(upper_limit(observed, background, background_uncertainty, cl=cl, method=method))

@@ -134,11 +134,9 @@ def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=N
     masses = np.asarray(masses, dtype=float)
     channels = tuple(channels or model.default_channels)
     spectra = spectra if spectra is not None else load_spectra()
-    acc_kwargs = {} if n_mc is None else {"n_mc": n_mc}
-    acc_hash = {}
-    for c in channels:
-        t = build_acceptance_table(experiment.config, c, **acc_kwargs)
-        acc_hash[c] = hashlib.sha256(np.ascontiguousarray(t.values, dtype=np.float64).tobytes()).hexdigest()
+    acceptance = _acceptance_tables(experiment, channels, n_mc)
+    acc_hash = {c: hashlib.sha256(np.ascontiguousarray(t.values, dtype=np.float64).tobytes()).hexdigest()
+                for c, t in acceptance.items()}
     spectra_hash = hashlib.sha256()
     for name in sorted(spectra.hist):
         spectra_hash.update(name.encode())
@@ -155,7 +153,7 @@ def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=N
 
     def build(f):
         t = compute_tables(model, experiment, masses, channels=channels, spectra=spectra, n_mc=n_mc,
-                           dtype=dtype, method=method, mass_chunk=mass_chunk)
+                           dtype=dtype, method=method, mass_chunk=mass_chunk, acceptance=acceptance)
         built["tables"] = t
         f.create_dataset("masses", data=np.asarray(t.masses))
         f.create_dataset("log_s1", data=np.asarray(t.log_s1))
@@ -184,12 +182,19 @@ def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=N
         )
 
 
+def _acceptance_tables(experiment, channels, n_mc) -> dict:
+    """The (cached) acceptance table of each detected final state."""
+    kwargs = {} if n_mc is None else {"n_mc": n_mc}
+    return {c: build_acceptance_table(experiment.config, c, **kwargs) for c in channels}
+
+
 def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_mc=None,
-                   dtype=jnp.float64, method="binned", mass_chunk=8) -> YieldTables:
+                   dtype=jnp.float64, method="binned", mass_chunk=8, acceptance=None) -> YieldTables:
     """Build the yield tables of ``model`` at ``experiment`` for the given masses [GeV] (no cache).
 
     channels: detected final states (default: the model's default, e.g. ("ee", "mumu")).
-    spectra: meson spectra (default: the shipped file).  Acceptance tables come from the cache.
+    spectra: meson spectra (default: the shipped file).  acceptance: the acceptance table per channel
+    if already loaded (default: from the cache).
     method: "binned" (default) histograms the FIP samples on (log10 p, log10 theta) bins and applies
     the acceptance at the bin centres; "direct" interpolates the acceptance at every sample (slow;
     the reference the binned method is tested against).
@@ -204,8 +209,7 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
     channels = tuple(channels or model.default_channels)
     spectra = spectra if spectra is not None else load_spectra()
     samplers = model.production_samplers(spectra, experiment)
-    acc_kwargs = {} if n_mc is None else {"n_mc": n_mc}
-    tables = {c: build_acceptance_table(experiment.config, c, **acc_kwargs) for c in channels}
+    tables = dict(acceptance) if acceptance is not None else _acceptance_tables(experiment, channels, n_mc)
     z_edges = np.asarray(next(iter(tables.values())).z_edges)
     for t in tables.values():
         if not np.allclose(t.z_edges, z_edges):
