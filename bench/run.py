@@ -175,34 +175,57 @@ def exp_ceiling(dtype, n=1 << 24, repeats=5):
 
 
 def build_tables(n_masses, mass_range, synthetic, cache_dir, dtype):
-    """(tables dict, info).  Real precompute (cold then warm cache) unless synthetic or it fails."""
+    """(tables, info).  The real yield tables unless synthetic or they fail, timed in the stages a user
+    meets (all in a fresh cache directory):
+
+    * acceptance_cold_s: the acceptance tables of the detected final states built (cold cache);
+    * precompute_cold_s: the yield tables built, acceptance and spectra from the (now warm) cache,
+      first call in the process (tracing + compiling the builder included, persistent compilation
+      cache cold);
+    * precompute_warm_s: the yield tables built again (``cache=False``: no yield-table cache), with
+      the builder's compiled program from the persistent compilation cache: the build after compilation;
+    * precompute_cached_s: the yield tables loaded from the yield-table cache.
+    """
     import jax.numpy as jnp
     import numpy as np
 
     from bench.synthetic import synthetic_tables
 
-    info = {"source": "synthetic", "precompute_cold_s": None, "precompute_warm_s": None}
+    info = {"source": "synthetic", "precompute_cold_s": None, "precompute_warm_s": None,
+            "precompute_cached_s": None, "acceptance_cold_s": None}
     masses = np.geomspace(mass_range[0], mass_range[1], n_masses)
     if not synthetic:
         try:
             from fipscan.experiments import load_experiment
             from fipscan.models import get_model
-            from fipscan.yields import precompute
+            from fipscan.runtime import configure
+            from fipscan.yields import _acceptance_tables, precompute
 
             old = os.environ.get("FIPSCAN_CACHE")
             os.environ["FIPSCAN_CACHE"] = str(cache_dir)
             try:
+                configure(x64=True)  # the persistent compilation cache inside the fresh cache directory
                 model, exp = get_model("dark-photon"), load_experiment("na62-bd")
-                _log(f"precompute {n_masses} masses, cold cache ({cache_dir}) ...")
+                _log(f"acceptance tables ({', '.join(model.default_channels)}), cold cache ({cache_dir}) ...")
+                t0 = time.perf_counter()
+                _acceptance_tables(exp, model.default_channels, None)
+                info["acceptance_cold_s"] = time.perf_counter() - t0
+                _log(f"  {info['acceptance_cold_s']:.1f} s; yield tables for {n_masses} masses, first build ...")
                 t0 = time.perf_counter()
                 t = precompute(model, exp, masses, dtype=dtype)
                 jnp.asarray(t.weights).block_until_ready()
                 info["precompute_cold_s"] = time.perf_counter() - t0
-                _log(f"  {info['precompute_cold_s']:.1f} s; again, warm cache ...")
+                _log(f"  {info['precompute_cold_s']:.1f} s; built again (compiled) ...")
+                t0 = time.perf_counter()
+                t = precompute(model, exp, masses, dtype=dtype, cache=False)
+                jnp.asarray(t.weights).block_until_ready()
+                info["precompute_warm_s"] = time.perf_counter() - t0
+                _log(f"  {info['precompute_warm_s']:.1f} s; loaded from the yield-table cache ...")
                 t0 = time.perf_counter()
                 t = precompute(model, exp, masses, dtype=dtype)
                 jnp.asarray(t.weights).block_until_ready()
-                info["precompute_warm_s"] = time.perf_counter() - t0
+                info["precompute_cached_s"] = time.perf_counter() - t0
+                _log(f"  {info['precompute_cached_s']:.2f} s")
             finally:
                 if old is None:
                     os.environ.pop("FIPSCAN_CACHE", None)
@@ -615,8 +638,11 @@ def summarize(r):
         "grid_run_s": fast["min_s"],
         "grid_compile_s": fast["compile_s"],
         "grid_warm_total_s": fast["min_s"] + (pre_warm or 0.0),
+        "acceptance_cold_s": st["tables"].get("acceptance_cold_s"),
         "precompute_cold_s": st["tables"].get("precompute_cold_s"),
         "precompute_warm_s": pre_warm,
+        "precompute_cached_s": st["tables"].get("precompute_cached_s"),
+        "scan_cold_total_s": ((st["tables"].get("precompute_cold_s") or 0.0) + fast["compile_s"] + fast["min_s"]),
         "speedup_vs_numpy_direct": g["speedup_vs_numpy_direct"],
         "speedup_vs_numpy_horner": g["speedup_vs_numpy_horner"],
         "exp_equivalent_fraction_of_exp_ceiling": fast["exp_equivalents_per_s"] / ceil,
@@ -630,8 +656,9 @@ def summarize(r):
     }
     s["meets"] = {
         "grid_1000x1000_after_compile_le_10s": s["grid_run_s"] <= TARGETS["grid_1000x1000_warm_s"],
-        "precompute_warm_plus_grid_le_10s": s["grid_warm_total_s"] <= TARGETS["scan_1000x1000_warm_s"],
-        "speedup_vs_numpy_ge_5": s["speedup_vs_numpy_direct"] >= TARGETS["speedup_vs_numpy"],
+        "scan_1000x1000_built_after_compile_le_10s": (pre_warm is not None
+                                                       and s["grid_warm_total_s"] <= TARGETS["scan_1000x1000_warm_s"]),
+        "speedup_vs_numpy_horner_ge_5": s["speedup_vs_numpy_horner"] >= TARGETS["speedup_vs_numpy"],
         "exp_ceiling_fraction_ge_0.5 (exp-equivalents)":
             s["exp_equivalent_fraction_of_exp_ceiling"] >= TARGETS["fraction_of_exp_ceiling"],
         "grid_process_peak_rss_le_2GB": s["grid_process_peak_rss_gb"] <= TARGETS["peak_rss_gb"],
@@ -677,12 +704,16 @@ def format_table(r):
         ("OPENBLAS_CORETYPE / L2_SIZE set", str(m["openblas_env_set"])),
         ("tables", f"{st['tables']['source']} ({nm} masses x {g['n_bins']} bins x {g['n_cells']} cells)"
                    + (f"; precompute error: {st['tables']['precompute_error']}" if "precompute_error" in st["tables"] else "")),
-        ("precompute cold / warm", f"{_f(s['precompute_cold_s'], ' s')} / {_f(s['precompute_warm_s'], ' s')}"),
+        ("acceptance tables, cold cache", _f(s["acceptance_cold_s"], " s")),
+        ("yield tables: first build / built again / from cache",
+         f"{_f(s['precompute_cold_s'], ' s')} / {_f(s['precompute_warm_s'], ' s')} / {_f(s['precompute_cached_s'], ' s')}"
+         " (acceptance and spectra from the warm cache)"),
         (f"grid {nm}x{ng} f64: compile / run", f"{_f(g['fast_float64']['compile_s'], ' s')} / "
                                              f"{_f(g['fast_float64']['min_s'], ' s')} (median {_f(g['fast_float64']['median_s'], ' s')})"),
         (f"grid {nm}x{ng} f32: compile / run", f"{_f(g['fast_float32']['compile_s'], ' s')} / {_f(g['fast_float32']['min_s'], ' s')}"
                                              f"; max rel vs f64 (N>=1e-3) {_f(g['float32_max_rel_where_N_ge_1e-3'])}"),
-        ("warm total (precompute warm + grid)", _f(s["grid_warm_total_s"], " s")),
+        (f"scan {nm}x{ng}: tables built + grid, after compilation", _f(s["grid_warm_total_s"], " s")),
+        (f"scan {nm}x{ng}: first build + grid compile + grid", _f(s["scan_cold_total_s"], " s")),
         ("jvp (N, dN/dlog g) f64", f"{_f(g['jvp_float64']['min_s'], ' s')} = {_f(g['jvp_float64']['ratio_to_primal'])} x primal"),
         ("throughput f64", f"{_f(g['fast_float64']['points_per_s'])} points/s, "
                            f"{_f(g['fast_float64']['exp_equivalents_per_s'])} exp-equivalents/s, "

@@ -21,6 +21,7 @@ import numpy as np
 from fipscan.acceptance import build_acceptance_table
 from fipscan.kernels.decay import HBARC_GEV_M
 from fipscan.kernels import yields as kyields
+from fipscan.production.samples import histogram_samples
 
 __all__ = ["YieldTables", "precompute", "compute_tables", "P_BIN_EDGES", "THETA_BIN_EDGES"]
 
@@ -65,34 +66,6 @@ class YieldTables:
 THETA_BIN_EDGES = np.linspace(-5.0, -1.8, 41)
 
 
-def _histogram(p, theta, w, p_edges, t_edges):
-    """FIP samples -> H (Nb, Nt) per POT and the production-weighted sum of w/p per momentum bin.
-
-    Nearest bin in log10 p (the momentum bins are the decay-length bins); linear (cloud-in-cell)
-    sharing between the two nearest bin centres in log10 theta, which makes H a continuous function of
-    the sample angles.  Samples below the first momentum edge (no acceptance table there) or above
-    the last angle centre are dropped.
-    """
-    nb, nt = p_edges.size - 1, t_edges.size - 1
-    lp = jnp.log10(p)
-    ib = jnp.floor((lp - p_edges[0]) / (p_edges[1] - p_edges[0])).astype(jnp.int32)
-    keep_p = ib >= 0
-    ib = jnp.clip(ib, 0, nb - 1)
-    step_t = t_edges[1] - t_edges[0]
-    # position in units of bin centres: centre j at t_edges[0] + (j + 0.5) step
-    u = (jnp.log10(jnp.maximum(theta, 1e-30)) - t_edges[0]) / step_t - 0.5
-    u = jnp.maximum(u, 0.0)
-    keep = keep_p & (u <= nt - 1)
-    j0 = jnp.clip(jnp.floor(u).astype(jnp.int32), 0, nt - 1)
-    j1 = jnp.clip(j0 + 1, 0, nt - 1)
-    f1 = jnp.clip(u - j0, 0.0, 1.0)
-    wk = jnp.where(keep, w, 0.0)
-    H = jax.ops.segment_sum(wk * (1 - f1), ib * nt + j0, num_segments=nb * nt)
-    H = H + jax.ops.segment_sum(wk * f1, ib * nt + j1, num_segments=nb * nt)
-    w_over_p = jax.ops.segment_sum(wk / p, ib, num_segments=nb)
-    return H.reshape(nb, nt), w_over_p
-
-
 def _log_s1(m, width1, detected_w, detected_inv_p, p_edges):
     """log inverse decay length at unit coupling per momentum bin: s1 = m Gamma_1 <1/p> / (hbar c),
     <1/p> the mean of 1/p over the bin weighted by the detected yield (bin centre where it is empty).
@@ -108,7 +81,7 @@ def _log_s1(m, width1, detected_w, detected_inv_p, p_edges):
 #: version of the cached yield-table layout and algorithm; bump when either changes
 YIELDS_SCHEMA_VERSION = 1
 #: algorithm tag stored in the cache key (binning, decay-direction quadrature, parent pruning)
-YIELDS_ALGORITHM = "binned-cic-theta/p80x40/dirs16x8/parents>=1GeV,<=0.3rad"
+YIELDS_ALGORITHM = "ring-kernel/p80x40/cos64-psi16-alpha1000/samples-dirs16x8/parents>=1GeV,<=0.3rad"
 
 
 def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=None,
@@ -195,11 +168,13 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
     channels: detected final states (default: the model's default, e.g. ("ee", "mumu")).
     spectra: meson spectra (default: the shipped file).  acceptance: the acceptance table per channel
     if already loaded (default: from the cache).
-    method: "binned" (default) histograms the FIP samples on (log10 p, log10 theta) bins and applies
-    the acceptance at the bin centres; "direct" interpolates the acceptance at every sample (slow;
-    the reference the binned method is tested against).
-    mass_chunk: masses computed together in one vmapped call (memory grows linearly with it: peak RSS
-    of a 100-mass BC1 build 1.4 GB at 4, 1.7 GB at 8, 2.3 GB at 16, for 10-20% less time per step).
+    method: "binned" (default) takes each channel's histogram on (log10 p, log10 theta) bins (meson
+    decays through the ring kernel, fipscan.production.samples.MesonSampler.binned; tables such as
+    bremsstrahlung on their support) and applies the acceptance at the bin centres; "direct" takes
+    the channel's samples and interpolates the acceptance at every sample (slow; the reference the
+    binned method is tested against).
+    mass_chunk: masses computed together in one vmapped call (memory grows with it: peak RSS of a
+    1000-mass BC1 build 0.93 GB at 8, 1.05 GB at 32, and no faster on two cores).
     """
     from fipscan.spectra import load_spectra
 
@@ -227,7 +202,20 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
         brs = model.branching_ratios(m)
         return sum(eff[c] * brs[c] * tables[c].interpolate(m, p, theta) for c in channels)
 
-    def per_mass(m):
+    # mass-independent inputs of the binned histograms, passed to the compiled program as arguments
+    p_edges_np, t_edges_np = np.asarray(P_BIN_EDGES), np.asarray(THETA_BIN_EDGES)
+    data, rings = {name: {} for name in samplers}, {}
+    if method == "binned":
+        for name, s in samplers.items():
+            ring = None
+            if hasattr(s, "ring_args"):  # one ring kernel for all samplers on the same binning
+                key = s.ring_args(t_edges_np)
+                ring = rings[key] = rings[key] if key in rings else s.ring(t_edges_np, dtype)
+            if hasattr(s, "binned"):
+                data[name] = s.binned_data(t_edges_np, dtype, ring=ring)
+        del rings
+
+    def per_mass(m, data):
         width1 = model.total_width(m, jnp.ones((), dtype))
         if method == "binned":
             cells_grid = detected(m, p_centres[:, None], t_centres[None, :])  # (Nb, Nt, Nz)
@@ -235,12 +223,15 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
         detected_w = jnp.zeros(nb, dtype)  # sum over channels of the detected weight per bin
         detected_inv_p = jnp.zeros(nb, dtype)  # the same, times the channel's mean 1/p in the bin
         for name, sampler in samplers.items():
-            p, theta, w = sampler(m)
             if method == "binned":
-                H, w_over_p = _histogram(p, theta, w, p_edges, t_edges)
+                if hasattr(sampler, "binned"):
+                    H, w_over_p = sampler.binned(data[name], m, p_edges_np, t_edges_np)
+                else:
+                    H, w_over_p = histogram_samples(*sampler(m), p_edges, t_edges)
                 W = jnp.einsum("bt,btk->bk", H, cells_grid)
                 produced = jnp.sum(H, axis=1)
             else:
+                p, theta, w = sampler(m)
                 lp = jnp.log10(p)
                 ib = jnp.clip(jnp.floor((lp - p_edges[0]) / (p_edges[1] - p_edges[0])).astype(jnp.int32), 0, nb - 1)
                 wk = jnp.where(lp >= p_edges[0], w, 0.0)
@@ -257,7 +248,7 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
 
     # masses in fixed-size chunks: one compiled program, vmapped over the chunk (the last chunk is
     # padded by repeating its final mass, and the padding is dropped)
-    per_chunk = jax.jit(jax.vmap(per_mass))
+    per_chunk = jax.jit(jax.vmap(per_mass, in_axes=(0, None)))
     per_channel = {name: [] for name in samplers}
     log_s1 = []
     chunk = max(1, min(int(mass_chunk), masses.size))
@@ -265,7 +256,7 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
         block = masses[start:start + chunk]
         n = block.size
         padded = np.concatenate([block, np.full(chunk - n, block[-1])])
-        out_w, ls = per_chunk(jnp.asarray(padded, dtype))
+        out_w, ls = per_chunk(jnp.asarray(padded, dtype), data)
         log_s1.append(ls[:n])
         for k, W in out_w.items():
             per_channel[k].append(W[:n])

@@ -29,6 +29,7 @@ The total width reproduces the DarkCast table (arXiv:1801.04847, data-driven) to
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -37,8 +38,8 @@ import jax.numpy as jnp
 from fipscan import constants as C
 from fipscan.models import _vmd
 from fipscan.production import meson_decays as md
-from fipscan.production.bremsstrahlung import brems_pt_theta_table, brems_total
-from fipscan.production.samples import MesonSampler, grid_samples
+from fipscan.production.bremsstrahlung import PT_MAX, Z_MAX, Z_MIN, brems_pt_theta_table, brems_total
+from fipscan.production.samples import MesonSampler, TableSampler
 
 __all__ = [
     "DarkPhoton",
@@ -254,11 +255,13 @@ class DarkPhoton:
             elif name == "brems":
                 ff = self.form_factor
 
-                def brems(m, _ff=ff):
-                    table = brems_pt_theta_table(m, edges_p, edges_t, e_beam=e_beam, form_factor=_ff, eps=1.0)
-                    return grid_samples(edges_p, edges_t, table)
+                def brems(m, ep, et, _ff=ff):
+                    return brems_pt_theta_table(m, ep, et, e_beam=e_beam, form_factor=_ff, eps=1.0)
 
-                out[name] = brems
+                # the table vanishes outside z_min P <= p_z, p <= sqrt((z_max P)^2 + pt_max^2)
+                p_beam = math.sqrt(e_beam * e_beam - C.M_P * C.M_P)
+                support = (Z_MIN * p_beam, math.hypot(Z_MAX * p_beam, PT_MAX))
+                out[name] = TableSampler(brems, edges_p, edges_t, p_support=support)
             else:
                 raise ValueError(f"unknown dark-photon production channel '{name}'")
         return out

@@ -1,18 +1,27 @@
 """FIP momentum samples per POT from production channels (meson decays, bremsstrahlung).
 
-Each builder returns ``(p, theta, weight)`` arrays for one FIP mass: lab momentum [GeV], polar angle
-to the beam [rad] and the number of FIPs per POT at unit coupling carried by that sample.  They are
-jnp functions of the mass (jittable, vmappable); the meson spectra enter as constant arrays.
+Every production channel offers two views of the FIPs it makes at mass m:
+
+* samples: ``channel(m) -> (p, theta, weight)`` arrays: lab momentum [GeV], polar angle to the beam
+  [rad] and the number of FIPs per POT at unit coupling carried by each sample;
+* a histogram: ``channel.binned(data, m, p_edges, t_edges) -> (H, w_over_p)``, the same FIPs on
+  nearest log10-p bins x cloud-in-cell log10-theta bins (fipscan.kernels.binning), with
+  ``data = channel.binned_data(t_edges)`` the mass-independent arrays it needs (passed in as an
+  argument, so that they are inputs of the compiled program and not constants folded into it).
+
+Both are jnp functions of the mass (jittable, vmappable); the meson spectra enter as arrays.
 """
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
+from fipscan.kernels import binning
 from fipscan.kernels.kinematics import daughter_p_theta
 
-__all__ = ["MesonSampler", "decay_directions", "grid_samples"]
+__all__ = ["MesonSampler", "TableSampler", "decay_directions", "grid_samples", "histogram_samples"]
 
 
 def decay_directions(n_cos: int = 16, n_phi: int = 8):
@@ -30,26 +39,58 @@ def decay_directions(n_cos: int = 16, n_phi: int = 8):
 
 def grid_samples(log10p_edges, log10theta_edges, table):
     """Samples at the bin centres of a (log10 p, log10 theta) histogram ``table`` (Np, Nt)."""
-    lp = 0.5 * (np.asarray(log10p_edges)[1:] + np.asarray(log10p_edges)[:-1])
-    lt = 0.5 * (np.asarray(log10theta_edges)[1:] + np.asarray(log10theta_edges)[:-1])
-    P, T = np.meshgrid(10.0**lp, 10.0**lt, indexing="ij")
-    return jnp.asarray(P.ravel()), jnp.asarray(T.ravel()), jnp.ravel(table)
+    lp = 0.5 * (jnp.asarray(log10p_edges)[1:] + jnp.asarray(log10p_edges)[:-1])
+    lt = 0.5 * (jnp.asarray(log10theta_edges)[1:] + jnp.asarray(log10theta_edges)[:-1])
+    P, T = jnp.meshgrid(10.0**lp, 10.0**lt, indexing="ij")
+    return P.ravel(), T.ravel(), jnp.ravel(table)
+
+
+def histogram_samples(p, theta, w, p_edges, t_edges):
+    """FIP samples -> (H (Nb, Nt) per POT, production-weighted sum of w/p per momentum bin (Nb,)).
+
+    Nearest bin in log10 p (the momentum bins are the decay-length bins); cloud-in-cell sharing between
+    the two nearest bin centres in log10 theta (kernels.binning.log_theta_cic), which makes H a
+    continuous function of the sample angles.  Samples below the first momentum edge or above the last
+    angle centre are dropped.
+    """
+    nb, nt = p_edges.shape[0] - 1, t_edges.shape[0] - 1
+    j0, j1, f1, keep_t = binning.log_theta_cic(theta, t_edges)
+    ib = jnp.floor((jnp.log10(p) - p_edges[0]) / (p_edges[1] - p_edges[0])).astype(jnp.int32)
+    keep = keep_t & (ib >= 0)
+    ib = jnp.clip(ib, 0, nb - 1)
+    wk = jnp.where(keep, w, 0.0)
+    H = jax.ops.segment_sum(wk * (1 - f1), ib * nt + j0, num_segments=nb * nt)
+    H = H + jax.ops.segment_sum(wk * f1, ib * nt + j1, num_segments=nb * nt)
+    w_over_p = jax.ops.segment_sum(wk / p, ib, num_segments=nb)
+    return H.reshape(nb, nt), w_over_p
 
 
 class MesonSampler:
     """FIPs from the two-body decay of a meson, parent -> companion + FIP, e.g. pi0 -> gamma A'.
 
     The parent spectrum is a histogram per POT in (log10 p, log10 theta) (fipscan.spectra); every
-    non-empty bin is represented by its centre, decayed in a fixed stratified set of rest-frame
-    directions (isotropic two-body decay).  The FIP direction is the exact Lorentz boost of the
-    rest-frame one (kernels.kinematics).  Weights: parent per POT x BR(parent -> companion FIP)(m)
-    / number of directions.  Parents below ``min_parent_p`` [GeV] or above ``max_parent_theta``
-    [rad] cannot give a FIP inside a forward detector at O(100 m) and are left out.  Parent azimuths are set to zero: the spectra are azimuthally symmetric
-    and the acceptance averages over the FIP azimuth.
+    non-empty bin is represented by its centre.  Parents below ``min_parent_p`` [GeV] or above
+    ``max_parent_theta`` [rad] cannot give a FIP inside a forward detector at O(100 m) and are left
+    out (``dropped_fraction``).  Weights: parent per POT x BR(parent -> companion FIP)(m).  The decay
+    is isotropic in the parent rest frame (a pseudoscalar parent, or an unpolarised vector summed over
+    spins); the parent azimuth is irrelevant (azimuthally symmetric spectra and acceptance).
+
+    Samples (``__call__``, the reference): each parent bin decayed in the fixed stratified set of
+    ``n_cos`` x ``n_phi`` rest-frame directions, exact Lorentz boost (kernels.kinematics).
+
+    Histogram (``binned``, the fast path of the yield tables): per parent momentum and rest-frame
+    angle (``n_cos_binned`` midpoints in cos theta*) the FIP momentum and opening angle alpha are
+    computed exactly (kernels.binning.two_body_p_alpha); the distribution of the FIP polar angle
+    over the parent angular spectrum and the azimuth around the parent (``n_psi`` midpoints on
+    [0, pi)) is the mass-independent ring kernel (kernels.binning.ring_kernel) contracted with the
+    spectrum once, tabulated on ``n_alpha`` nodes uniform in log(alpha + alpha0) and interpolated
+    linearly in alpha per mass.  Work per mass: (parent momenta) x n_cos_binned rows of Nt bins,
+    independent of the number of angular parent bins.
     """
 
     def __init__(self, hist, log10p_edges, log10theta_edges, m_parent, m_companion, br, *,
-                 n_cos=16, n_phi=8, min_fraction=1e-7, min_parent_p=1.0, max_parent_theta=0.3):
+                 n_cos=16, n_phi=8, min_fraction=1e-7, min_parent_p=1.0, max_parent_theta=0.3,
+                 n_cos_binned=64, n_psi=16, n_alpha=1000, alpha0=1e-7):
         hist = np.asarray(hist, dtype=float)
         total = hist.sum()
         lp = 0.5 * (np.asarray(log10p_edges)[1:] + np.asarray(log10p_edges)[:-1])
@@ -70,16 +111,120 @@ class MesonSampler:
         self.m_companion = float(m_companion)
         self.br = br
         self.size = int(self.parent_p.size)
+        # the kept spectrum as a dense (parent momentum, parent angle) matrix for the binned path; its
+        # angles are all those allowed by max_parent_theta, so that every sampler on the same spectra
+        # binning shares one ring kernel
+        rows, cols = np.unique(ip), np.nonzero(10.0 ** lt <= max_parent_theta)[0]
+        self._kept_p = 10.0 ** lp[rows]
+        self._kept_theta = 10.0 ** lt[cols]
+        self._kept_w = np.where(keep, hist, 0.0)[np.ix_(rows, cols)]
+        self.n_cos, self.n_phi = int(n_cos), int(n_phi)
+        self.n_cos_binned, self.n_psi, self.n_alpha, self.alpha0 = int(n_cos_binned), int(n_psi), int(n_alpha), float(alpha0)
+
+    def settings(self) -> dict:
+        """The quadrature settings (part of the yield-table cache key)."""
+        return {"n_cos": self.n_cos, "n_phi": self.n_phi, "n_cos_binned": self.n_cos_binned,
+                "n_psi": self.n_psi, "n_alpha": self.n_alpha, "alpha0": self.alpha0}
+
+    def _m_ok(self, m):
+        # below threshold the kinematics are clamped to a valid mass and the weight is zero
+        return jnp.minimum(m, 0.999 * (self.m_parent - self.m_companion))
 
     def __call__(self, m):
         """(p, theta, weight) of the FIP samples for mass m [GeV] at unit coupling."""
         dtype = jnp.result_type(m, float)
-        # below threshold the kinematics are clamped to a valid mass and the weight is zero
-        m_ok = jnp.minimum(m, 0.999 * (self.m_parent - self.m_companion))
         p, theta = daughter_p_theta(
             self.parent_p.astype(dtype), self.parent_theta.astype(dtype), jnp.zeros((), dtype),
-            jnp.asarray(self.m_parent, dtype), m_ok, jnp.asarray(self.m_companion, dtype),
+            jnp.asarray(self.m_parent, dtype), self._m_ok(m), jnp.asarray(self.m_companion, dtype),
             self.cos_star.astype(dtype), self.phi_star.astype(dtype),
         )
         w = self.parent_w.astype(dtype) * self.br(m)
         return p, theta, w
+
+    def _alpha_max(self, t_edges):
+        # beyond the widest kept parent plus the last angle centre the ring misses every bin
+        last_centre = 10.0 ** (float(t_edges[-1]) - 0.5 * float(t_edges[1] - t_edges[0]))
+        return 1.01 * (float(self._kept_theta.max(initial=0.0)) + last_centre)
+
+    def ring_args(self, t_edges) -> tuple:
+        """Everything the ring kernel of :meth:`ring` depends on (hashable: samplers with equal
+        ring_args can share one kernel)."""
+        return (tuple(self._kept_theta.tolist()), self._alpha_max(t_edges), self.n_alpha, self.alpha0,
+                tuple(np.asarray(t_edges, dtype=float).tolist()), self.n_psi)
+
+    def ring(self, t_edges, dtype=jnp.float64):
+        """The ring kernel K[j, a, t] (kernels.binning.ring_kernel) of the kept parent angles on the
+        opening-angle nodes of this sampler, for the log10-theta bins ``t_edges``."""
+        t_edges = jnp.asarray(t_edges, dtype)
+        alphas = binning.alpha_nodes(self._alpha_max(t_edges), self.n_alpha, self.alpha0).astype(dtype)
+        return binning.ring_kernel(jnp.asarray(self._kept_theta, dtype), alphas, t_edges, self.n_psi)
+
+    def binned_data(self, t_edges, dtype=jnp.float64, ring=None) -> dict:
+        """Mass-independent arrays of :meth:`binned`: the parent momenta P (Np,) and the spectrum
+        contracted with the ring kernel, F[i, a, t] = sum_j w[i, j] K[j, a, t] (Np, n_alpha, Nt).
+        ``ring``: K if already computed (:meth:`ring`, for samplers with the same :meth:`ring_args`)."""
+        K = self.ring(t_edges, dtype) if ring is None else ring
+        F = jnp.einsum("ij,jat->iat", jnp.asarray(self._kept_w, dtype), K)
+        return {"P": jnp.asarray(self._kept_p, dtype), "F": F}
+
+    def binned(self, data, m, p_edges, t_edges):
+        """(H (Nb, Nt), sum of w/p per p bin (Nb,)) of the FIPs at mass m [GeV] per POT at unit
+        coupling on the bins of (p_edges, t_edges) (log10 GeV, log10 rad); see the class docstring."""
+        P, F = data["P"], data["F"]
+        dtype = F.dtype
+        n = self.n_cos_binned
+        c = (-1.0 + (jnp.arange(n, dtype=dtype) + 0.5) * (2.0 / n))
+        p, alpha = binning.two_body_p_alpha(P[:, None], self.m_parent, self._m_ok(m).astype(dtype),
+                                            self.m_companion, c[None, :])
+        a0, f = binning.alpha_node_position(alpha, self._alpha_max(t_edges), self.n_alpha, self.alpha0)
+        i = jnp.arange(P.shape[0])[:, None]
+        rows = (1.0 - f)[..., None] * F[i, a0] + f[..., None] * F[i, a0 + 1]  # (Np, n, Nt)
+        H, w_over_p = binning.bin_rows(rows, p, p_edges)
+        scale = (self.br(m) / n).astype(dtype)  # applied after the binning (cheaper than to every row)
+        return H * scale, w_over_p * scale
+
+
+class TableSampler:
+    """FIPs given as a histogram per POT on the (log10 p, log10 theta) bins of the spectra, computed
+    per mass by ``table_fn(m, log10p_edges, log10theta_edges) -> (Np, Nt)`` (e.g. bremsstrahlung),
+    where each bin depends only on its own edges.  Samples sit at the bin centres.
+
+    ``binned`` evaluates the table only on the bins whose centres can enter the target histogram
+    (momentum at or above its first edge, angle at or below its last angle centre) and, when
+    ``p_support = (p_lo, p_hi)`` [GeV] says where the table can be non-zero, on the momentum bins that
+    overlap it: the same histogram as binning all samples, for a fraction of the work.
+    """
+
+    def __init__(self, table_fn, log10p_edges, log10theta_edges, p_support=None):
+        self.table_fn = table_fn
+        self.log10p_edges = np.asarray(log10p_edges, dtype=float)
+        self.log10theta_edges = np.asarray(log10theta_edges, dtype=float)
+        self.p_support = None if p_support is None else (float(p_support[0]), float(p_support[1]))
+
+    def __call__(self, m):
+        table = self.table_fn(m, self.log10p_edges, self.log10theta_edges)
+        return grid_samples(self.log10p_edges, self.log10theta_edges, table)
+
+    def _window(self, p_edges, t_edges):
+        ep, et = self.log10p_edges, self.log10theta_edges
+        cp, ct = 0.5 * (ep[1:] + ep[:-1]), 0.5 * (et[1:] + et[:-1])
+        last_t = float(t_edges[-1]) - 0.5 * float(t_edges[1] - t_edges[0])
+        use_p = cp >= float(p_edges[0])
+        if self.p_support is not None:
+            lo, hi = np.log10(self.p_support[0]), np.log10(self.p_support[1])
+            use_p &= (ep[1:] >= lo) & (ep[:-1] <= hi)
+        ip = np.nonzero(use_p)[0]
+        it = np.nonzero(ct <= last_t)[0]
+        if ip.size == 0 or it.size == 0:
+            raise ValueError("the table has no bin inside the target histogram")
+        return ep[ip[0]:ip[-1] + 2], et[it[0]:it[-1] + 2]
+
+    def binned_data(self, t_edges, dtype=jnp.float64, ring=None) -> dict:
+        """No mass-independent arrays (the table is computed per mass)."""
+        return {}
+
+    def binned(self, data, m, p_edges, t_edges):
+        """(H (Nb, Nt), sum of w/p per p bin (Nb,)) at mass m [GeV]; see the class docstring."""
+        ep, et = self._window(np.asarray(p_edges), np.asarray(t_edges))
+        table = self.table_fn(m, ep, et)
+        return histogram_samples(*grid_samples(ep, et, table), p_edges, t_edges)
