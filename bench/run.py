@@ -210,22 +210,17 @@ def build_tables(n_masses, mass_range, synthetic, cache_dir, dtype):
                 t0 = time.perf_counter()
                 _acceptance_tables(exp, model.default_channels, None)
                 info["acceptance_cold_s"] = time.perf_counter() - t0
-                _log(f"  {info['acceptance_cold_s']:.1f} s; yield tables for {n_masses} masses, first build ...")
-                t0 = time.perf_counter()
-                t = precompute(model, exp, masses, dtype=dtype)
-                jnp.asarray(t.weights).block_until_ready()
-                info["precompute_cold_s"] = time.perf_counter() - t0
-                _log(f"  {info['precompute_cold_s']:.1f} s; built again (compiled) ...")
-                t0 = time.perf_counter()
-                t = precompute(model, exp, masses, dtype=dtype, cache=False)
-                jnp.asarray(t.weights).block_until_ready()
-                info["precompute_warm_s"] = time.perf_counter() - t0
-                _log(f"  {info['precompute_warm_s']:.1f} s; loaded from the yield-table cache ...")
-                t0 = time.perf_counter()
-                t = precompute(model, exp, masses, dtype=dtype)
-                jnp.asarray(t.weights).block_until_ready()
-                info["precompute_cached_s"] = time.perf_counter() - t0
-                _log(f"  {info['precompute_cached_s']:.2f} s")
+                _log(f"  {info['acceptance_cold_s']:.1f} s")
+                stages = (("precompute_cold_s", "first build", {}),
+                          ("precompute_warm_s", "built again (compiled)", {"cache": False}),
+                          ("precompute_cached_s", "loaded from the yield-table cache", {}))
+                for key, label, kwargs in stages:
+                    _log(f"  yield tables for {n_masses} masses, {label} ...")
+                    t0 = time.perf_counter()
+                    t = precompute(model, exp, masses, dtype=dtype, **kwargs)
+                    jnp.asarray(t.weights).block_until_ready()
+                    info[key] = time.perf_counter() - t0
+                    _log(f"  {info[key]:.2f} s")
             finally:
                 if old is None:
                     os.environ.pop("FIPSCAN_CACHE", None)
