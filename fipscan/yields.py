@@ -185,6 +185,8 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
     spectra = spectra if spectra is not None else load_spectra()
     samplers = model.production_samplers(spectra, experiment)
     tables = dict(acceptance) if acceptance is not None else _acceptance_tables(experiment, channels, n_mc)
+    # every input in the requested precision, so that a float32 build is float32 throughout
+    tables = {c: jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), t) for c, t in tables.items()}
     z_edges = np.asarray(next(iter(tables.values())).z_edges)
     for t in tables.values():
         if not np.allclose(t.z_edges, z_edges):
@@ -244,7 +246,8 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
             mean_inv_p = jnp.where(has, w_over_p / jnp.where(has, produced, 1.0), 0.0)
             detected_w = detected_w + d
             detected_inv_p = detected_inv_p + d * mean_inv_p
-        return out_w, _log_s1(m, width1, detected_w, detected_inv_p, p_edges)
+        out_w = {k: W.astype(dtype) for k, W in out_w.items()}
+        return out_w, _log_s1(m, width1, detected_w, detected_inv_p, p_edges).astype(dtype)
 
     # masses in fixed-size chunks: one compiled program, vmapped over the chunk (the last chunk is
     # padded by repeating its final mass, and the padding is dropped)
