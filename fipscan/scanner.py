@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fipscan import __version__
-from fipscan.contour.per_mass import PerMassContour, log_events_grid, per_mass_contour
+from fipscan.contour.per_mass import PerMassContour, per_mass_contour
 from fipscan.errors import InputError
 from fipscan.experiments import Experiment, load_experiment
 from fipscan.grid import Grid
@@ -253,13 +253,18 @@ def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=No
     if not (math.isfinite(b_ref) and math.isfinite(db_ref)) or b_ref < 0 or db_ref < 0:
         raise InputError(f"background must be non-negative, got {b_ref} +- {db_ref}")
     log_g = jnp.log(jnp.asarray(grid.couplings, dtype))
-    logn_ref = np.asarray(log_events_grid(tables, log_g, pot))  # N is proportional to POT: shift it
+    # one grid pass: N is proportional to POT, so every POT is a rescaling; log N is -inf where N
+    # underflows (deep in the short-lived regime), which only ever lies below a limit, so the
+    # bracketing of the contours needs nothing finer there (Newton refines on the log kernel)
+    events_ref = np.asarray(tables.events_grid(log_g, pot))
+    with np.errstate(divide="ignore"):
+        logn_ref = np.log(events_ref)
     points = []
     for p in (pot, *projections):
         scale = p / bkg_pot if background_mode == "scale" else 1.0
         b, db = b_ref * scale, db_ref * scale
         n_lim = n_limit_for(obs, b, db, cl, method)
-        events = np.asarray(tables.events_grid(log_g, p))
+        events = events_ref * (p / pot)
         logn = logn_ref + math.log(p / pot)
         contour = per_mass_contour(tables, p, n_lim, log_g, logn=logn)
         expected, pot_band = {}, ()

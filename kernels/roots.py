@@ -13,15 +13,21 @@ import jax
 import jax.numpy as jnp
 
 
-def bracketed_newton(fun, x_lo, x_hi, args=(), n_iter=60, xtol=1e-10):
+def bracketed_newton(fun, x_lo, x_hi, args=(), n_iter=60, xtol=1e-10, x_init=None):
     """Root of ``fun(x, *args)`` in [x_lo, x_hi], where fun(x_lo) and fun(x_hi) have opposite signs.
 
     Returns (x, f(x), converged).  ``converged`` is True when the bracket or the last step is below
-    ``xtol`` (absolute, in x = log g; 1e-4 relative in g means xtol = 1e-4).
+    ``xtol`` (absolute, in x = log g; 1e-4 relative in g means xtol = 1e-4).  ``x_init``: the first
+    iterate (clipped into the bracket; default its midpoint), e.g. the secant root of the grid values
+    that gave the bracket, from which Newton converges in two or three steps.  A bracket of zero
+    width (x_lo == x_hi) takes no step: under vmap, lanes without a root cost nothing.
     """
     value_and_grad = jax.value_and_grad(lambda x: fun(x, *args))
     f_lo = fun(x_lo, *args)
-    x0 = 0.5 * (x_lo + x_hi)
+    if x_init is None:
+        x0 = 0.5 * (x_lo + x_hi)
+    else:
+        x0 = jnp.clip(x_init, jnp.minimum(x_lo, x_hi), jnp.maximum(x_lo, x_hi))
     f0, g0 = value_and_grad(x0)
     # orient so that f(a) < 0 < f(b)
     increasing = f_lo < 0
@@ -34,7 +40,9 @@ def bracketed_newton(fun, x_lo, x_hi, args=(), n_iter=60, xtol=1e-10):
         b = jnp.where(f < 0, b, x)
         newton = x - f / jnp.where(g == 0, 1.0, g)
         lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
-        ok = (g != 0) & jnp.isfinite(newton) & (newton > lo) & (newton < hi)
+        # the bracket ends count as inside: at the root itself the Newton step is zero and lands on
+        # the end that the last iterate just became (taking bisection there would throw the root away)
+        ok = (g != 0) & jnp.isfinite(newton) & (newton >= lo) & (newton <= hi)
         x_new = jnp.where(ok, newton, 0.5 * (a + b))
         f_new, g_new = value_and_grad(x_new)
         return a, b, x_new, f_new, g_new, jnp.abs(x_new - x), it + 1

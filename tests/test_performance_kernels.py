@@ -259,3 +259,5 @@ def test_bench_quick_writes_json(tmp_path):
     assert r["stages"]["sharded"]["bitwise_equal_single_device"]
     assert r["stages"]["ceilings"]["exp_float64"]["exp_per_s"] > 0
     assert r["peak_rss_bytes"]["after_grid"] > 0 and "h100_estimate" in r["stages"]
+    # the API scan on the same grid: limit, expected bands and POT band contours
+    assert r["stages"]["scan_api"]["warm_s"] > 0 and r["stages"]["scan_api"]["contours"] >= 3
