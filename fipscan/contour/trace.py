@@ -572,11 +572,13 @@ def trace_surface(surface: YieldSurface, log_n_limit, y_range, *, x_range=None, 
         seed_columns = inner if inner.size else np.array([0.5 * (x0 + x1)])
     ygrid = np.linspace(y0, y1, int(n_seed_grid))
 
+    np_dtype = np.dtype(dtype)  # numpy inputs: a jitted call takes them without a conversion dispatch
+
     def vg(x, y):
-        return _vg(surface, lnl, jnp.asarray(x, dtype), jnp.asarray(y, dtype))
+        return _vg(surface, lnl, np.asarray(x, np_dtype), np.asarray(y, np_dtype))
 
     def vals(xs, ys):
-        return _vals(surface, lnl, jnp.asarray(xs, dtype), jnp.asarray(ys, dtype))
+        return _vals(surface, lnl, np.asarray(xs, np_dtype), np.asarray(ys, np_dtype))
 
     counter = _Counted(vg, vals)
     seeds = _seeds(surface, lnl, np.asarray(seed_columns, float), ygrid, counter)
