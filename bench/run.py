@@ -658,7 +658,8 @@ def format_table(r):
         ("acceptance tables, cold cache", _f(s["acceptance_cold_s"], " s")),
         ("yield tables: first build / built again / from cache",
          f"{_f(s['precompute_cold_s'], ' s')} / {_f(s['precompute_warm_s'], ' s')} / {_f(s['precompute_cached_s'], ' s')}"
-         " (acceptance and spectra from the warm cache)"),
+         " (acceptance and spectra from the warm cache; the difference of the first two, "
+         f"{_f((s['precompute_cold_s'] or 0.0) - (s['precompute_warm_s'] or 0.0), ' s')}, is tracing and compiling the builder)"),
         (f"grid {nm}x{ng} f64: compile / run", f"{_f(g['fast_float64']['compile_s'], ' s')} / "
                                              f"{_f(g['fast_float64']['min_s'], ' s')} (median {_f(g['fast_float64']['median_s'], ' s')})"),
         (f"grid {nm}x{ng} f32: compile / run", f"{_f(g['fast_float32']['compile_s'], ' s')} / {_f(g['fast_float32']['min_s'], ' s')}"
