@@ -21,6 +21,7 @@ import numpy as np
 from fipscan.acceptance import build_acceptance_table
 from fipscan.kernels.decay import HBARC_GEV_M
 from fipscan.kernels import yields as kyields
+from fipscan.kernels.binning import log_bin_index
 from fipscan.production.samples import histogram_samples
 
 __all__ = ["YieldTables", "precompute", "compute_tables", "P_BIN_EDGES", "THETA_BIN_EDGES"]
@@ -212,10 +213,11 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
             ring = None
             if hasattr(s, "ring_args"):  # one ring kernel for all samplers on the same binning
                 key = s.ring_args(t_edges_np)
-                ring = rings[key] = rings[key] if key in rings else s.ring(t_edges_np, dtype)
+                if key not in rings:
+                    rings[key] = s.ring(t_edges_np, dtype)
+                ring = rings[key]
             if hasattr(s, "binned"):
                 data[name] = s.binned_data(t_edges_np, dtype, ring=ring)
-        del rings
 
     def per_mass(m, data):
         width1 = model.total_width(m, jnp.ones((), dtype))
@@ -234,9 +236,9 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
                 produced = jnp.sum(H, axis=1)
             else:
                 p, theta, w = sampler(m)
-                lp = jnp.log10(p)
-                ib = jnp.clip(jnp.floor((lp - p_edges[0]) / (p_edges[1] - p_edges[0])).astype(jnp.int32), 0, nb - 1)
-                wk = jnp.where(lp >= p_edges[0], w, 0.0)
+                ib = log_bin_index(p, p_edges)
+                wk = jnp.where(ib >= 0, w, 0.0)
+                ib = jnp.clip(ib, 0, nb - 1)
                 W = jax.ops.segment_sum(wk[:, None] * detected(m, p, theta), ib, num_segments=nb)
                 w_over_p = jax.ops.segment_sum(wk / p, ib, num_segments=nb)
                 produced = jax.ops.segment_sum(wk, ib, num_segments=nb)

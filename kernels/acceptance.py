@@ -59,6 +59,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .kinematics import two_body_energy, two_body_momentum
+from .numerics import float_dtype
 
 __all__ = [
     "Geometry",
@@ -413,13 +414,6 @@ def _check_options(n_mc, angular, sampling):
         raise ValueError(f"sampling must be one of {SAMPLING}, not {sampling!r}")
 
 
-def _dtype_of(*xs):
-    dtype = jnp.result_type(*xs)
-    if not jnp.issubdtype(dtype, jnp.floating):
-        dtype = jnp.result_type(float)
-    return dtype
-
-
 @functools.partial(jax.jit, static_argnames=("n_mc", "angular", "sampling"))
 def acceptance_mc(
     geom,
@@ -454,7 +448,7 @@ def acceptance_mc(
     _check_options(n_mc, angular, sampling)
     if m_daughter is None:
         m_daughter = sel.m_daughter
-    dtype = _dtype_of(m, p, theta, z)
+    dtype = float_dtype(m, p, theta, z)
     pts = sample_unit_points(key, n_mc, 4, dtype, sampling)
     acc = _accept_events(geom, sel, m, p, theta, z, z_width, pts, m_daughter, angular, charge_sign, None)
     return jnp.mean(acc.astype(dtype), axis=-1)
@@ -486,7 +480,7 @@ def acceptance_mc_smooth(
     _check_options(n_mc, angular, sampling)
     if m_daughter is None:
         m_daughter = sel.m_daughter
-    dtype = _dtype_of(m, p, theta, z)
+    dtype = float_dtype(m, p, theta, z)
     pts = sample_unit_points(key, n_mc, 4, dtype, sampling)
     acc = _accept_events(geom, sel, m, p, theta, z, z_width, pts, m_daughter, angular, charge_sign, sharpness)
     return jnp.mean(acc, axis=-1)

@@ -24,6 +24,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from .numerics import float_dtype
+
 __all__ = [
     "log_theta_cic",
     "ring_polar_angle",
@@ -31,14 +33,9 @@ __all__ = [
     "alpha_nodes",
     "alpha_node_position",
     "two_body_p_alpha",
+    "log_bin_index",
     "bin_rows",
 ]
-
-
-def _float_dtype(*xs):
-    """The floating dtype of the inputs (Python numbers are weak: float32 arrays stay float32)."""
-    dtype = jnp.result_type(*xs)
-    return dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
 
 
 def log_theta_cic(theta, t_edges):
@@ -80,7 +77,7 @@ def ring_kernel(theta_parent, alphas, t_edges, n_psi):
     Rows sum to the fraction of the ring kept (angles up to the last bin centre).  Shape
     (Nj, Na, Nt); memory Nj Na Nt floats, work Nj Na n_psi.
     """
-    dtype = _float_dtype(theta_parent, alphas)
+    dtype = float_dtype(theta_parent, alphas)
     nt = t_edges.shape[0] - 1
     psi = (jnp.arange(n_psi, dtype=dtype) + 0.5) * (jnp.pi / n_psi)
 
@@ -124,7 +121,7 @@ def two_body_p_alpha(parent_p, M, m1, m2, cos_star):
     + beta gamma E1*, p_T = p* sin theta*, with p*, E1* of the two-body decay [ibid. sec. 49.4.2];
     alpha = atan2(p_T, p_par) in [0, pi].  Below threshold p* = 0 (alpha = 0).
     """
-    dtype = _float_dtype(parent_p, M, m1, m2, cos_star)
+    dtype = float_dtype(parent_p, M, m1, m2, cos_star)
     parent_p, M, m1, m2, c = (jnp.asarray(v, dtype) for v in (parent_p, M, m1, m2, cos_star))
     m2sum, m2dif = (m1 + m2) ** 2, (m1 - m2) ** 2
     lam = (M * M - m2sum) * (M * M - m2dif)
@@ -139,6 +136,13 @@ def two_body_p_alpha(parent_p, M, m1, m2, cos_star):
     return jnp.hypot(p_par, p_t), jnp.arctan2(p_t, p_par)
 
 
+def log_bin_index(x, log10_edges):
+    """Index of the uniform log10 bin holding each x: floor((log10 x - e_0) / (e_1 - e_0)) (int32,
+    unclipped: negative below the first edge, >= the number of bins above the last)."""
+    step = log10_edges[1] - log10_edges[0]
+    return jnp.floor((jnp.log10(x) - log10_edges[0]) / step).astype(jnp.int32)
+
+
 def bin_rows(rows, p, p_edges):
     """Sum rows (..., Nt) of weight per row into nearest log10-p bins: (H (Nb, Nt), sum of row weight /
     p per bin (Nb,)).  Rows below the first edge are dropped, rows above the last go to the last bin."""
@@ -146,7 +150,7 @@ def bin_rows(rows, p, p_edges):
     nt = rows.shape[-1]
     rows = rows.reshape(-1, nt)
     p = p.reshape(-1)
-    ib = jnp.floor((jnp.log10(p) - p_edges[0]) / (p_edges[1] - p_edges[0])).astype(jnp.int32)
+    ib = log_bin_index(p, p_edges)
     # rows below the first edge go to an extra bin nb that is dropped (cheaper in XLA than masking)
     ib = jnp.where(ib >= 0, jnp.minimum(ib, nb - 1), nb)
     H = jax.ops.segment_sum(rows, ib, num_segments=nb + 1)[:nb]

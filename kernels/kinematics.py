@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from .numerics import float_dtype
+
 __all__ = [
     "kallen",
     "two_body_momentum",
@@ -31,13 +33,6 @@ __all__ = [
     "daughter_p_theta",
     "safe_norm",
 ]
-
-
-def _float_dtype(*xs):
-    dtype = jnp.result_type(*xs)
-    if not jnp.issubdtype(dtype, jnp.floating):
-        dtype = jnp.result_type(float)
-    return dtype
 
 
 def kallen(x, y, z):
@@ -56,7 +51,7 @@ def two_body_momentum(M, m1, m2):
     [PDG-K sec. 49.4.2, two-body decays].  Zero at and below threshold (M <= m1 + m2); both the square root
     and the division are guarded (double-where), so gradients are finite everywhere, also at M = 0.
     """
-    dtype = _float_dtype(M, m1, m2)
+    dtype = float_dtype(M, m1, m2)
     M, m1, m2 = (jnp.asarray(v, dtype) for v in (M, m1, m2))
     M2 = M * M
     lam = (M2 - (m1 + m2) ** 2) * (M2 - (m1 - m2) ** 2)
@@ -71,7 +66,7 @@ def two_body_energy(M, m1, m2):
 
     M = 0 is guarded (returns m1, the value for a daughter at rest) so that gradients stay finite.
     """
-    dtype = _float_dtype(M, m1, m2)
+    dtype = float_dtype(M, m1, m2)
     M, m1, m2 = (jnp.asarray(v, dtype) for v in (M, m1, m2))
     pos = M > 0
     M_safe = jnp.where(pos, M, jnp.ones_like(M))
@@ -109,7 +104,7 @@ def _boost_components(parent_p, M, m1, m2, cos_star):
         p_par = gamma p* cos(theta*) + beta gamma E*,   p_T = p* sin(theta*)   (unchanged).
     Daughter 2 has the opposite rest-frame momentum (cos -> -cos, transverse -> -transverse) and E2*.
     """
-    dtype = _float_dtype(parent_p, M, m1, m2, cos_star)
+    dtype = float_dtype(parent_p, M, m1, m2, cos_star)
     parent_p, M, m1, m2, cos_star = (jnp.asarray(v, dtype) for v in (parent_p, M, m1, m2, cos_star))
     pstar = two_body_momentum(M, m1, m2)
     e1s = two_body_energy(M, m1, m2)
@@ -141,7 +136,7 @@ def boost_decay(parent_p, parent_theta, parent_phi, M, m1, m2, cos_star, phi_sta
     with p* from [PDG-K sec. 49.4.2].  Below threshold p* = 0 (both daughters move with the parent's
     velocity).  Every argument broadcasts; the result keeps the floating dtype of the inputs.
     """
-    dtype = _float_dtype(parent_p, parent_theta, parent_phi, M, m1, m2, cos_star, phi_star)
+    dtype = float_dtype(parent_p, parent_theta, parent_phi, M, m1, m2, cos_star, phi_star)
     parent_theta, parent_phi, phi_star = (jnp.asarray(v, dtype) for v in (parent_theta, parent_phi, phi_star))
     p1_par, p2_par, pt = _boost_components(parent_p, M, m1, m2, cos_star)
     n, e_t, e_f = _frame(parent_theta, parent_phi)

@@ -5,6 +5,13 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 
+def float_dtype(*xs):
+    """The floating dtype the inputs promote to (Python numbers are weak: float32 arrays stay
+    float32); the default float where they are all integers or booleans."""
+    dtype = jnp.result_type(*xs)
+    return dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
+
+
 def safe_log(x):
     """log(x) with log(0) = -inf and a finite (zero) gradient there (double-where pattern)."""
     positive = x > 0

@@ -36,6 +36,7 @@ from typing import ClassVar
 import jax.numpy as jnp
 
 from fipscan import constants as C
+from fipscan.kernels.numerics import float_dtype
 from fipscan.models import _vmd
 from fipscan.production import meson_decays as md
 from fipscan.production.bremsstrahlung import PT_MAX, Z_MAX, Z_MIN, brems_pt_theta_table, brems_total
@@ -70,9 +71,7 @@ _COARSE = {
 def _as_arrays(m, eps):
     m = jnp.asarray(m)
     eps = jnp.asarray(eps)
-    dtype = jnp.result_type(m, eps)
-    if not jnp.issubdtype(dtype, jnp.floating):
-        dtype = jnp.result_type(float)
+    dtype = float_dtype(m, eps)
     return m.astype(dtype), eps.astype(dtype)
 
 

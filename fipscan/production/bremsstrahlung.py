@@ -46,6 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fipscan import constants as C
+from fipscan.kernels.numerics import float_dtype
 
 __all__ = [
     "proton_form_factor",
@@ -150,7 +151,7 @@ def brems_total(m, eps, e_beam, form_factor=True, *, z_min=Z_MIN, z_max=Z_MAX, p
     m = jnp.asarray(m)
     xz, wz = _gauss_legendre(n_z)
     xu, wu = _gauss_legendre(n_pt)
-    dtype = jnp.result_type(m, float) if not jnp.issubdtype(m.dtype, jnp.floating) else m.dtype
+    dtype = float_dtype(m)
     z = 0.5 * (z_max - z_min) * jnp.asarray(xz, dtype) + 0.5 * (z_max + z_min)
     wz = 0.5 * (z_max - z_min) * jnp.asarray(wz, dtype)
     m_ = m[..., None, None]
@@ -190,7 +191,7 @@ def brems_pt_theta_table(
     converge as 1/n_sub).  m [GeV] scalar (vmap for many masses); e_beam [GeV].
     """
     m = jnp.asarray(m)
-    dtype = m.dtype if jnp.issubdtype(m.dtype, jnp.floating) else jnp.result_type(float)
+    dtype = float_dtype(m)
     lp = jnp.asarray(log10p_edges, dtype)
     lt = jnp.asarray(log10theta_edges, dtype)
     x, w = _gauss_legendre(n_sub)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from fipscan.kernels.numerics import float_dtype
+
 __all__ = ["br_pseudoscalar_to_gamma_aprime", "br_vector_to_pseudoscalar_aprime"]
 
 
 def _float_arrays(*xs):
     arrs = [jnp.asarray(x) for x in xs]
-    dtype = jnp.result_type(*arrs)
-    if not jnp.issubdtype(dtype, jnp.floating):
-        dtype = jnp.result_type(float)
+    dtype = float_dtype(*arrs)
     return [a.astype(dtype) for a in arrs]
 
 

@@ -55,7 +55,7 @@ def histogram_samples(p, theta, w, p_edges, t_edges):
     """
     nb, nt = p_edges.shape[0] - 1, t_edges.shape[0] - 1
     j0, j1, f1, keep_t = binning.log_theta_cic(theta, t_edges)
-    ib = jnp.floor((jnp.log10(p) - p_edges[0]) / (p_edges[1] - p_edges[0])).astype(jnp.int32)
+    ib = binning.log_bin_index(p, p_edges)
     keep = keep_t & (ib >= 0)
     ib = jnp.clip(ib, 0, nb - 1)
     wk = jnp.where(keep, w, 0.0)
