@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fipscan.errors import ConfigError, InputError
+from fipscan.experiments import config_value
 from fipscan.kernels.acceptance import Geometry, Selection, acceptance_mc
 
 __all__ = [
@@ -168,12 +169,7 @@ jax.tree_util.register_dataclass(
 # configuration -> kernel parameters
 # ------------------------------------------------------------------------------------------------
 def _get(cfg: Mapping, dotted: str) -> Any:
-    node: Any = cfg
-    for part in dotted.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            raise ConfigError(f"experiment configuration lacks '{dotted}' (add it to the experiment TOML)")
-        node = node[part]
-    return node
+    return config_value(cfg, dotted, "experiment configuration")
 
 
 def _num(cfg: Mapping, dotted: str) -> float:

@@ -64,8 +64,8 @@ def _refine(weights, log_s1, a_edges, log_pot, log_n_limit, lo, hi, x_init, n_pr
     """Safeguarded Newton on log g for every mass at once, on the fast log kernel
     (kernels.yields.log_events_at: the same N as the per-cell form to ~1e-13)."""
     def fun(x, W, ls):
-        return kyields._log_events_at_impl(x[None], W[None], ls[None], a_edges, log_pot, n_prod, n_width,
-                                           uniform)[0] - log_n_limit
+        return kyields.log_events_at(x[None], W[None], ls[None], a_edges, log_pot, n_prod, n_width,
+                                     uniform=uniform)[0] - log_n_limit
 
     def one(W, ls, a, b, x0):
         return bracketed_newton(fun, a, b, args=(W, ls), n_iter=60, xtol=XTOL, x_init=x0)

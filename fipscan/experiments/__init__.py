@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from fipscan.errors import ConfigError
 
-__all__ = ["Experiment", "load_experiment", "list_experiments", "Background"]
+__all__ = ["Experiment", "load_experiment", "list_experiments", "Background", "config_value"]
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,8 @@ def _positive(what: str, value: Any) -> float:
     return x
 
 
-def _get(cfg: Mapping, dotted: str, source: str) -> Any:
+def config_value(cfg: Mapping, dotted: str, source: str) -> Any:
+    """cfg['a']['b'] for dotted = 'a.b', else ConfigError naming ``source`` and the missing key."""
     node: Any = cfg
     for part in dotted.split("."):
         if not isinstance(node, Mapping) or part not in node:
@@ -123,13 +124,13 @@ def load_experiment(name_or_path: str | Path) -> Experiment:
 
 
 def _from_config(cfg: Mapping, source: str) -> Experiment:
-    name = _get(cfg, "name", source)
+    name = config_value(cfg, "name", source)
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{source}: 'name' must be a non-empty string")
-    dv = _get(cfg, "geometry.decay_volume_charged", source)
+    dv = config_value(cfg, "geometry.decay_volume_charged", source)
     if not (isinstance(dv, list) and len(dv) == 2):
         raise ConfigError(f"{source}: geometry.decay_volume_charged must be [start, end]")
-    z0 = float(_get(cfg, "geometry.production_z", source))
+    z0 = float(config_value(cfg, "geometry.production_z", source))
     start, end = (_positive("geometry.decay_volume_charged", v) for v in dv)
     if not z0 < start < end:
         raise ConfigError(f"{source}: need production_z < decay-volume start < end, got {z0}, {start}, {end}")
@@ -155,12 +156,12 @@ def _from_config(cfg: Mapping, source: str) -> Experiment:
     if not isinstance(observed, int) or observed < 0:
         raise ConfigError(f"{source}: statistics.observed must be a non-negative integer")
     for sub in ("straw1", "straw4", "magnet", "lkr", "muv3"):
-        _get(cfg, f"geometry.{sub}", source)
+        config_value(cfg, f"geometry.{sub}", source)
     return Experiment(
         name=name,
         title=str(cfg.get("title", name)),
-        energy_gev=_positive("beam.energy_gev", _get(cfg, "beam.energy_gev", source)),
-        pot=_positive("beam.pot", _get(cfg, "beam.pot", source)),
+        energy_gev=_positive("beam.energy_gev", config_value(cfg, "beam.energy_gev", source)),
+        pot=_positive("beam.pot", config_value(cfg, "beam.pot", source)),
         pot_uncertainty=float(cfg["beam"].get("pot_uncertainty", 0.0)),
         pot_projection=float(cfg["beam"].get("pot_projection", cfg["beam"]["pot"])),
         production_z=z0,
