@@ -47,6 +47,7 @@ import numpy as np
 from fipscan.errors import CacheError, InputError
 
 __all__ = [
+    "atomic_write",
     "cache_root",
     "canonical_key",
     "canonical_json",
@@ -243,6 +244,24 @@ def _fsync_dir(directory: pathlib.Path) -> None:
 
 def _temp_pattern(path: pathlib.Path) -> str:
     return f".{path.name}.*.tmp"
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: str = "wb") -> pathlib.Path:
+    """Write ``path`` whole or not at all: ``write(fh)`` fills a temporary file in the same folder
+    (unique name), which is flushed, fsynced and renamed onto ``path``; on any failure, Ctrl-C
+    included, the temporary file is removed and ``path`` keeps its previous content."""
+    path = pathlib.Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def atomic_write_h5(

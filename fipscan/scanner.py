@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fipscan import __version__
+from fipscan.cache import atomic_write
 from fipscan.contour.per_mass import PerMassContour, per_mass_contour
 from fipscan.errors import InputError
 from fipscan.experiments import Experiment, load_experiment
@@ -175,27 +176,12 @@ def _jsonable(obj):
     return obj
 
 
-def _atomic(path: Path, mode: str, write) -> Path:
-    """Write through a temporary file in the same directory, fsync, then rename onto ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def _atomic_text(path: Path, text: str) -> Path:
-    return _atomic(path, "w", lambda fh: fh.write(text))
+    return atomic_write(path, lambda fh: fh.write(text), "w")
 
 
 def _atomic_binary(path: Path, write) -> Path:
-    return _atomic(path, "wb", write)
+    return atomic_write(path, write, "wb")
 
 
 def _atomic_h5(path: Path, write) -> Path:
@@ -203,7 +189,7 @@ def _atomic_h5(path: Path, write) -> Path:
         with h5py.File(fh, "w") as f:
             write(f)
 
-    return _atomic(path, "w+b", inner)
+    return atomic_write(path, inner, "w+b")
 
 
 def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=None, spectra=None,

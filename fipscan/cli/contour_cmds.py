@@ -190,7 +190,7 @@ def _region_dict(k, r) -> dict:
 
 def run_contour(args) -> int:
     from fipscan.contour.trace import polygon_csv, trace_tables
-    from fipscan.scanner import _atomic_text  # temporary file in the same directory, fsync, rename
+    from fipscan.cache import atomic_write  # temporary file in the same directory, fsync, rename
 
     out = Path(args.output)
     if out.suffix not in (".csv", ".json"):
@@ -210,7 +210,7 @@ def run_contour(args) -> int:
     else:
         text = json.dumps({"model": model.name, "experiment": experiment.name, "pot": pot, "n_limit": n_limit,
                            "regions": [_region_dict(k, r) for k, r in enumerate(regions)]}, indent=1)
-    _atomic_text(out, text)
+    atomic_write(out, lambda fh: fh.write(text), "w")
     if not regions:
         print(f"fipscan: nothing is excluded at {pot:.3g} POT in the coupling box [{g_lo:g}, {g_hi:g}]",
               file=sys.stderr)

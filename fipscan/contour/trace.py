@@ -768,7 +768,7 @@ def save_polygon(result, outdir, written=None, *, couplings=None, **options) -> 
     """
     import logging
 
-    from fipscan.scanner import _atomic_text  # the scan's atomic writer (same directory, fsync, rename)
+    from fipscan.cache import atomic_write  # same directory, fsync, rename
 
     pt = result.points[0]
     cpl = result.grid.couplings if couplings is None else couplings
@@ -778,7 +778,8 @@ def save_polygon(result, outdir, written=None, *, couplings=None, **options) -> 
     for r in regions:
         if not r.closed:
             logging.getLogger("fipscan.contour").warning("contour polygon not closed: %s", r.message)
-    path = _atomic_text(Path(outdir) / "contour_polygon.csv", polygon_csv(regions))
+    text = polygon_csv(regions)
+    path = atomic_write(Path(outdir) / "contour_polygon.csv", lambda fh: fh.write(text), "w")
     if written is not None:
         written["contour_polygon.csv"] = path
     return regions

@@ -353,28 +353,11 @@ def _chunk_plan(settings: GenerationSettings) -> list[tuple[str, int, int]]:
 
 
 def _atomic_savez(path: pathlib.Path, **arrays) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    cache.atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
 
 
 def _atomic_json(path: pathlib.Path, doc: Mapping) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(doc, sort_keys=True, indent=1))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    cache.atomic_write(path, lambda fh: fh.write(json.dumps(doc, sort_keys=True, indent=1)), "w")
 
 
 def init_dir(settings: GenerationSettings, run: str) -> pathlib.Path:
@@ -735,16 +718,8 @@ def _fipscan_version() -> str:
 
 def _atomic_copy(src: pathlib.Path, dst: pathlib.Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-    try:
-        shutil.copyfile(src, tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, dst)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    with open(src, "rb") as fin:
+        cache.atomic_write(dst, lambda fh: shutil.copyfileobj(fin, fh))
 
 
 @contextlib.contextmanager
