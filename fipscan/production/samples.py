@@ -118,13 +118,7 @@ class MesonSampler:
         self._kept_p = 10.0 ** lp[rows]
         self._kept_theta = 10.0 ** lt[cols]
         self._kept_w = np.where(keep, hist, 0.0)[np.ix_(rows, cols)]
-        self.n_cos, self.n_phi = int(n_cos), int(n_phi)
         self.n_cos_binned, self.n_psi, self.n_alpha, self.alpha0 = int(n_cos_binned), int(n_psi), int(n_alpha), float(alpha0)
-
-    def settings(self) -> dict:
-        """The quadrature settings (part of the yield-table cache key)."""
-        return {"n_cos": self.n_cos, "n_phi": self.n_phi, "n_cos_binned": self.n_cos_binned,
-                "n_psi": self.n_psi, "n_alpha": self.n_alpha, "alpha0": self.alpha0}
 
     def _m_ok(self, m):
         # below threshold the kinematics are clamped to a valid mass and the weight is zero
