@@ -1,1 +1,1 @@
-"""fipscan benchmarks (not installed with the package): ``python -m bench`` or ``fipscan bench``."""
+"""fipscan benchmarks (not installed with the package): ``python -m bench`` from a source checkout."""

@@ -1,4 +1,4 @@
-"""fipscan benchmark suite: ``python -m bench`` (or ``python bench/run.py``, or ``fipscan bench``).
+"""fipscan benchmark suite: ``python -m bench`` (or ``python bench/run.py``), from a source checkout.
 
 Measures, in one run on this machine, and writes a JSON record (bench/results/*.json):
 
@@ -626,11 +626,11 @@ def write_json(result, json_path):
     if json_path is None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         json_path = HERE / "results" / f"bench-{result['mode']}-{stamp}.json"
+    from fipscan.io.atomic import atomic_write_text
+
     path = Path(json_path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(result, indent=2, default=str))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(result, indent=2, default=str) + "\n")
     return str(path)
 
 

@@ -1,7 +1,8 @@
-"""Acceptance tables: the two-track detector acceptance on a (mass, momentum, angle, z-cell) grid, cached.
+"""Acceptance tables: the detector acceptance of one final state on a (mass, momentum, angle, z-cell) grid, cached.
 
-A table holds, for one final state (``channel``), the fraction A(m, p, theta, z-cell) of FIP decays
-X -> d+ d- in each decay-volume cell that pass the geometric selection (kernel:
+A table holds, for one registered final state (``channel``: its fipscan.final_states name), the
+fraction A(m, p, theta, z-cell) of FIP decays in each decay cell that pass the experiment's detector
+and selection (the experiment's detector kind, fipscan.detectors; kernel:
 :func:`fipscan.kernels.acceptance.acceptance_mc`; z is sampled uniformly inside each cell, so a value
 is the cell average).  Tables are built once per configuration and stored in the fipscan cache
 (:func:`fipscan.cache.get_or_build`, kind ``"acceptance"``): every input that changes the numbers
@@ -26,16 +27,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from fipscan.errors import ConfigError, InputError
-from fipscan.experiments import config_value
-from fipscan.kernels.acceptance import Geometry, Selection, acceptance_mc
+from fipscan.kernels.acceptance import acceptance_mc
 
 __all__ = [
     "AcceptanceTable",
-    "CHANNELS",
-    "DAUGHTER_MASSES",
     "SCHEMA_VERSION",
-    "geometry_from_config",
-    "selection_from_config",
+    "angular_for",
+    "decay_spec",
     "default_grids",
     "build_acceptance_table",
     "table_settings",
@@ -44,13 +42,7 @@ __all__ = [
 
 log = logging.getLogger("fipscan.acceptance")
 
-#: daughter masses [GeV] per two-body channel (PDG 2024: m_e, m_mu, m_pi+-)
-DAUGHTER_MASSES = {"ee": 0.51099895e-3, "mumu": 0.1056583755, "pipi": 0.13957039}
-CHANNELS = tuple(DAUGHTER_MASSES)
-#: daughter spin per channel: fermion pairs use the vector -> f fbar angular distribution, pions the
-#: vector -> two scalars one (kernels.acceptance module docstring)
-_SCALAR_DAUGHTERS = {"pipi"}
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _KIND = "acceptance"
 # the algorithm behind the numbers (bump when the kernel's sampling or track model changes)
 _ALGORITHM = "thin-kick straight tracks; R4 Kronecker QMC with Cranley-Patterson shift; v1"
@@ -81,7 +73,7 @@ def _linear_weights(grid, x):
 class AcceptanceTable:
     """Acceptance of one channel on a grid; a pytree (``channel`` static) so it can enter jitted code.
 
-    channel: "ee" | "mumu" | "pipi"; log10m (Nm,) masses [log10 GeV]; log10p (Np,) momentum points
+    channel: the final-state name (fipscan.final_states); log10m (Nm,) masses [log10 GeV]; log10p (Np,) momentum points
     [log10 GeV]; log10theta (Nt,) polar-angle points [log10 rad]; z_edges (Nz+1,) decay-volume cell
     edges [m]; values (Nm, Np, Nt, Nz) in [0, 1] (cell averages over z).
     """
@@ -166,95 +158,65 @@ jax.tree_util.register_dataclass(
 
 
 # ------------------------------------------------------------------------------------------------
-# configuration -> kernel parameters
-# ------------------------------------------------------------------------------------------------
-def _get(cfg: Mapping, dotted: str) -> Any:
-    return config_value(cfg, dotted, "experiment configuration")
-
-
-def _num(cfg: Mapping, dotted: str) -> float:
-    value = _get(cfg, dotted)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"experiment configuration: '{dotted}' must be a finite number, not {value!r}")
-    return float(value)
-
-
-def geometry_from_config(cfg: Mapping) -> Geometry:
-    """The detector :class:`Geometry` from a parsed experiment TOML (e.g. ``na62_bd.toml``) dict.
-
-    z_dv_start/z_dv_end from ``geometry.decay_volume_charged``; the straw annulus from
-    ``geometry.straw1`` (``geometry.straw4`` must have the same radii); z_magnet is the centre of
-    ``geometry.magnet.z_start`` .. ``z_end`` (thin-kick plane).
-    """
-    dv = _get(cfg, "geometry.decay_volume_charged")
-    if not (isinstance(dv, (list, tuple)) and len(dv) == 2 and all(isinstance(v, (int, float)) for v in dv)):
-        raise ConfigError(f"geometry.decay_volume_charged must be [z_start, z_end], not {dv!r}")
-    if not dv[0] < dv[1]:
-        raise ConfigError(f"geometry.decay_volume_charged must be increasing, not {dv!r}")
-    for key in ("r_min", "r_max"):
-        a, b = _num(cfg, f"geometry.straw1.{key}"), _num(cfg, f"geometry.straw4.{key}")
-        if a != b:
-            raise ConfigError(
-                f"geometry.straw1.{key} = {a} differs from geometry.straw4.{key} = {b}; "
-                "the acceptance model uses one straw annulus"
-            )
-    z0, z1 = _num(cfg, "geometry.magnet.z_start"), _num(cfg, "geometry.magnet.z_end")
-    if not z0 <= z1:
-        raise ConfigError(f"geometry.magnet: z_start {z0} must not exceed z_end {z1}")
-    return Geometry(
-        z_prod=_num(cfg, "geometry.production_z"),
-        y_prod=_num(cfg, "geometry.production_y"),
-        z_dv_start=float(dv[0]),
-        z_dv_end=float(dv[1]),
-        z_straw1=_num(cfg, "geometry.straw1.z"),
-        z_straw4=_num(cfg, "geometry.straw4.z"),
-        straw_r_min=_num(cfg, "geometry.straw1.r_min"),
-        straw_r_max=_num(cfg, "geometry.straw1.r_max"),
-        z_magnet=0.5 * (z0 + z1),
-        pt_kick=_num(cfg, "geometry.magnet.pt_kick_gev"),
-        z_lkr=_num(cfg, "geometry.lkr.z"),
-        lkr_half_width=_num(cfg, "geometry.lkr.half_width"),
-        lkr_octagon_sum=_num(cfg, "geometry.lkr.octagon_sum"),
-        lkr_r_min=_num(cfg, "geometry.lkr.r_min"),
-        z_muv3=_num(cfg, "geometry.muv3.z"),
-        muv3_half_width=_num(cfg, "geometry.muv3.half_width"),
-        muv3_r_min=_num(cfg, "geometry.muv3.r_min"),
-    )
-
-
-def _check_channel(channel: str) -> None:
-    if channel not in DAUGHTER_MASSES:
-        raise InputError(f"unknown channel {channel!r}; choose one of {', '.join(CHANNELS)}")
-
-
-def selection_from_config(cfg: Mapping, channel: str) -> Selection:
-    """The :class:`Selection` of ``channel`` ("ee" | "mumu" | "pipi") from ``[selection.<channel>]``."""
-    _check_channel(channel)
-    detector = _get(cfg, f"selection.{channel}.detector")
-    if detector not in ("lkr", "muv3"):
-        raise ConfigError(f"selection.{channel}.detector must be 'lkr' or 'muv3', not {detector!r}")
-    return Selection(
-        m_daughter=DAUGHTER_MASSES[channel],
-        min_energy=_num(cfg, f"selection.{channel}.min_energy_gev"),
-        min_separation=_num(cfg, f"selection.{channel}.min_separation_m"),
-        min_radius=_num(cfg, f"selection.{channel}.min_radius_m"),
-        detector=detector,
-    )
-
-
-# ------------------------------------------------------------------------------------------------
 # building
 # ------------------------------------------------------------------------------------------------
-def default_grids(channel: str) -> dict[str, np.ndarray]:
-    """Default log10 m (40 points, 2 m_d x 1.001 .. 2 GeV), log10 p (36, 1 .. 400 GeV),
-    log10 theta (36, 1e-5 .. 10^-1.8 ~ 1.6e-2 rad: NA62's acceptance is exactly zero above ~6e-3 rad,
-    and the 0.09-dex spacing resolves the drop between 4e-3 and 5.5e-3 rad)."""
-    _check_channel(channel)
-    m_thr = 2.0 * DAUGHTER_MASSES[channel] * 1.001
+def angular_for(spin: int, final_state) -> str:
+    """The decay angular distribution the acceptance kernel uses for a FIP of ``spin`` (0 or 1).
+
+    spin 0: "isotropic" in the rest frame.  spin 1 (a transversely polarised vector, e.g. A' from
+    meson decays and bremsstrahlung): two spin-1/2 daughters "vector" (1 + k cos^2), two spin-0
+    daughters "vector_scalars" (sin^2) (kernels.acceptance module docstring); any other final state
+    (photons with unequal masses, three or more bodies) "isotropic" / flat phase space -- an
+    approximation stated here until matrix elements are added.
+    """
+    from fipscan.final_states import get_final_state
+
+    fs = get_final_state(final_state)
+    if spin not in (0, 1):
+        raise InputError(f"spin must be 0 or 1, not {spin!r}")
+    if spin == 0 or fs.n_body != 2:
+        return "isotropic"
+    if all(d.spin == 0.5 for d in fs.daughters):
+        return "vector"
+    if fs.all_scalar_daughters and fs.n_charged == 2:
+        return "vector_scalars"
+    return "isotropic"
+
+
+def _two_track(fs) -> bool:
+    """Final states the original two-track kernel path computes (X -> d+ d-, equal masses)."""
+    return fs.n_body == 2 and fs.n_charged == 2 and fs.daughters[0].mass == fs.daughters[1].mass
+
+
+def decay_spec(final_state, geom=None):
+    """The kernel's DecaySpec of ``final_state`` (None for the spectrometer's two-track path, X -> d+ d-
+    with ``geom`` a fipscan.kernels.acceptance.Geometry, which keeps its original sampling)."""
+    from fipscan.final_states import get_final_state
+    from fipscan.kernels.acceptance import DecaySpec, Geometry
+
+    fs = get_final_state(final_state)
+    if _two_track(fs) and (geom is None or isinstance(geom, Geometry)):
+        return None
+    return DecaySpec(masses=tuple(float(d.mass) for d in fs.daughters),
+                     charges=tuple(int(d.charge) for d in fs.daughters),
+                     two_photon=tuple(d.seen_as_photons for d in fs.daughters))
+
+
+def default_grids(experiment, final_state) -> dict[str, np.ndarray]:
+    """The acceptance grid of ``experiment.binning`` for ``final_state``: log10 m (n_mass points from
+    max(threshold x 1.001, 1 MeV) to mass_max_gev), log10 p and log10 theta points."""
+    from fipscan.final_states import get_final_state
+
+    fs = get_final_state(final_state)
+    b = experiment.binning
+    m_lo = max(fs.threshold * 1.001, 1e-3)
+    if not m_lo < b.mass_max_gev:
+        raise ConfigError(f"{experiment.source}: binning.acceptance.mass_max_gev = {b.mass_max_gev} is below the "
+                          f"threshold of {fs.name} ({fs.threshold:.4g} GeV)")
     return {
-        "log10m": np.linspace(math.log10(m_thr), math.log10(2.0), 40),
-        "log10p": np.linspace(0.0, math.log10(400.0), 36),
-        "log10theta": np.linspace(-5.0, -1.8, 36),
+        "log10m": np.linspace(math.log10(m_lo), math.log10(b.mass_max_gev), b.n_mass),
+        "log10p": np.asarray(b.acc_log10p, dtype=float),
+        "log10theta": np.asarray(b.acc_log10theta, dtype=float),
     }
 
 
@@ -266,43 +228,26 @@ def _grid(name: str, value, default: np.ndarray) -> np.ndarray:
     return g
 
 
-def _kernel_angular(channel: str, angular: str) -> str:
-    if angular == "vector":
-        return "vector_scalars" if channel in _SCALAR_DAUGHTERS else "vector"
-    if angular in ("isotropic", "vector_scalars"):
+def _kernel_angular(final_state, angular: str) -> str:
+    if angular in ("vector", "vector_scalars", "isotropic"):
         return angular
-    raise InputError(f"angular must be 'vector' or 'isotropic' (or 'vector_scalars'), not {angular!r}")
+    raise InputError(f"angular must be 'vector', 'vector_scalars' or 'isotropic', not {angular!r}")
 
 
-def table_settings(
-    geom: Geometry,
-    sel: Selection,
-    channel: str,
-    log10m: np.ndarray,
-    log10p: np.ndarray,
-    log10theta: np.ndarray,
-    z_edges: np.ndarray,
-    n_mc: int,
-    seed: int,
-    angular: str,
-    sampling: str,
-    dtype: str,
-) -> dict:
+def table_settings(geom, sel, decay, final_state, log10m, log10p, log10theta, z_edges, volume, n_mc, seed,
+                   angular, sampling, dtype) -> dict:
     """Everything that determines a table's numbers, as the cache settings (plain JSON types)."""
     return {
-        "channel": channel,
+        "final_state": final_state,
+        "geometry_kind": type(geom).__name__,
         "geometry": {k: float(v) for k, v in dataclasses.asdict(geom).items()},
-        "selection": {
-            "m_daughter": float(sel.m_daughter),
-            "min_energy": float(sel.min_energy),
-            "min_separation": float(sel.min_separation),
-            "min_radius": float(sel.min_radius),
-            "detector": sel.detector,
-        },
+        "selection": {k: (v if isinstance(v, str) else float(v)) for k, v in dataclasses.asdict(sel).items()},
+        "decay": None if decay is None else {k: list(v) for k, v in dataclasses.asdict(decay).items()},
         "log10m": [float(v) for v in log10m],
         "log10p": [float(v) for v in log10p],
         "log10theta": [float(v) for v in log10theta],
         "z_edges": [float(v) for v in z_edges],
+        "volume": [float(v) for v in volume],
         "n_mc": int(n_mc),
         "seed": int(seed),
         "angular": angular,
@@ -312,94 +257,114 @@ def table_settings(
     }
 
 
-def _compute_values(geom, sel, log10m, log10p, log10theta, z_edges, n_mc, seed, angular, sampling):
-    """values (Nm, Np, Nt, Nz): one jitted, broadcast kernel call per mass (compiled once)."""
+def _cell_overlaps(z_edges, volume):
+    """Per cell: the centre and width of its overlap with ``volume`` = (z0, z1), and the overlap
+    fraction of the cell (1 inside, 0 outside, in between for a cell the volume's edge cuts)."""
+    lo = np.maximum(z_edges[:-1], volume[0])
+    hi = np.minimum(z_edges[1:], volume[1])
+    width = np.maximum(hi - lo, 0.0)
+    frac = width / np.diff(z_edges)
+    centre = np.where(width > 0, 0.5 * (lo + hi), 0.5 * (z_edges[1:] + z_edges[:-1]))
+    return centre, width, frac
+
+
+def _compute_values(geom, sel, decay, log10m, log10p, log10theta, z_edges, volume, n_mc, seed, angular, sampling):
+    """values (Nm, Np, Nt, Nz): one jitted, broadcast kernel call per mass (compiled once).
+
+    A cell is averaged over its overlap with the decay volume and weighted by the overlap fraction, so
+    a final state's acceptance is zero outside its own decay volume."""
     dtype = jnp.result_type(float)
     key = jax.random.PRNGKey(seed)
     p = jnp.asarray(10.0**log10p, dtype)[:, None, None]
     theta = jnp.asarray(10.0**log10theta, dtype)[:, None]
-    z = jnp.asarray(0.5 * (z_edges[1:] + z_edges[:-1]), dtype)
-    width = jnp.asarray(np.diff(z_edges), dtype)
+    centre, width, frac = _cell_overlaps(np.asarray(z_edges, float), volume)
+    z = jnp.asarray(centre, dtype)
+    width = jnp.asarray(width, dtype)
+    kw = {} if decay is None else {"decay": decay}
     out = np.empty((log10m.size, log10p.size, log10theta.size, z_edges.size - 1), dtype=np.float64)
     for i, lm in enumerate(log10m):
         m = jnp.asarray(10.0**lm, dtype)
         out[i] = np.asarray(
-            acceptance_mc(geom, sel, m, p, theta, z, key, n_mc, z_width=width, angular=angular, sampling=sampling)
+            acceptance_mc(geom, sel, m, p, theta, z, key, n_mc, z_width=width, angular=angular, sampling=sampling,
+                          **kw)
         )
+    if np.any(frac < 1.0):
+        out *= frac
     return out
 
 
 def build_acceptance_table(
-    cfg: Mapping,
-    channel: str,
+    experiment,
+    final_state: str,
     *,
+    spin: int = 1,
+    angular: str | None = None,
     log10m=None,
     log10p=None,
     log10theta=None,
-    n_z: int = 32,
-    n_mc: int = 256,
+    z_edges=None,
+    n_mc: int | None = None,
     seed: int = 0,
-    angular: str = "vector",
-    z_range=None,
     cache: bool = True,
     sampling: str = "qmc",
 ) -> AcceptanceTable:
-    """The acceptance table of ``channel`` for the experiment ``cfg`` (parsed TOML dict), cached.
+    """The acceptance table of ``final_state`` at ``experiment`` (an Experiment or its name), cached.
 
-    Grids default to :func:`default_grids`; z: ``n_z`` uniform cells over ``z_range`` (default the
-    charged decay volume ``geometry.decay_volume_charged``).  ``angular="vector"`` is the decay of a
-    transversely polarised vector (1 + cos^2 + (4 m_l^2/m^2) sin^2 for lepton pairs, sin^2 for pi+ pi-);
-    "isotropic" for spin-0 FIPs.  With ``cache=True`` the table is stored under
-    ``fipscan.cache.get_or_build("acceptance", settings, SCHEMA_VERSION, ...)`` and later calls with the
-    same settings read it back without recomputing.  Computed in the process' float precision (float64
-    when jax_enable_x64 is on), which is part of the key.
+    The detector, the final state's selection and decay volume come from the experiment; the angular
+    distribution from the FIP's ``spin`` (:func:`angular_for`; ``angular`` overrides it).  Grids
+    default to :func:`default_grids`; z cells: the experiment's cell lattice over the final state's
+    decay volume (``Experiment.cell_edges``), or ``z_edges`` given; a cell outside the volume has
+    acceptance 0.  With ``cache=True`` the table is stored under
+    ``fipscan.cache.get_or_build("acceptance", settings, SCHEMA_VERSION, ...)`` and later calls with
+    the same settings read it back.  Computed in the process' float precision (part of the key).
+    ConfigError when the experiment has no selection for the final state.
     """
-    _check_channel(channel)
-    geom = geometry_from_config(cfg)
-    sel = selection_from_config(cfg, channel)
-    defaults = default_grids(channel)
+    from fipscan.experiments import load_experiment
+    from fipscan.final_states import get_final_state
+
+    experiment = load_experiment(experiment)
+    fs = get_final_state(final_state)
+    if fs.name not in experiment.selections:
+        raise ConfigError(f"experiment {experiment.name} has no selection for final state {fs.name} "
+                          f"(it has: {', '.join(experiment.final_states)})")
+    volume = experiment.decay_volume_for(fs)
+    det = experiment.detector
+    geom = det.kernel_geometry(experiment.production_z, experiment.production_y, volume)
+    sel = det.kernel_selection(fs, experiment.selections[fs.name])
+    decay = decay_spec(fs, geom)
+    defaults = default_grids(experiment, fs)
     log10m = _grid("log10m", log10m, defaults["log10m"])
     log10p = _grid("log10p", log10p, defaults["log10p"])
     log10theta = _grid("log10theta", log10theta, defaults["log10theta"])
-    if isinstance(n_z, bool) or not isinstance(n_z, (int, np.integer)) or n_z < 1:
-        raise InputError(f"n_z must be a positive integer, not {n_z!r}")
+    z_edges = experiment.cell_edges([fs.name]) if z_edges is None else _grid("z_edges", z_edges, None)
+    n_mc = experiment.binning.n_mc if n_mc is None else n_mc
     if isinstance(n_mc, bool) or not isinstance(n_mc, (int, np.integer)) or n_mc < 1:
         raise InputError(f"n_mc must be a positive integer, not {n_mc!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise InputError(f"seed must be an integer, not {seed!r}")
     if sampling not in ("qmc", "random"):
         raise InputError(f"sampling must be 'qmc' or 'random', not {sampling!r}")
-    kernel_angular = _kernel_angular(channel, angular)
-    if z_range is None:
-        z_range = (geom.z_dv_start, geom.z_dv_end)
-    try:
-        z0, z1 = (float(v) for v in z_range)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"z_range must be (z_start, z_end) in metres, not {z_range!r}") from exc
-    if not (math.isfinite(z0) and math.isfinite(z1) and z0 < z1):
-        raise InputError(f"z_range must be finite and increasing, not {z_range!r}")
-    z_edges = np.linspace(z0, z1, int(n_z) + 1)
+    kernel_angular = _kernel_angular(fs, angular if angular is not None else angular_for(spin, fs))
     dtype = str(jnp.dtype(jnp.result_type(float)))
-    args = (geom, sel, log10m, log10p, log10theta, z_edges, int(n_mc), int(seed), kernel_angular, sampling)
+    args = (geom, sel, decay, log10m, log10p, log10theta, z_edges, volume, int(n_mc), int(seed), kernel_angular,
+            sampling)
 
     def compute() -> np.ndarray:
         t0 = time.perf_counter()
         values = _compute_values(*args)
-        log.info(
-            "acceptance table %s %s built in %.1f s (n_mc=%d)", channel, values.shape, time.perf_counter() - t0, n_mc
-        )
+        log.info("acceptance table %s %s built in %.1f s (n_mc=%d)", fs.name, values.shape,
+                 time.perf_counter() - t0, n_mc)
         return values
 
     if not cache:
-        return AcceptanceTable(channel, log10m, log10p, log10theta, z_edges, compute())
+        return AcceptanceTable(fs.name, log10m, log10p, log10theta, z_edges, compute())
 
     import h5py  # the cache's file format
 
     from fipscan.cache import get_or_build
 
-    settings = table_settings(
-        geom, sel, channel, log10m, log10p, log10theta, z_edges, n_mc, seed, kernel_angular, sampling, dtype
-    )
+    settings = table_settings(geom, sel, decay, fs.name, log10m, log10p, log10theta, z_edges, volume, n_mc, seed,
+                              kernel_angular, sampling, dtype)
 
     def build(f: h5py.File) -> None:
         values = compute()
@@ -409,7 +374,7 @@ def build_acceptance_table(
         f.create_dataset("z_edges", data=z_edges)
         f.create_dataset("values", data=values, compression="gzip", shuffle=True)
 
-    path = get_or_build(_KIND, settings, SCHEMA_VERSION, build, attrs={"channel": channel})
+    path = get_or_build(_KIND, settings, SCHEMA_VERSION, build, attrs={"channel": fs.name})
     return load_acceptance_table(path)
 
 

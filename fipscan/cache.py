@@ -6,8 +6,9 @@ setting, or bump the schema version of a kind, and a new entry is built next to 
 
 Guarantees
 ----------
-* **Atomic**: an entry is written to a uniquely named temporary file in the same directory, flushed,
-  ``fsync``'d and moved onto its final name with ``os.replace`` (then the directory is ``fsync``'d).
+* **Atomic**: an entry is written by fipscan's one atomic writer (:mod:`fipscan.io.atomic`): a
+  uniquely named temporary file in the same directory, flushed, ``fsync``'d and moved onto its
+  final name with ``os.replace`` (then the directory is ``fsync``'d).
   A reader sees either no file or a complete one; a process killed mid-write leaves at most a
   hidden ``.<key>.h5.<random>.tmp`` file, which the next build of that key (or ``clear``) removes.
 * **Verified**: every file carries the attributes ``kind``, ``schema_version``, ``fipscan_version``,
@@ -36,7 +37,6 @@ import pathlib
 import re
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -45,9 +45,9 @@ import h5py
 import numpy as np
 
 from fipscan.errors import CacheError, InputError
+from fipscan.io import atomic as _atomic
 
 __all__ = [
-    "atomic_write",
     "cache_root",
     "canonical_key",
     "canonical_json",
@@ -232,38 +232,6 @@ def _fipscan_version() -> str:
         return "unknown"
 
 
-def _fsync_dir(directory: pathlib.Path) -> None:
-    if os.name == "nt":  # directories cannot be opened for fsync on Windows
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _temp_pattern(path: pathlib.Path) -> str:
-    return f".{path.name}.*.tmp"
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: str = "wb") -> pathlib.Path:
-    """Write ``path`` whole or not at all: ``write(fh)`` fills a temporary file in the same folder
-    (unique name), which is flushed, fsynced and renamed onto ``path``; on any failure, Ctrl-C
-    included, the temporary file is removed and ``path`` keeps its previous content."""
-    path = pathlib.Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def atomic_write_h5(
     path: str | os.PathLike,
     write: Callable[[h5py.File], None],
@@ -272,41 +240,27 @@ def atomic_write_h5(
     schema_version: int,
     attrs: Mapping | None = None,
 ) -> None:
-    """Write an HDF5 file atomically: ``write(f)`` fills it, then it appears under ``path`` whole.
+    """Write a stamped, checksummed fipscan HDF5 file atomically (:func:`fipscan.io.atomic.atomic_write_h5`).
 
-    The file gets the attributes ``attrs`` (JSON-encoded when not a string or number) plus
-    ``kind``, ``schema_version``, ``fipscan_version``, ``created`` and ``checksum``.  The temporary
-    file (same folder, unique name) is removed if anything fails, ``KeyboardInterrupt`` included.
+    ``write(f)`` fills it; the file gets the attributes ``attrs`` (JSON-encoded when not a string
+    or number) plus ``kind``, ``schema_version``, ``fipscan_version``, ``created`` and ``checksum``,
+    which :func:`verify_h5` checks.
     """
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = pathlib.Path(tmp_name)
-    try:
-        with h5py.File(tmp, "w") as f:
-            write(f)
-            for name, value in (attrs or {}).items():
-                if name in RESERVED_ATTRS:
-                    raise InputError(f"attribute {name!r} is reserved for the cache")
-                f.attrs[name] = _attr_value(value)
-            f.attrs["kind"] = str(kind)
-            f.attrs["schema_version"] = int(schema_version)
-            f.attrs["fipscan_version"] = _fipscan_version()
-            f.attrs["created"] = _utc_now()
-            f.attrs["checksum"] = content_checksum(f)
-            f.flush()
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    for name in attrs or {}:
+        if name in RESERVED_ATTRS:
+            raise InputError(f"attribute {name!r} is reserved for the cache")
+
+    def stamped(f: h5py.File) -> None:
+        write(f)
+        for name, value in (attrs or {}).items():
+            f.attrs[name] = _attr_value(value)
+        f.attrs["kind"] = str(kind)
+        f.attrs["schema_version"] = int(schema_version)
+        f.attrs["fipscan_version"] = _fipscan_version()
+        f.attrs["created"] = _utc_now()
+        f.attrs["checksum"] = content_checksum(f)
+
+    _atomic.atomic_write_h5(path, stamped)
 
 
 def _attr_value(value: Any) -> Any:
@@ -440,7 +394,7 @@ else:
 # get, list, clear
 # --------------------------------------------------------------------------------------------
 def _remove_stale_temps(path: pathlib.Path) -> None:
-    for tmp in path.parent.glob(_temp_pattern(path)):
+    for tmp in path.parent.glob(_atomic.temp_pattern(path)):
         with contextlib.suppress(OSError):
             tmp.unlink()
 

@@ -7,35 +7,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fipscan import checks
 from fipscan.errors import InputError
 
 __all__ = ["Grid", "parse_range", "check_mass", "check_coupling"]
 
 
-def _positive_finite(value, what: str, hint: str = "") -> float:
-    """float(value) if it is a positive finite number, else InputError naming ``what``."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{what} must be a number, got {value!r}") from None
-    if math.isnan(x):
-        raise InputError(f"{what} is NaN")
-    if not math.isfinite(x) or x <= 0:
-        raise InputError(f"{what} must be positive and finite, got {value!r}{hint}")
-    return x
-
-
 def check_mass(m, lo=None, hi=None, what="mass") -> float:
     """A positive finite mass [GeV] inside [lo, hi] if given, else InputError naming the problem."""
-    x = _positive_finite(m, what)
-    if lo is not None and hi is not None and not lo <= x <= hi:
-        raise InputError(f"{what} {x:g} GeV is outside the model's range [{lo:g}, {hi:g}] GeV")
+    x = checks.positive(what, m)
+    if lo is not None and hi is not None:
+        checks.within(what, x, lo, hi, unit="GeV", where="the model's range")
     return x
 
 
 def check_coupling(g, what="coupling") -> float:
     """A positive finite coupling; zero, negative, NaN or inf give InputError."""
-    return _positive_finite(g, what, "; scans run on log axes")
+    return checks.positive(what, g, hint="; scans run on log axes")
 
 
 def parse_range(text: str, what: str) -> tuple[float, float, int]:

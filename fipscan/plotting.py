@@ -110,12 +110,13 @@ def plot_result(result, fh, *, fmt="png", compare=None):
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(r"$m$ [GeV]")
-    ax.set_ylabel(result.model.coupling_label)
+    ax.set_ylabel(result.model.coupling.axis_label)
     ax.set_xlim(result.grid.masses[0], result.grid.masses[-1])
     ax.set_ylim(result.grid.couplings[0], result.grid.couplings[-1])
     ax.grid(True, which="major", alpha=0.3)
-    chans = "+".join({"ee": "e$^+$e$^-$", "mumu": r"$\mu^+\mu^-$", "pipi": r"$\pi^+\pi^-$"}.get(c, c)
-                     for c in result.channels)
+    from fipscan.final_states import get_final_state
+
+    chans = "+".join(f"${get_final_state(c).label}$" for c in result.channels)
     ax.set_title(f"{result.model.label} → {chans}: 90% CL exclusion", fontsize=10)
     ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import h5py
 import jax.numpy as jnp
 import numpy as np
 
-from fipscan import __version__
-from fipscan.cache import atomic_write
 from fipscan.contour.per_mass import PerMassContour, per_mass_contour
 from fipscan.errors import InputError
 from fipscan.experiments import Experiment, load_experiment
 from fipscan.grid import Grid
+from fipscan.io.results import prepare_output_dir, save_scan
 from fipscan.models import get_model
 from fipscan.yields import YieldTables, precompute
 
@@ -77,119 +70,27 @@ class ScanResult:
     def contour(self) -> PerMassContour:
         return self.points[0].contour
 
+    def events_by(self, by="final_state", pot=None) -> dict:
+        """N(m, g) at ``pot`` (default the primary POT) split by final state (``by="final_state"``) or
+        production channel (``by="production"``): {name: (Nm, Ng)}, summing to :attr:`events`."""
+        pot = self.points[0].pot if pot is None else float(pot)
+        log_g = jnp.log(jnp.asarray(self.grid.couplings, self.tables.weights.dtype))
+        return {k: np.asarray(v) for k, v in self.tables.split_events_grid(log_g, pot, by=by).items()}
+
+    def contour_by(self, by="final_state") -> dict:
+        """The per-mass contour of each final state (or production channel) alone, at the primary POT
+        and limit: {name: PerMassContour}."""
+        from dataclasses import replace
+
+        pt = self.points[0]
+        parts = self.tables.per_final_state if by == "final_state" else self.tables.per_channel
+        log_g = jnp.log(jnp.asarray(self.grid.couplings, self.tables.weights.dtype))
+        return {k: per_mass_contour(replace(self.tables, weights=W), pt.pot, pt.n_limit, log_g)
+                for k, W in parts.items()}
+
     def save(self, outdir, *, compare=None, formats=("png", "pdf"), polygon=True) -> dict[str, Path]:
-        """Write contour.csv (per mass), contour_polygon.csv (the traced closed region(s)), scan.h5,
-        contour.png/.pdf into ``outdir`` (each atomically)."""
-        from fipscan.contour.trace import save_polygon, write_polygon_h5
-        from fipscan.plotting import plot_result
-
-        outdir = prepare_output_dir(outdir)
-        written = {}
-        written["contour.csv"] = _atomic_text(outdir / "contour.csv", contour_csv(self.contour))
-        for pt in self.points[1:]:
-            name = f"contour_pot{pt.pot:.0e}.csv".replace("+", "")
-            written[name] = _atomic_text(outdir / name, contour_csv(pt.contour))
-        regions = save_polygon(self, outdir, written) if polygon else []
-
-        def write_h5(f):
-            self._write_h5(f)
-            if polygon:
-                write_polygon_h5(f.create_group("contour_polygon"), regions)
-
-        written["scan.h5"] = _atomic_h5(outdir / "scan.h5", write_h5)
-        for fmt in formats:
-            written[f"contour.{fmt}"] = _atomic_binary(
-                outdir / f"contour.{fmt}", lambda fh, f=fmt: plot_result(self, fh, fmt=f, compare=compare))
-        return written
-
-    def _write_h5(self, f: h5py.File) -> None:
-        f.attrs["fipscan_version"] = __version__
-        f.attrs["model"] = self.model.name
-        f.attrs["experiment"] = self.experiment.name
-        f.attrs["channels"] = ",".join(self.channels)
-        f.attrs["inputs"] = json.dumps(_jsonable(self.inputs), sort_keys=True)
-        f.attrs["experiment_config"] = json.dumps(_jsonable(self.experiment.config), sort_keys=True)
-        f.attrs["model_settings"] = json.dumps(_jsonable(self.model.settings()), sort_keys=True)
-        f.create_dataset("mass_gev", data=self.grid.masses)
-        f.create_dataset("coupling", data=self.grid.couplings)
-        f["mass_gev"].attrs["units"] = "GeV"
-        f["coupling"].attrs["name"] = self.model.coupling_name
-        for i, pt in enumerate(self.points):
-            g = f.create_group(f"pot_{i}")
-            g.attrs["pot"] = pt.pot
-            g.attrs["n_limit"] = pt.n_limit
-            d = g.create_dataset("events", data=pt.events, compression="gzip")
-            d.attrs["axes"] = "mass_gev,coupling"
-            g.attrs["background"] = pt.background
-            g.attrs["background_uncertainty"] = pt.background_uncertainty
-            _write_contour(g.create_group("contour"), pt.contour)
-            for key, (n_q, c) in pt.expected.items():
-                sub = _write_contour(g.create_group(f"expected/{key}"), c)
-                sub.attrs["n_limit"] = n_q
-            for name, c in zip(("pot_low", "pot_high"), pt.pot_band):
-                _write_contour(g.create_group(f"pot_band/{name}"), c)
-
-
-def _write_contour(group: h5py.Group, contour: PerMassContour) -> h5py.Group:
-    for key in ("masses", "lower", "upper", "lower_at_edge", "upper_at_edge", "converged"):
-        group.create_dataset(key, data=getattr(contour, key))
-    group.attrs["n_limit"] = contour.n_limit
-    return group
-
-
-def prepare_output_dir(outdir) -> Path:
-    """Create ``outdir`` if needed and check that it is a writable directory (InputError otherwise)."""
-    outdir = Path(outdir)
-    if outdir.exists() and not outdir.is_dir():
-        raise InputError(f"output path {outdir} exists and is not a directory")
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create output directory {outdir}: {exc.strerror}") from None
-    try:  # os.access is not enough (root ignores permission bits; read-only mounts)
-        fd, probe = tempfile.mkstemp(prefix=".fipscan-write-probe.", dir=outdir)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise InputError(f"output directory {outdir} is not writable: {exc.strerror}") from None
-    return outdir
-
-
-def contour_csv(contour: PerMassContour) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["mass_gev", "coupling_lower", "coupling_upper"])
-    for m, lo, hi in contour.rows():
-        w.writerow([f"{m:.8g}", f"{lo:.8g}", f"{hi:.8g}"])
-    return buf.getvalue()
-
-
-def _jsonable(obj):
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.floating, np.integer)):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return obj
-
-
-def _atomic_text(path: Path, text: str) -> Path:
-    return atomic_write(path, lambda fh: fh.write(text), "w")
-
-
-def _atomic_binary(path: Path, write) -> Path:
-    return atomic_write(path, write, "wb")
-
-
-def _atomic_h5(path: Path, write) -> Path:
-    def inner(fh):
-        with h5py.File(fh, "w") as f:
-            write(f)
-
-    return atomic_write(path, inner, "w+b")
+        """Write contour.csv, contour_polygon.csv, scan.h5, contour.png/.pdf (fipscan.io.results.save_scan)."""
+        return save_scan(self, outdir, compare=compare, formats=formats, polygon=polygon)
 
 
 def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=None, spectra=None,
@@ -208,19 +109,24 @@ def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=No
     POT x (1 -+ the experiment's relative POT uncertainty).
     tables: reuse a ``precompute(...)`` result (its masses must equal the grid's).
     """
+    from fipscan.yields import resolve_final_states
+
     model = get_model(model)
     experiment = load_experiment(experiment)
     grid.validate(model.mass_range)
-    channels = tuple(channels or model.default_channels)
-    unknown = [c for c in channels if c not in model.decay_channels]
-    if unknown:
-        raise InputError(f"unknown decay channel(s) {','.join(unknown)} for {model.name} "
-                         f"(known: {','.join(model.decay_channels)})")
+    channels = resolve_final_states(model, experiment, channels)
     pot = float(experiment.pot if pot is None else pot)
     if not math.isfinite(pot) or pot <= 0:
         raise InputError(f"pot must be positive, got {pot}")
     if tables is None:
         tables = precompute(model, experiment, grid.masses, channels=channels, spectra=spectra, dtype=dtype)
+    elif (np.shape(tables.masses) != grid.masses.shape
+          or not np.allclose(np.asarray(tables.masses), grid.masses, rtol=1e-12)):
+        raise InputError(f"the yield tables hold {np.size(tables.masses)} masses that are not the grid's "
+                         f"{grid.masses.size}: build them with precompute(model, experiment, grid.masses)")
+    elif tuple(tables.channels) != channels:
+        raise InputError(f"the yield tables are for final states {','.join(tables.channels)}, "
+                         f"the scan asks for {','.join(channels)}")
     cl = experiment.cl if cl is None else float(cl)
     obs = experiment.observed if observed is None else int(observed)
     if obs < 0:
@@ -272,7 +178,8 @@ def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=No
         "background_mode": background_mode, "method": method,
         "mass_range": [float(grid.masses[0]), float(grid.masses[-1]), int(grid.masses.size)],
         "coupling_range": [float(grid.couplings[0]), float(grid.couplings[-1]), int(grid.couplings.size)],
-        "model": model.settings(), "experiment": experiment.name, "efficiency": dict(experiment.efficiency),
+        "model": model.settings(), "experiment": experiment.name,
+        "efficiency": {c: experiment.efficiency[c] for c in channels},
         "pot_uncertainty": experiment.pot_uncertainty,
     }
     return ScanResult(model, experiment, grid, channels, points, tables, inputs)

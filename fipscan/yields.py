@@ -1,16 +1,15 @@
 """Coupling-independent yield tables: build once per (model, experiment, masses), scan many couplings.
 
-``precompute(model, experiment, masses)`` turns the production samples of every channel, the
-acceptance tables of the detected final states, their branching ratios and the selection
-efficiencies into, per mass, weights W[b, k] on (FIP momentum bin b, decay cell k) and the log
-inverse decay length at unit coupling per momentum bin.  N(m, g) is then a fused kernel
-(fipscan.kernels.yields).  The table is an explicit object that callers pass around (no hidden
-state on the model or module).
+``precompute(model, experiment, masses)`` turns the model's declared production channels (sources for
+the experiment's beam), the acceptance tables of the detected final states, their branching ratios and
+the selection efficiencies into, per mass, weights W[b, k] on (FIP momentum bin b, decay cell k) and
+the log inverse decay length at unit coupling per momentum bin.  N(m, g) is then a fused kernel
+(fipscan.kernels.yields).  The weights are also kept split by production channel and by final state.
+The table is an explicit object that callers pass around (no hidden state on the model or module).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -19,15 +18,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from fipscan.acceptance import build_acceptance_table
-from fipscan.kernels.decay import HBARC_GEV_M
+from fipscan.errors import InputError
 from fipscan.kernels import yields as kyields
 from fipscan.kernels.binning import log_bin_index
+from fipscan.kernels.decay import HBARC_GEV_M
 from fipscan.production.samples import histogram_samples
+from fipscan.production.sources import sources
 
-__all__ = ["YieldTables", "precompute", "compute_tables", "P_BIN_EDGES", "THETA_BIN_EDGES"]
-
-#: FIP momentum bins [log10 GeV] of the yield tables: 1 GeV to 440 GeV in 0.033 dex
-P_BIN_EDGES = np.linspace(0.0, 2.64, 81)
+__all__ = ["YieldTables", "precompute", "compute_tables", "resolve_final_states"]
 
 
 @jax.tree_util.register_dataclass
@@ -36,9 +34,12 @@ class YieldTables:
     """Per-mass yield weights.  Array leaves can be differentiated; the rest is static metadata.
 
     masses: (Nm,) [GeV]; weights: (Nm, Nb, Nz) FIPs per POT at unit coupling x acceptance x BR x
-    efficiency in momentum bin b and decay cell k; log_s1: (Nm, Nb) log of the inverse decay length
-    [1/m] at unit coupling; a_edges: (Nz + 1,) path length [m] of the cell edges from the production
-    point; per_channel: the same weights split by production channel (Nm, Nb, Nz) each.
+    efficiency in momentum bin b and decay cell k, summed over production channels and final states;
+    log_s1: (Nm, Nb) log of the inverse decay length [1/m] at unit coupling; a_edges: (Nz + 1,) path
+    length [m] of the cell edges from the production point; per_channel: the weights split by
+    production channel (name -> (Nm, Nb, Nz); they sum to ``weights``); per_final_state: split by final
+    state (name -> (Nm, Nb, Nz); they sum to ``weights``); channels: the final states; n_prod, n_width:
+    the production and width powers of the coupling.
     """
 
     masses: jax.Array
@@ -46,9 +47,18 @@ class YieldTables:
     log_s1: jax.Array
     a_edges: jax.Array
     per_channel: Mapping[str, jax.Array]
+    per_final_state: Mapping[str, jax.Array] = field(default_factory=dict)
     channels: tuple[str, ...] = field(metadata=dict(static=True), default=())
     n_prod: float = field(metadata=dict(static=True), default=2.0)
     n_width: float = field(metadata=dict(static=True), default=2.0)
+
+    @property
+    def final_states(self) -> tuple[str, ...]:
+        return self.channels
+
+    @property
+    def production_channels(self) -> tuple[str, ...]:
+        return tuple(self.per_channel)
 
     def log_events(self, i, log_g, pot):
         """log N at mass index i (python int) and log coupling(s) ``log_g``."""
@@ -60,11 +70,21 @@ class YieldTables:
         return kyields.events_grid(jnp.asarray(log_g), self.weights, self.log_s1, self.a_edges,
                                    pot, self.n_prod, self.n_width, chunk)
 
+    def split_events_grid(self, log_g, pot, by="final_state", chunk=16) -> dict:
+        """N on the (Nm, Ng) grid per final state (``by="final_state"``) or per production channel
+        (``by="production"``): {name: (Nm, Ng)}; the parts sum to :meth:`events_grid`.
 
-#: FIP polar-angle bins [log10 rad] on which production is histogrammed before the acceptance is
-#: applied: 1e-5 to 1.6e-2 rad in 0.08 dex (beyond it NA62 sees nothing: its acceptance is exactly
-#: zero above ~6e-3 rad).  Samples below 1e-5 rad go to the first bin (the acceptance is flat there).
-THETA_BIN_EDGES = np.linspace(-5.0, -1.8, 41)
+        Every part uses the bins' mean 1/p over all channels (log_s1): the split is exact up to the
+        spread of 1/p inside one 0.033-dex momentum bin."""
+        if by == "final_state":
+            parts = self.per_final_state
+        elif by == "production":
+            parts = self.per_channel
+        else:
+            raise ValueError(f"by must be 'final_state' or 'production', not {by!r}")
+        lg = jnp.asarray(log_g)
+        return {k: kyields.events_grid(lg, W, self.log_s1, self.a_edges, pot, self.n_prod, self.n_width, chunk)
+                for k, W in parts.items()}
 
 
 def _log_s1(m, width1, detected_w, detected_inv_p, p_edges):
@@ -80,21 +100,67 @@ def _log_s1(m, width1, detected_w, detected_inv_p, p_edges):
 
 
 #: version of the cached yield-table layout and algorithm; bump when either changes
-YIELDS_SCHEMA_VERSION = 1
+YIELDS_SCHEMA_VERSION = 2
 #: algorithm tag stored in the cache key (binning, decay-direction quadrature, parent pruning)
-YIELDS_ALGORITHM = "ring-kernel/p80x40/cos64-psi16-alpha1000/samples-dirs16x8/parents>=1GeV,<=0.3rad"
+YIELDS_ALGORITHM = "ring-kernel/cos64-psi16-alpha1000/samples-dirs16x8/parents>=1GeV,<=0.3rad/per-final-state"
+
+
+def resolve_final_states(model, experiment, channels=None) -> tuple[str, ...]:
+    """The final states to scan: ``channels`` (a comma-separated string or a sequence of names, or
+    "all": every final state the model decays to and the experiment selects); default the model's
+    default final states that the experiment selects.  InputError (one line) for an empty, unknown,
+    repeated or unavailable name."""
+    from fipscan.final_states import parse_final_states
+
+    available = tuple(fs for fs in experiment.final_states if fs in model_final_states(model))
+    if channels is None:
+        chosen = tuple(fs for fs in model.default_final_states if fs in available)
+        if not chosen:
+            raise InputError(f"experiment {experiment.name} selects none of {model.name}'s default final states "
+                             f"({', '.join(model.default_final_states)}); choose with --channels "
+                             f"(available: {', '.join(available) or 'none'})")
+        return chosen
+    text = channels if isinstance(channels, str) else ",".join(channels)
+    return parse_final_states(text, allowed=available)
+
+
+def model_final_states(model) -> tuple[str, ...]:
+    """Final states the model decays to: its branching-ratio keys."""
+    m = jnp.asarray(model.mass_range[1], jnp.result_type(float))
+    return tuple(model.branching_ratios(m))
+
+
+def _resolve(model, experiment):
+    from fipscan.experiments import load_experiment
+    from fipscan.models import get_model
+
+    return get_model(model), load_experiment(experiment)
+
+
+def _check_masses(model, masses) -> np.ndarray:
+    masses = np.atleast_1d(np.asarray(masses, dtype=float))
+    if masses.ndim != 1 or masses.size == 0 or not np.all(np.isfinite(masses)):
+        raise InputError("masses must be a non-empty 1-D array of finite numbers [GeV]")
+    lo, hi = model.mass_range
+    if masses.min() < lo * (1 - 1e-12) or masses.max() > hi * (1 + 1e-12):
+        raise InputError(f"masses must lie in {model.name}'s range {lo:.6g}-{hi:.6g} GeV "
+                         f"(got {masses.min():.10g}-{masses.max():.10g})")
+    return masses
 
 
 def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=None,
                dtype=jnp.float64, method="binned", mass_chunk=8, cache=True) -> YieldTables:
-    """Yield tables of ``model`` at ``experiment`` for the given masses [GeV], from the cache when an
-    entry with the same inputs exists (``cache=True``), else built by :func:`compute_tables` and
-    stored (same rules as the spectra and acceptance tables: atomic write, lock, checksum).
+    """Yield tables of ``model`` at ``experiment`` (instances or names, as for ``scan``) for the given
+    masses [GeV], from the cache when an entry with the same inputs exists (``cache=True``), else built
+    by :func:`compute_tables` and stored (same rules as the spectra and acceptance tables: atomic write,
+    lock, checksum).
 
-    The key covers the model settings, the experiment (configuration, efficiencies, production point),
-    the masses, channels, the spectra and acceptance-table checksums, the binning, method, dtype and
-    the algorithm tag above.  Arguments as :func:`compute_tables`.
+    The key covers the model settings, every number of the experiment, the masses, final states, the
+    spectra and acceptance-table checksums, method, dtype and the algorithm tag above.  Arguments as
+    :func:`compute_tables`.
     """
+    model, experiment = _resolve(model, experiment)
+    channels = resolve_final_states(model, experiment, channels)
     if not cache:
         return compute_tables(model, experiment, masses, channels=channels, spectra=spectra, n_mc=n_mc,
                               dtype=dtype, method=method, mass_chunk=mass_chunk)
@@ -103,12 +169,10 @@ def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=N
     import h5py
 
     from fipscan import cache as fcache
-    from fipscan.spectra import load_spectra
 
-    masses = np.asarray(masses, dtype=float)
-    channels = tuple(channels or model.default_channels)
-    spectra = spectra if spectra is not None else load_spectra()
-    acceptance = _acceptance_tables(experiment, channels, n_mc)
+    masses = _check_masses(model, masses)
+    spectra = spectra if spectra is not None else experiment.load_spectra()
+    acceptance = _acceptance_tables(model, experiment, channels, n_mc)
     acc_hash = {c: hashlib.sha256(np.ascontiguousarray(t.values, dtype=np.float64).tobytes()).hexdigest()
                 for c, t in acceptance.items()}
     spectra_hash = hashlib.sha256()
@@ -116,12 +180,9 @@ def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=N
         spectra_hash.update(name.encode())
         spectra_hash.update(np.ascontiguousarray(spectra.hist[name], dtype=np.float64).tobytes())
     settings = {
-        "model": model.settings(), "experiment_config": experiment.config,
-        "efficiency": dict(experiment.efficiency), "production_z": experiment.production_z,
-        "energy_gev": experiment.energy_gev, "masses": masses.tolist(), "channels": list(channels),
-        "spectra": spectra_hash.hexdigest(), "acceptance": acc_hash, "method": method,
-        "dtype": np.dtype(dtype).name, "algorithm": YIELDS_ALGORITHM,
-        "p_edges": P_BIN_EDGES.tolist(), "theta_edges": THETA_BIN_EDGES.tolist(),
+        "model": model.settings(), "experiment": experiment.settings(), "masses": masses.tolist(),
+        "channels": list(channels), "spectra": spectra_hash.hexdigest(), "acceptance": acc_hash,
+        "method": method, "dtype": np.dtype(dtype).name, "algorithm": YIELDS_ALGORITHM,
     }
     built = {}
 
@@ -132,8 +193,9 @@ def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=N
         f.create_dataset("masses", data=np.asarray(t.masses))
         f.create_dataset("log_s1", data=np.asarray(t.log_s1))
         f.create_dataset("a_edges", data=np.asarray(t.a_edges))
-        for name, W in t.per_channel.items():
-            f.create_dataset(f"per_channel/{name}", data=np.asarray(W), compression="gzip", compression_opts=1)
+        for group, parts in (("per_channel", t.per_channel), ("per_final_state", t.per_final_state)):
+            for name, W in parts.items():
+                f.create_dataset(f"{group}/{name}", data=np.asarray(W), compression="gzip", compression_opts=1)
         f.attrs["channels"] = ",".join(t.channels)
         f.attrs["production"] = ",".join(t.per_channel)
         f.attrs["n_prod"], f.attrs["n_width"] = t.n_prod, t.n_width
@@ -143,32 +205,58 @@ def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=N
         return built["tables"]
     with h5py.File(path, "r") as f:
         names = str(f.attrs["production"]).split(",")
+        finals = tuple(str(f.attrs["channels"]).split(","))
         per_channel = {k: jnp.asarray(f[f"per_channel/{k}"][...], dtype) for k in names}
-        return YieldTables(
-            masses=jnp.asarray(f["masses"][...], dtype),
-            weights=sum(per_channel.values()),
-            log_s1=jnp.asarray(f["log_s1"][...], dtype),
-            a_edges=jnp.asarray(f["a_edges"][...], dtype),
-            per_channel=per_channel,
-            channels=tuple(str(f.attrs["channels"]).split(",")),
-            n_prod=float(f.attrs["n_prod"]),
-            n_width=float(f.attrs["n_width"]),
+        per_fs = {k: jnp.asarray(f[f"per_final_state/{k}"][...], dtype) for k in finals}
+        tables = YieldTables(
+            masses=jnp.asarray(f["masses"][...], dtype), weights=sum(per_channel.values()),
+            log_s1=jnp.asarray(f["log_s1"][...], dtype), a_edges=jnp.asarray(f["a_edges"][...], dtype),
+            per_channel=per_channel, per_final_state=per_fs, channels=finals,
+            n_prod=float(f.attrs["n_prod"]), n_width=float(f.attrs["n_width"]),
         )
+    if tables.masses.shape != masses.shape or not np.allclose(np.asarray(tables.masses), masses, rtol=1e-12):
+        raise InputError(f"yield-table cache entry {path} holds other masses than were asked for; "
+                         "remove it with 'fipscan cache clear --kind yields'")
+    return tables
 
 
-def _acceptance_tables(experiment, channels, n_mc) -> dict:
-    """The (cached) acceptance table of each detected final state."""
+def _acceptance_tables(model, experiment, channels, n_mc) -> dict:
+    """The (cached) acceptance table of each detected final state, for the model's spin."""
     kwargs = {} if n_mc is None else {"n_mc": n_mc}
-    return {c: build_acceptance_table(experiment.config, c, **kwargs) for c in channels}
+    return {c: build_acceptance_table(experiment, c, spin=model.spin, **kwargs) for c in channels}
+
+
+def _embed(table, z_edges):
+    """The acceptance table on the union cells ``z_edges`` (zeros in the cells outside its own)."""
+    from dataclasses import replace
+
+    own = np.asarray(table.z_edges, float)
+    d = float(z_edges[1] - z_edges[0])
+    k0 = int(round((own[0] - z_edges[0]) / d))
+    nz = own.size - 1
+    if (k0 < 0 or k0 + nz > z_edges.size - 1
+            or not np.allclose(own, z_edges[k0:k0 + nz + 1], rtol=0, atol=1e-6 * d)):
+        raise ValueError(f"acceptance table of {table.channel} is not on the experiment's decay-cell lattice")
+    if k0 == 0 and nz == z_edges.size - 1:
+        return table
+    values = np.zeros(np.shape(table.values)[:3] + (z_edges.size - 1,))
+    values[..., k0:k0 + nz] = np.asarray(table.values)
+    return replace(table, z_edges=np.asarray(z_edges, float), values=values)
 
 
 def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_mc=None,
                    dtype=jnp.float64, method="binned", mass_chunk=8, acceptance=None) -> YieldTables:
     """Build the yield tables of ``model`` at ``experiment`` for the given masses [GeV] (no cache).
 
-    channels: detected final states (default: the model's default, e.g. ("ee", "mumu")).
-    spectra: meson spectra (default: the shipped file).  acceptance: the acceptance table per channel
-    if already loaded (default: from the cache).
+    model, experiment: instances or names.  channels: final states (names or "all"; default the
+    model's default final states that the experiment selects, :func:`resolve_final_states`).
+    spectra: meson spectra (default: the experiment's beam spectra).  acceptance: the acceptance
+    table per final state if already loaded (default: from the cache).  The production channels are
+    the model's declarations (fipscan.production.channels), turned into sources for the experiment's
+    beam (fipscan.production.sources); momentum and angle bins and decay cells come from the
+    experiment (its binning; the cells cover the union of the final states' decay volumes, each
+    final state's acceptance zero outside its own).  Per mass, each final state's weight is
+    efficiency x BR(final state) x the two-photon BRs of its pi0/eta x acceptance.
     method: "binned" (default) takes each channel's histogram on (log10 p, log10 theta) bins (meson
     decays through the ring kernel, fipscan.production.samples.MesonSampler.binned; tables such as
     bremsstrahlung on their support) and applies the acceptance at the bin centres; "direct" takes
@@ -177,36 +265,38 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
     mass_chunk: masses computed together in one vmapped call (memory grows with it: peak RSS of a
     1000-mass BC1 build 0.93 GB at 8, 1.05 GB at 32, and no faster on two cores).
     """
-    from fipscan.spectra import load_spectra
+    from fipscan.final_states import get_final_state
 
     if method not in ("binned", "direct"):
         raise ValueError(f"method must be 'binned' or 'direct', got '{method}'")
-    masses = np.asarray(masses, dtype=float)
-    channels = tuple(channels or model.default_channels)
-    spectra = spectra if spectra is not None else load_spectra()
-    samplers = model.production_samplers(spectra, experiment)
-    tables = dict(acceptance) if acceptance is not None else _acceptance_tables(experiment, channels, n_mc)
+    model, experiment = _resolve(model, experiment)
+    channels = resolve_final_states(model, experiment, channels)
+    masses = _check_masses(model, masses)
+    spectra = spectra if spectra is not None else experiment.load_spectra()
+    samplers = sources(model.production(), spectra, experiment.energy_gev)
+    tables = dict(acceptance) if acceptance is not None else _acceptance_tables(model, experiment, channels, n_mc)
+    z_edges = experiment.cell_edges(channels)
+    tables = {c: _embed(tables[c], z_edges) for c in channels}
     # every input in the requested precision, so that a float32 build is float32 throughout
     tables = {c: jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), t) for c, t in tables.items()}
-    z_edges = np.asarray(next(iter(tables.values())).z_edges)
-    for t in tables.values():
-        if not np.allclose(t.z_edges, z_edges):
-            raise ValueError("acceptance tables of different channels use different decay cells")
     a_edges = jnp.asarray(z_edges - experiment.production_z, dtype)
-    eff = {c: float(experiment.efficiency.get(c, 1.0)) for c in channels}
-    p_edges = jnp.asarray(P_BIN_EDGES, dtype)
-    t_edges = jnp.asarray(THETA_BIN_EDGES, dtype)
+    eff = {c: float(experiment.efficiency[c]) * get_final_state(c).visible_br for c in channels}
+    p_bin_edges = np.asarray(experiment.binning.log10p_edges, float)
+    theta_bin_edges = np.asarray(experiment.binning.log10theta_edges, float)
+    p_edges = jnp.asarray(p_bin_edges, dtype)
+    t_edges = jnp.asarray(theta_bin_edges, dtype)
     p_centres = 10.0 ** (0.5 * (p_edges[1:] + p_edges[:-1]))
     t_centres = 10.0 ** (0.5 * (t_edges[1:] + t_edges[:-1]))
     nb = p_centres.size
+    split_fs = len(channels) > 1
 
-    def detected(m, p, theta):
-        """sum over final states of efficiency x BR x acceptance, shape p/theta broadcast + (Nz,)."""
+    def detected_each(m, p, theta):
+        """{final state: efficiency x BR x acceptance}, shape p/theta broadcast + (Nz,)."""
         brs = model.branching_ratios(m)
-        return sum(eff[c] * brs[c] * tables[c].interpolate(m, p, theta) for c in channels)
+        return {c: eff[c] * brs[c] * tables[c].interpolate(m, p, theta) for c in channels}
 
     # mass-independent inputs of the binned histograms, passed to the compiled program as arguments
-    p_edges_np, t_edges_np = np.asarray(P_BIN_EDGES), np.asarray(THETA_BIN_EDGES)
+    p_edges_np, t_edges_np = p_bin_edges, theta_bin_edges
     data, rings = {name: {} for name in samplers}, {}
     if method == "binned":
         for name, s in samplers.items():
@@ -222,8 +312,10 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
     def per_mass(m, data):
         width1 = model.total_width(m, jnp.ones((), dtype))
         if method == "binned":
-            cells_grid = detected(m, p_centres[:, None], t_centres[None, :])  # (Nb, Nt, Nz)
-        out_w = {}
+            each = detected_each(m, p_centres[:, None], t_centres[None, :])  # {fs: (Nb, Nt, Nz)}
+            cells_grid = sum(each.values())
+            H_total = 0.0
+        out_w, out_fs = {}, {}
         detected_w = jnp.zeros(nb, dtype)  # sum over channels of the detected weight per bin
         detected_inv_p = jnp.zeros(nb, dtype)  # the same, times the channel's mean 1/p in the bin
         for name, sampler in samplers.items():
@@ -234,12 +326,18 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
                     H, w_over_p = histogram_samples(*sampler(m), p_edges, t_edges)
                 W = jnp.einsum("bt,btk->bk", H, cells_grid)
                 produced = jnp.sum(H, axis=1)
+                H_total = H_total + H
             else:
                 p, theta, w = sampler(m)
                 ib = log_bin_index(p, p_edges)
                 wk = jnp.where(ib >= 0, w, 0.0)
                 ib = jnp.clip(ib, 0, nb - 1)
-                W = jax.ops.segment_sum(wk[:, None] * detected(m, p, theta), ib, num_segments=nb)
+                parts = detected_each(m, p, theta)
+                W = 0.0
+                for c, d in parts.items():
+                    Wc = jax.ops.segment_sum(wk[:, None] * d, ib, num_segments=nb)
+                    out_fs[c] = out_fs.get(c, 0.0) + Wc
+                    W = W + Wc
                 w_over_p = jax.ops.segment_sum(wk / p, ib, num_segments=nb)
                 produced = jax.ops.segment_sum(wk, ib, num_segments=nb)
             out_w[name] = W
@@ -248,32 +346,40 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
             mean_inv_p = jnp.where(has, w_over_p / jnp.where(has, produced, 1.0), 0.0)
             detected_w = detected_w + d
             detected_inv_p = detected_inv_p + d * mean_inv_p
+        if method == "binned" and split_fs:
+            out_fs = {c: jnp.einsum("bt,btk->bk", H_total, g) for c, g in each.items()}
         out_w = {k: W.astype(dtype) for k, W in out_w.items()}
-        return out_w, _log_s1(m, width1, detected_w, detected_inv_p, p_edges).astype(dtype)
+        out_fs = {k: W.astype(dtype) for k, W in out_fs.items()} if split_fs else {}
+        return out_w, out_fs, _log_s1(m, width1, detected_w, detected_inv_p, p_edges).astype(dtype)
 
     # masses in fixed-size chunks: one compiled program, vmapped over the chunk (the last chunk is
     # padded by repeating its final mass, and the padding is dropped)
     per_chunk = jax.jit(jax.vmap(per_mass, in_axes=(0, None)))
     per_channel = {name: [] for name in samplers}
+    per_fs = {c: [] for c in channels} if split_fs else {}
     log_s1 = []
     chunk = max(1, min(int(mass_chunk), masses.size))
     for start in range(0, masses.size, chunk):
         block = masses[start:start + chunk]
         n = block.size
         padded = np.concatenate([block, np.full(chunk - n, block[-1])])
-        out_w, ls = per_chunk(jnp.asarray(padded, dtype), data)
+        out_w, out_fs, ls = per_chunk(jnp.asarray(padded, dtype), data)
         log_s1.append(ls[:n])
         for k, W in out_w.items():
             per_channel[k].append(W[:n])
+        for k, W in out_fs.items():
+            per_fs[k].append(W[:n])
     per_channel = {k: jnp.concatenate(v) for k, v in per_channel.items()}
-    log_s1 = [jnp.concatenate(log_s1)]
+    weights = sum(per_channel.values())
+    per_fs = {k: jnp.concatenate(v) for k, v in per_fs.items()} if split_fs else {channels[0]: weights}
     return YieldTables(
         masses=jnp.asarray(masses, dtype),
-        weights=sum(per_channel.values()),
-        log_s1=log_s1[0],
+        weights=weights,
+        log_s1=jnp.concatenate(log_s1),
         a_edges=a_edges,
         per_channel=per_channel,
+        per_final_state=per_fs,
         channels=channels,
-        n_prod=float(getattr(model, "n_prod", 2.0)),
-        n_width=float(getattr(model, "n_width", 2.0)),
+        n_prod=float(model.coupling.production_power),
+        n_width=float(model.coupling.width_power),
     )

@@ -58,12 +58,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .kinematics import two_body_energy, two_body_momentum
+from .kinematics import cos_star_from_uniform, two_body_energy, two_body_momentum
 from .numerics import float_dtype
+from .phasespace import _phase_space_t, _two_photon_t
 
 __all__ = [
     "Geometry",
     "Selection",
+    "DecaySpec",
+    "CalorimeterGeometry",
+    "DAUGHTER_KINDS",
     "DETECTORS",
     "ANGULAR",
     "SAMPLING",
@@ -76,7 +80,7 @@ __all__ = [
     "acceptance_mc_smooth",
 ]
 
-DETECTORS = ("lkr", "muv3")
+DETECTORS = ("lkr", "muv3", "straws")
 ANGULAR = ("vector", "vector_scalars", "isotropic")
 SAMPLING = ("qmc", "random")
 
@@ -110,13 +114,21 @@ jax.tree_util.register_dataclass(Geometry, data_fields=_GEOMETRY_FIELDS, meta_fi
 
 @dataclasses.dataclass(frozen=True)
 class Selection:
-    """Event selection of one final state (GeV, metres); ``detector`` ("lkr" | "muv3") is static."""
+    """Event selection of one final state (GeV, metres); ``detector`` ("lkr" | "muv3" | "straws") is static.
+
+    m_daughter: daughter mass of the two-track path (``decay=None``; a :class:`DecaySpec` carries its own
+    masses); min_energy: lab energy of every charged track; min_separation: distance between any two
+    objects on the LKr (or calorimeter face); min_radius: radius of every object on the LKr / MUV3 /
+    calorimeter face (on top of the detector's own hole); min_photon_energy: lab energy of every photon
+    (used only with a :class:`DecaySpec`; the default 0 keeps older selections' meaning).
+    """
 
     m_daughter: float
     min_energy: float
     min_separation: float
     min_radius: float
     detector: str = "lkr"
+    min_photon_energy: float = 0.0
 
     def __post_init__(self):
         if self.detector not in DETECTORS:
@@ -125,8 +137,110 @@ class Selection:
 
 jax.tree_util.register_dataclass(
     Selection,
-    data_fields=["m_daughter", "min_energy", "min_separation", "min_radius"],
+    data_fields=["m_daughter", "min_energy", "min_separation", "min_radius", "min_photon_energy"],
     meta_fields=["detector"],
+)
+
+
+DAUGHTER_KINDS = ("charged", "photon", "two_photon", "invisible")
+
+
+@dataclasses.dataclass(frozen=True)
+class DecaySpec:
+    """A FIP final state for the Monte Carlo (static and hashable: a jit static argument).
+
+    masses: daughter masses [GeV] (2 to 4 daughters); charges: their charges [e]; two_photon: whether a
+    daughter is seen through its two-photon decay (pi0, eta; default: none).  Each daughter is
+
+    * "charged" (charge != 0): a track (straws; LKr or MUV3 per ``Selection.detector``);
+    * "photon" (neutral, mass 0): a straight line to the LKr / calorimeter face;
+    * "two_photon" (neutral, ``two_photon`` True): decays at the FIP vertex (its own flight is neglected:
+      c tau = 25 nm for the pi0, 0.15 nm for the eta) into two photons, isotropic in its rest frame;
+    * "invisible" (any other neutral): carries momentum, no requirement.
+
+    The decay's branching ratio to two photons is not applied here (the caller multiplies it in).
+    """
+
+    masses: tuple
+    charges: tuple
+    two_photon: tuple | None = None
+
+    def __post_init__(self):
+        masses = tuple(float(v) for v in self.masses)
+        charges = tuple(int(v) for v in self.charges)
+        tp = (False,) * len(masses) if self.two_photon is None else tuple(bool(v) for v in self.two_photon)
+        if not 2 <= len(masses) <= 4:
+            raise ValueError(f"DecaySpec supports 2 to 4 daughters, not {len(masses)}")
+        if len(charges) != len(masses) or len(tp) != len(masses):
+            raise ValueError(
+                f"DecaySpec: masses {masses}, charges {charges} and two_photon {tp} must have one entry per daughter"
+            )
+        if any(not (math.isfinite(v) and v >= 0.0) for v in masses):
+            raise ValueError(f"DecaySpec masses must be finite and >= 0, not {masses}")
+        for mass, q, t in zip(masses, charges, tp):
+            if t and (q != 0 or mass <= 0.0):
+                raise ValueError(f"DecaySpec: only neutral massive daughters decay to two photons (mass {mass}, charge {q})")
+        object.__setattr__(self, "masses", masses)
+        object.__setattr__(self, "charges", charges)
+        object.__setattr__(self, "two_photon", tp)
+
+    @classmethod
+    def from_daughters(cls, daughters):
+        """From objects with ``mass`` [GeV], ``charge`` and ``seen_as_photons`` attributes (duck-typed: the
+        daughters of a registered final state)."""
+        ds = tuple(daughters)
+        return cls(tuple(d.mass for d in ds), tuple(d.charge for d in ds), tuple(bool(d.seen_as_photons) for d in ds))
+
+    @property
+    def n(self):
+        return len(self.masses)
+
+    @property
+    def kinds(self):
+        """One of DAUGHTER_KINDS per daughter (class docstring)."""
+        out = []
+        for mass, q, t in zip(self.masses, self.charges, self.two_photon):
+            out.append("charged" if q != 0 else "two_photon" if t else "photon" if mass == 0.0 else "invisible")
+        return tuple(out)
+
+    @property
+    def threshold(self):
+        """Sum of the daughter masses [GeV]; the acceptance is 0 at and below it."""
+        return float(sum(self.masses))
+
+    @property
+    def has_charged(self):
+        return any(q != 0 for q in self.charges)
+
+    @property
+    def n_dims(self):
+        """Unit coordinates per event: FIP azimuth, 3n - 4 of the phase space, decay position, 2 per
+        two-photon daughter."""
+        return 3 * self.n - 2 + 2 * sum(self.two_photon)
+
+
+@dataclasses.dataclass(frozen=True)
+class CalorimeterGeometry:
+    """A calorimeter (or any flat detector face without magnet) downstream of a decay volume; every number
+    is a differentiable pytree leaf.  Metres.
+
+    z_prod, y_prod: the FIP production point (0, y_prod, z_prod); z_face: the face plane; x_centre,
+    y_centre: the centre of the rectangular face (off-axis detectors, e.g. CHARM); half_width_x,
+    half_width_y: its half widths; r_min: radius of a hole around the beam axis x = y = 0 (0 for none).
+    """
+
+    z_prod: float
+    y_prod: float
+    z_face: float
+    x_centre: float
+    y_centre: float
+    half_width_x: float
+    half_width_y: float
+    r_min: float = 0.0
+
+
+jax.tree_util.register_dataclass(
+    CalorimeterGeometry, data_fields=[f.name for f in dataclasses.fields(CalorimeterGeometry)], meta_fields=[]
 )
 
 
@@ -209,6 +323,8 @@ def _apply_cuts(geom, sel, vx, vy, vz, t1, t2, e1, e2, forward, sharpness=None):
             cuts.lt(jnp.abs(x), geom.muv3_half_width)
             cuts.lt(jnp.abs(y), geom.muv3_half_width)
             cuts.radius_gt(x, y, r_min)
+    elif sel.detector == "straws":  # tracks in the spectrometer only
+        pass
     else:  # pragma: no cover - Selection validates
         raise ValueError(f"unknown detector {sel.detector!r}")
     hard = forward & (vz < geom.z_straw1)
@@ -278,30 +394,6 @@ def angular_k(m, m_daughter, angular="vector"):
     m_safe = jnp.where(pos, m, jnp.ones_like(m))
     r = jnp.where(pos, jnp.clip(4.0 * m_daughter**2 / (m_safe * m_safe), 0.0, 1.0), 1.0)
     return (1.0 - r) / (1.0 + r)
-
-
-def cos_star_from_uniform(u, k):
-    """Exact inverse CDF of dGamma/dc ~ 1 + k c^2 on c in [-1, 1], for -1 <= k <= 1.
-
-    CDF F(c) = [(c + 1) + k (c^3 + 1)/3] / (2 + 2k/3) = u  <=>  k c^3 + 3c = D,  D = (2u - 1)(3 + k).
-    The root in [-1, 1] of this cubic (Cardano in hyperbolic/trigonometric form; Abramowitz & Stegun 3.8.2):
-        k > 0:  c = (2/s) sinh( asinh(D s/2) / 3 ),  s = sqrt(k)
-        k < 0:  c = (2/s) sin ( asin (D s/2) / 3 ),  s = sqrt(-k)
-        k = 0:  c = D/3 = 2u - 1,
-    from sinh(3y) = 3 sinh y + 4 sinh^3 y and sin(3y) = 3 sin y - 4 sin^3 y.  Both forms are free of
-    cancellation as k -> 0 (they tend to D/3); the k = 0 branch is a guarded double-where.
-    """
-    u = jnp.asarray(u)
-    k = jnp.asarray(k, dtype=u.dtype)
-    D = (2.0 * u - 1.0) * (3.0 + k)
-    nz = k != 0
-    s_safe = jnp.sqrt(jnp.where(nz, jnp.abs(k), jnp.ones_like(k)))  # double-where: finite d/dk at k = 0
-    arg = 0.5 * D * s_safe
-    zero = jnp.zeros_like(arg)
-    c_pos = jnp.sinh(jnp.arcsinh(jnp.where(k > 0, arg, zero)) / 3.0)
-    c_neg = jnp.sin(jnp.arcsin(jnp.clip(jnp.where(k < 0, arg, zero), -1.0, 1.0)) / 3.0)
-    c = 2.0 / s_safe * jnp.where(k > 0, c_pos, c_neg)
-    return jnp.clip(jnp.where(nz, c, D / 3.0), -1.0, 1.0)
 
 
 @functools.lru_cache(maxsize=None)
@@ -405,6 +497,178 @@ def _accept_events(geom, sel, m, p, theta, z, z_width, pts, m_daughter, angular,
     return jnp.where(above, acc, jnp.zeros_like(acc))
 
 
+# ----------------------------------------------------------------------------------------------------
+# any registered final state (DecaySpec): n-body phase space, photons, two detector kinds
+# ----------------------------------------------------------------------------------------------------
+def _nbody_events(geom, m, p, theta, z, z_width, pts, decay, angular, charge_sign):
+    """Lab objects of a :class:`DecaySpec` decay from unit points pts (n_mc, decay.n_dims).
+
+    Columns: u_phi (FIP azimuth), the 3n - 4 phase-space coordinates (:mod:`.phasespace` layout), u_z,
+    then (u_cos, u_phi) of each two-photon daughter's decay.  As in :func:`_accept_events` each
+    intermediate carries only the axes it depends on: the rest-frame event depends on (m, u), the boost
+    on p, the rotation on theta; only the vertex (and the detector positions computed from it) carry z.
+
+    Returns (objs, (vx, vy, vz), forward, weight, above): objs a list of (kind, (t_x, t_y), q, e) per
+    visible object ("charged" | "photon"), with slopes, charge (times ``charge_sign``) and lab energy;
+    weight the phase-space weight (None for n = 2, where it does not depend on the event).
+    """
+    dtype = pts.dtype
+    m, p, theta, z, z_width = (jnp.asarray(v, dtype)[..., None] for v in (m, p, theta, z, z_width))
+    n = decay.n
+    nps = 3 * n - 4
+    u_phi, u_z = pts[:, 0], pts[:, 1 + nps]
+    k = angular_k(m, decay.masses[0], angular) if n == 2 else None
+    parts, weight = _phase_space_t(m, decay.masses, [pts[:, 1 + i] for i in range(nps)], k)
+
+    # visible objects in the FIP rest frame (z axis = flight direction, x = e_theta, y = e_phi)
+    vis = []
+    col = 2 + nps
+    for kind, q, mass, v in zip(decay.kinds, decay.charges, decay.masses, parts):
+        if kind == "two_photon":
+            g1, g2 = _two_photon_t(v, mass, pts[:, col], pts[:, col + 1])
+            col += 2
+            vis += [("photon", g1, 0), ("photon", g2, 0)]
+        elif kind != "invisible":
+            vis.append((kind, v, q * jnp.asarray(charge_sign, dtype)))
+
+    # rotate the event by -phi about the flight axis (the azimuth trick of _accept_events: for n = 2 the
+    # daughters' rest-frame azimuth is 2 pi (u_phs - u_phi) exactly as there), boost along it, rotate to
+    # the lab: n = (st cf, st sf, ct), e_theta = (ct cf, ct sf, -st), e_phi = (-sf, cf, 0)
+    phi = 2.0 * jnp.pi * u_phi
+    sf, cf = jnp.sin(phi), jnp.cos(phi)
+    st, ct = jnp.sin(theta), jnp.cos(theta)
+    m_safe = jnp.where(m > 0, m, jnp.ones_like(m))
+    gamma = _sqrt0(p * p + m * m) / m_safe
+    betagamma = p / m_safe
+    objs = []
+    forward = True
+    for kind, (e, px, py, pz), q in vis:
+        a = px * cf + py * sf
+        b = py * cf - px * sf
+        par = gamma * pz + betagamma * e
+        energy = gamma * e + betagamma * pz
+        lx = par * st * cf + a * ct * cf - b * sf
+        ly = par * st * sf + a * ct * sf + b * cf
+        lz = par * ct - a * st
+        fwd = lz > 0
+        lz_safe = jnp.where(fwd, lz, jnp.ones_like(lz))
+        objs.append((kind, (lx / lz_safe, ly / lz_safe), q, lz_safe, energy))
+        forward = forward & fwd
+
+    zv = z + (u_z - 0.5) * z_width
+    tan_t = st / ct
+    path = zv - geom.z_prod
+    vertex = (tan_t * cf * path, geom.y_prod + tan_t * sf * path, zv)
+    above = m > decay.threshold
+    return objs, vertex, forward, (None if n == 2 else weight), above
+
+
+def _separations(cuts, points, d):
+    for i in range(len(points)):
+        for j in range(i + 1, len(points)):
+            cuts.radius_gt(points[i][0] - points[j][0], points[i][1] - points[j][1], d)
+
+
+def _spectrometer_cuts(geom, sel, decay, objs, vertex, forward, sharpness):
+    """The NA62 selection of the module docstring, extended to photons (straight to the LKr)."""
+    vx, vy, vz = vertex
+    cuts = _Cuts(sharpness)
+
+    def at(obj, zp):
+        kind, (tx, ty), q, lz, _ = obj
+        x = vx + tx * (zp - vz)
+        y = vy + ty * (zp - vz)
+        if kind == "charged":  # thin magnet kick dt_x = q p_kick / p_z downstream of the magnet
+            x = x + (q * geom.pt_kick / lz) * jnp.maximum(zp - geom.z_magnet, 0.0)
+        return x, y
+
+    r_lkr = jnp.maximum(geom.lkr_r_min, sel.min_radius)
+    on_lkr = []
+
+    def lkr(obj):
+        x, y = at(obj, geom.z_lkr)
+        ax, ay = jnp.abs(x), jnp.abs(y)
+        cuts.lt(ax, geom.lkr_half_width)
+        cuts.lt(ay, geom.lkr_half_width)
+        cuts.lt(ax + ay, geom.lkr_octagon_sum)
+        cuts.radius_gt(x, y, r_lkr)
+        on_lkr.append((x, y))
+
+    for obj in objs:
+        kind, energy = obj[0], obj[-1]
+        if kind == "photon":
+            cuts.gt(energy, sel.min_photon_energy)
+            lkr(obj)
+            continue
+        for zp in (geom.z_straw1, geom.z_straw4):
+            x, y = at(obj, zp)
+            cuts.radius_gt(x, y, geom.straw_r_min)
+            cuts.radius_lt(x, y, geom.straw_r_max)
+        cuts.gt(energy, sel.min_energy)
+        if sel.detector == "lkr":
+            lkr(obj)
+        elif sel.detector == "muv3":
+            r_min = jnp.maximum(geom.muv3_r_min, sel.min_radius)
+            x, y = at(obj, geom.z_muv3)
+            cuts.lt(jnp.abs(x), geom.muv3_half_width)
+            cuts.lt(jnp.abs(y), geom.muv3_half_width)
+            cuts.radius_gt(x, y, r_min)
+    _separations(cuts, on_lkr, sel.min_separation)
+    z_max = geom.z_straw1 if decay.has_charged else geom.z_lkr
+    return cuts.result, forward & (vz < z_max)
+
+
+def _calorimeter_cuts(geom, sel, decay, objs, vertex, forward, sharpness):
+    """Every visible object on the face rectangle, outside the hole, above its energy threshold, and
+    pairwise separated; straight lines (no magnet); the vertex upstream of the face."""
+    vx, vy, vz = vertex
+    cuts = _Cuts(sharpness)
+    r_min = jnp.maximum(geom.r_min, sel.min_radius)
+    dz = geom.z_face - vz
+    pts = []
+    for kind, (tx, ty), _, _, energy in objs:
+        cuts.gt(energy, sel.min_photon_energy if kind == "photon" else sel.min_energy)
+        x = vx + tx * dz
+        y = vy + ty * dz
+        cuts.lt(jnp.abs(x - geom.x_centre), geom.half_width_x)
+        cuts.lt(jnp.abs(y - geom.y_centre), geom.half_width_y)
+        cuts.radius_gt(x, y, r_min)
+        pts.append((x, y))
+    _separations(cuts, pts, sel.min_separation)
+    return cuts.result, forward & (vz < geom.z_face)
+
+
+def _accept_nbody(geom, sel, m, p, theta, z, z_width, pts, decay, angular, charge_sign, sharpness):
+    """Acceptance estimate (...,) of a DecaySpec decay: mean over the n_mc events (n = 2) or the
+    phase-space weighted mean sum(w acc) / sum(w) (n >= 3); 0 at and below threshold."""
+    objs, vertex, forward, weight, above = _nbody_events(
+        geom, m, p, theta, z, z_width, pts, decay, angular, charge_sign
+    )
+    if isinstance(geom, CalorimeterGeometry):
+        acc, hard = _calorimeter_cuts(geom, sel, decay, objs, vertex, forward, sharpness)
+    else:
+        acc, hard = _spectrometer_cuts(geom, sel, decay, objs, vertex, forward, sharpness)
+    if sharpness is None:
+        acc = (acc & hard & above).astype(pts.dtype)
+    else:
+        acc = jnp.where(hard & above, acc, jnp.zeros_like(acc))
+    if weight is None:
+        return jnp.mean(acc, axis=-1)
+    sw = jnp.sum(weight, axis=-1)
+    pos = sw > 0
+    est = jnp.sum(weight * acc, axis=-1) / jnp.where(pos, sw, jnp.ones_like(sw))
+    return jnp.where(pos, est, jnp.zeros_like(est))
+
+
+def _nbody_setup(geom, sel, m_daughter, decay):
+    if not isinstance(decay, DecaySpec):
+        raise TypeError(f"decay must be a DecaySpec or None, not {type(decay).__name__}")
+    if m_daughter is not None:
+        raise ValueError("m_daughter is not used with decay=DecaySpec(...) (the spec carries the masses)")
+    if not isinstance(geom, (Geometry, CalorimeterGeometry)):
+        raise TypeError(f"geom must be a Geometry or a CalorimeterGeometry, not {type(geom).__name__}")
+
+
 def _check_options(n_mc, angular, sampling):
     if not isinstance(n_mc, (int, np.integer)) or n_mc < 1:
         raise ValueError(f"n_mc must be a positive integer, not {n_mc!r}")
@@ -414,7 +678,7 @@ def _check_options(n_mc, angular, sampling):
         raise ValueError(f"sampling must be one of {SAMPLING}, not {sampling!r}")
 
 
-@functools.partial(jax.jit, static_argnames=("n_mc", "angular", "sampling"))
+@functools.partial(jax.jit, static_argnames=("n_mc", "angular", "sampling", "decay"))
 def acceptance_mc(
     geom,
     sel,
@@ -430,6 +694,7 @@ def acceptance_mc(
     angular="vector",
     sampling="qmc",
     charge_sign=1,
+    decay=None,
 ):
     """Fraction of FIP decays X -> d+ d- at decay position z that pass the selection (MC estimate).
 
@@ -444,8 +709,35 @@ def acceptance_mc(
     m, p, theta, z, z_width broadcast against each other; result has their broadcast shape and the
     floating dtype of the inputs.  Jitted (n_mc, angular, sampling static); reproducible with ``key``;
     works under vmap.
+
+    ``decay`` (static): None for the two-track final state d+ d- above (bit for bit the same numbers as
+    before the keyword existed; ``geom`` must then be a :class:`Geometry`), or a :class:`DecaySpec` for any
+    final state of 2 to 4 daughters on either detector kind, dispatched on the type of ``geom``:
+
+    * :class:`Geometry` (NA62-like spectrometer): charged tracks as above (straw annulus at STRAW1 and
+      STRAW4, then the ``sel.detector`` requirement: "lkr", "muv3" or "straws" = none beyond the straws;
+      E > min_energy); photons (direct, or from a pi0/eta daughter) go straight (no kick) to the LKr:
+      inside the octagon, r > max(lkr_r_min, min_radius), E > min_photon_energy; every two objects on the
+      LKr (photons, plus the tracks when detector == "lkr") more than min_separation apart.  The vertex
+      must lie upstream of STRAW1 when the final state has a charged daughter, of the LKr otherwise.
+    * :class:`CalorimeterGeometry`: every visible daughter (charged or photon; straight lines) hits the
+      face inside the rectangle and at r > max(r_min, min_radius) from the beam axis, has
+      E > min_energy (charged) / min_photon_energy (photons), and every two are more than min_separation
+      apart on the face; the vertex lies upstream of the face.  ``sel.detector`` is not used.
+
+    Angular distribution: n = 2 follows ``angular`` as above (k from the first daughter's mass for
+    "vector"); n >= 3 is flat phase space (GENBOD, :mod:`.phasespace`; matrix elements are not modelled
+    yet), the estimate being the weighted mean sum(w acc) / sum(w).  ``m_daughter`` must be None (the
+    spec carries the masses).  Zero at and below m <= sum of the daughter masses.
     """
     _check_options(n_mc, angular, sampling)
+    if decay is not None:
+        _nbody_setup(geom, sel, m_daughter, decay)
+        dtype = float_dtype(m, p, theta, z)
+        pts = sample_unit_points(key, n_mc, decay.n_dims, dtype, sampling)
+        return _accept_nbody(geom, sel, m, p, theta, z, z_width, pts, decay, angular, charge_sign, None)
+    if not isinstance(geom, Geometry):
+        raise TypeError("decay=None is the two-track NA62 path and needs a Geometry; pass decay=DecaySpec(...)")
     if m_daughter is None:
         m_daughter = sel.m_daughter
     dtype = float_dtype(m, p, theta, z)
@@ -454,7 +746,7 @@ def acceptance_mc(
     return jnp.mean(acc.astype(dtype), axis=-1)
 
 
-@functools.partial(jax.jit, static_argnames=("n_mc", "angular", "sampling"))
+@functools.partial(jax.jit, static_argnames=("n_mc", "angular", "sampling", "decay"))
 def acceptance_mc_smooth(
     geom,
     sel,
@@ -471,13 +763,21 @@ def acceptance_mc_smooth(
     sampling="qmc",
     charge_sign=1,
     sharpness=1.0e3,
+    decay=None,
 ):
     """:func:`acceptance_mc` with the sigmoid-relaxed cuts of :func:`pair_accepted_smooth`.
 
     Differentiable in the geometry and selection numbers (for design optimisation); same sampling, so
-    with the same key it tends to :func:`acceptance_mc` as ``sharpness`` grows.
+    with the same key it tends to :func:`acceptance_mc` as ``sharpness`` grows.  ``decay`` as there.
     """
     _check_options(n_mc, angular, sampling)
+    if decay is not None:
+        _nbody_setup(geom, sel, m_daughter, decay)
+        dtype = float_dtype(m, p, theta, z)
+        pts = sample_unit_points(key, n_mc, decay.n_dims, dtype, sampling)
+        return _accept_nbody(geom, sel, m, p, theta, z, z_width, pts, decay, angular, charge_sign, sharpness)
+    if not isinstance(geom, Geometry):
+        raise TypeError("decay=None is the two-track NA62 path and needs a Geometry; pass decay=DecaySpec(...)")
     if m_daughter is None:
         m_daughter = sel.m_daughter
     dtype = float_dtype(m, p, theta, z)

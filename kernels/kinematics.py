@@ -32,6 +32,7 @@ __all__ = [
     "boost_decay",
     "daughter_p_theta",
     "safe_norm",
+    "cos_star_from_uniform",
 ]
 
 
@@ -158,3 +159,27 @@ def daughter_p_theta(parent_p, parent_theta, parent_phi, M, m1, m2, cos_star, ph
     p_abs = safe_norm(p1)
     pt = safe_norm(p1[..., :2])
     return p_abs, jnp.arctan2(pt, p1[..., 2])
+
+
+def cos_star_from_uniform(u, k):
+    """Exact inverse CDF of dGamma/dc ~ 1 + k c^2 on c in [-1, 1], for -1 <= k <= 1.
+
+    CDF F(c) = [(c + 1) + k (c^3 + 1)/3] / (2 + 2k/3) = u  <=>  k c^3 + 3c = D,  D = (2u - 1)(3 + k).
+    The root in [-1, 1] of this cubic (Cardano in hyperbolic/trigonometric form; Abramowitz & Stegun 3.8.2):
+        k > 0:  c = (2/s) sinh( asinh(D s/2) / 3 ),  s = sqrt(k)
+        k < 0:  c = (2/s) sin ( asin (D s/2) / 3 ),  s = sqrt(-k)
+        k = 0:  c = D/3 = 2u - 1,
+    from sinh(3y) = 3 sinh y + 4 sinh^3 y and sin(3y) = 3 sin y - 4 sin^3 y.  Both forms are free of
+    cancellation as k -> 0 (they tend to D/3); the k = 0 branch is a guarded double-where.
+    """
+    u = jnp.asarray(u)
+    k = jnp.asarray(k, dtype=u.dtype)
+    D = (2.0 * u - 1.0) * (3.0 + k)
+    nz = k != 0
+    s_safe = jnp.sqrt(jnp.where(nz, jnp.abs(k), jnp.ones_like(k)))  # double-where: finite d/dk at k = 0
+    arg = 0.5 * D * s_safe
+    zero = jnp.zeros_like(arg)
+    c_pos = jnp.sinh(jnp.arcsinh(jnp.where(k > 0, arg, zero)) / 3.0)
+    c_neg = jnp.sin(jnp.arcsin(jnp.clip(jnp.where(k < 0, arg, zero), -1.0, 1.0)) / 3.0)
+    c = 2.0 / s_safe * jnp.where(k > 0, c_pos, c_neg)
+    return jnp.clip(jnp.where(nz, c, D / 3.0), -1.0, 1.0)

@@ -31,3 +31,22 @@ def log1mexp(x):
     x_small = jnp.where(small, x, ln2)  # keep each branch finite where it is not used
     x_large = jnp.where(small, ln2 * 2, x)
     return jnp.where(small, safe_log(-jnp.expm1(-x_small)), jnp.log1p(-jnp.exp(-x_large)))
+
+
+#: x below which :func:`log1mexp_from_log` uses the series of log((1 - e^-x)/x) (error < x^4/2880)
+_SERIES_X = 1e-3
+
+
+def log1mexp_from_log(log_x):
+    """log(1 - exp(-x)) given log x: :func:`log1mexp` for arguments that may lie below the float range.
+
+    Series log((1 - e^-x)/x) = -x/2 + x^2/24 - x^4/2880 + ... (Taylor expansion) for x < 1e-3, so that
+    log x = -1000 (x = 0 in floating point) still gives the exact -1000; :func:`log1mexp` above.  Both
+    branches are kept finite (double-where), so the gradient is finite everywhere.
+    """
+    log_x = jnp.asarray(log_x)
+    x = jnp.exp(log_x)
+    small = x < _SERIES_X
+    xs = jnp.where(small, x, 0.0)
+    series = log_x - 0.5 * xs + xs * xs / 24.0
+    return jnp.where(small, series, log1mexp(jnp.where(small, 1.0, x)))

@@ -48,7 +48,7 @@ import numpy as np
 from jax.scipy.special import logsumexp
 
 from .decay import cell_log_probabilities
-from .numerics import log1mexp, safe_log
+from .numerics import log1mexp_from_log, safe_log
 
 
 def log_events(log_g, weights, log_s1, a_edges, log_pot, n_prod=2.0, n_width=2.0):
@@ -319,23 +319,6 @@ def events_grid_and_dlogg(log_g, weights, log_s1, a_edges, pot, n_prod=2.0, n_wi
                                        float(n_width), m_step, g_step, uniform)
 
 
-#: x = s Delta below which log(1 - exp(-x)) uses its series, log x - x/2 + x^2/24 (error < x^4/2880)
-_SERIES_X = 1e-3
-
-
-def _log1mexp_from_log(log_x):
-    """log(1 - exp(-x)) given log x, finite and accurate for every x > 0 (also x below the float range).
-
-    Series log((1 - e^-x)/x) = -x/2 + x^2/24 - x^4/2880 + ... (Taylor expansion) for x < 1e-3,
-    else Maechler's log1mexp (kernels.numerics).  Both branches are kept finite (double-where).
-    """
-    x = jnp.exp(log_x)
-    small = x < _SERIES_X
-    xs = jnp.where(small, x, 0.0)
-    series = log_x - 0.5 * xs + xs * xs / 24.0
-    return jnp.where(small, series, log1mexp(jnp.where(small, 1.0, x)))
-
-
 def _shift_leading_zeros(w):
     """(w', j): per (m, b) the cell index j of the first non-zero weight and w' shifted down by j.
 
@@ -360,7 +343,7 @@ def _log_bin_terms_uniform(log_s, coef, j, a0, delta):
     s = jnp.exp(log_s)
     x = s * delta
     poly = _poly_nonneg(jnp.exp(-x), coef)
-    return -s * a0 + _log1mexp_from_log(log_s + jnp.log(delta)) - x * j + safe_log(poly)
+    return -s * a0 + log1mexp_from_log(log_s + jnp.log(delta)) - x * j + safe_log(poly)
 
 
 @partial(jax.jit, static_argnames=("n_prod", "n_width", "m_step", "g_step", "uniform"))

@@ -13,15 +13,11 @@ import pytest
 from scipy import stats
 
 import fipscan.acceptance as facc
-from fipscan.acceptance import (
-    AcceptanceTable,
-    build_acceptance_table,
-    geometry_from_config,
-    selection_from_config,
-    table_settings,
-)
+from fipscan.acceptance import AcceptanceTable, build_acceptance_table, table_settings
 from fipscan.cache import canonical_key
 from fipscan.errors import ConfigError, InputError
+from fipscan.experiments import load_experiment, parse_experiment
+from fipscan.final_states import get_final_state
 from fipscan.kernels.acceptance import (
     Geometry,
     Selection,
@@ -41,10 +37,26 @@ TOML = Path(facc.__file__).parent / "experiments" / "na62_bd.toml"
 M_E, M_MU = 0.51099895e-3, 0.1056583755
 
 
+def geometry_from_config(cfg):
+    """The kernel Geometry of a parsed experiment TOML (charged decay volume)."""
+    exp = parse_experiment(cfg, "test")
+    return exp.detector.kernel_geometry(exp.production_z, exp.production_y, exp.decay_volume_for("ee"))
+
+
+def selection_from_config(cfg, channel):
+    exp = parse_experiment(cfg, "test")
+    return exp.detector.kernel_selection(get_final_state(channel), exp.selections[channel])
+
+
 @pytest.fixture(scope="module")
 def cfg():
     with open(TOML, "rb") as fh:
         return tomllib.load(fh)
+
+
+@pytest.fixture(scope="module")
+def exp(cfg):
+    return parse_experiment(cfg, str(TOML))
 
 
 @pytest.fixture(scope="module")
@@ -77,16 +89,17 @@ def test_geometry_and_selection_from_config(cfg, geom, ee, mumu):
     assert (geom.straw_r_min, geom.straw_r_max) == (0.10, 1.0)
     assert (geom.lkr_half_width, geom.lkr_octagon_sum, geom.lkr_r_min) == (1.13, 1.598, 0.08)
     assert (geom.z_muv3, geom.muv3_half_width, geom.muv3_r_min) == (246.85, 1.32, 0.11)
-    assert ee == Selection(M_E, 1.0, 0.10, 0.15, "lkr")
-    assert mumu.detector == "muv3" and mumu.m_daughter == M_MU
-    assert selection_from_config(cfg, "pipi").m_daughter == 0.13957039
+    assert (ee.min_energy, ee.min_separation, ee.min_radius, ee.detector) == (1.0, 0.10, 0.15, "lkr")
+    assert ee.m_daughter == pytest.approx(M_E, rel=1e-9)  # PDG via the particle package
+    assert mumu.detector == "muv3" and mumu.m_daughter == pytest.approx(M_MU, rel=1e-12)
+    assert selection_from_config(cfg, "pipi").m_daughter == pytest.approx(0.13957039, rel=1e-12)
     # pytrees: every number a leaf, the detector static
     assert len(jax.tree_util.tree_leaves(geom)) == 17
-    assert len(jax.tree_util.tree_leaves(ee)) == 4
-    with pytest.raises(InputError, match="unknown channel"):
-        selection_from_config(cfg, "tautau")
-    bad = {**cfg, "geometry": {k: v for k, v in cfg["geometry"].items() if k != "lkr"}}
-    with pytest.raises(ConfigError, match="geometry.lkr"):
+    assert len(jax.tree_util.tree_leaves(ee)) == 5  # m_daughter, min_energy, min_separation, min_radius, min_photon_energy
+    with pytest.raises(InputError, match="unknown final state"):
+        get_final_state("tautau")
+    bad = {**cfg, "detector": {k: v for k, v in cfg["detector"].items() if k != "lkr"}}
+    with pytest.raises(ConfigError, match="detector.lkr"):
         geometry_from_config(bad)
     with pytest.raises(ValueError):
         Selection(M_E, 1.0, 0.1, 0.15, "hcal")
@@ -362,14 +375,14 @@ SMALL = dict(
     log10m=np.log10([0.02, 0.1, 0.3, 0.8]),
     log10p=np.log10([3.0, 10.0, 30.0, 100.0, 300.0]),
     log10theta=np.array([-4.0, -3.3, -3.0, -2.6, -2.3]),
-    n_z=6,
+    z_edges=np.linspace(102.425, 182.0, 7),
 )
 
 
 @pytest.fixture(scope="module")
-def small_tables(cfg):
+def small_tables(exp):
     """The ee table on a small grid at n_mc = 64 ... 4096 (same seed)."""
-    return {n: build_acceptance_table(cfg, "ee", **SMALL, n_mc=n, cache=False) for n in (64, 256, 1024, 4096)}
+    return {n: build_acceptance_table(exp, "ee", **SMALL, n_mc=n, cache=False) for n in (64, 256, 1024, 4096)}
 
 
 def test_table_convergence_with_mc_size(small_tables):
@@ -381,7 +394,7 @@ def test_table_convergence_with_mc_size(small_tables):
     assert err[256] < 0.02, err
 
 
-def test_table_cache_roundtrip_and_key(cfg, monkeypatch):
+def test_table_cache_roundtrip_and_key(cfg, exp, monkeypatch):
     calls = []
     real = facc._compute_values
 
@@ -391,30 +404,34 @@ def test_table_cache_roundtrip_and_key(cfg, monkeypatch):
 
     monkeypatch.setattr(facc, "_compute_values", counting)
     kw = dict(SMALL, n_mc=64, seed=3)
-    t1 = build_acceptance_table(cfg, "mumu", **kw)
-    t2 = build_acceptance_table(cfg, "mumu", **kw)
+    t1 = build_acceptance_table(exp, "mumu", **kw)
+    t2 = build_acceptance_table(exp, "mumu", **kw)
     assert len(calls) == 1
     np.testing.assert_array_equal(t1.values, t2.values)
     np.testing.assert_array_equal(t1.z_edges, t2.z_edges)
     assert t1.channel == t2.channel == "mumu"
     assert t1.values.shape == (4, 5, 5, 6)
-    uncached = build_acceptance_table(cfg, "mumu", **kw, cache=False)  # computes: 2 calls
+    uncached = build_acceptance_table(exp, "mumu", **kw, cache=False)  # computes: 2 calls
     np.testing.assert_array_equal(uncached.values, t1.values)
     # another geometry: another key, another build
-    cfg2 = {**cfg, "geometry": {**cfg["geometry"], "lkr": {**cfg["geometry"]["lkr"], "r_min": 0.09}}}
+    cfg2 = {**cfg, "detector": {**cfg["detector"], "lkr": {**cfg["detector"]["lkr"], "r_min": 0.09}}}
+    exp2 = parse_experiment(cfg2, "variant")
     geom1, geom2 = geometry_from_config(cfg), geometry_from_config(cfg2)
     sel = selection_from_config(cfg, "mumu")
     grids = [np.asarray(SMALL[k]) for k in ("log10m", "log10p", "log10theta")]
-    z = np.linspace(102.425, 182.0, 7)
-    s1 = table_settings(geom1, sel, "mumu", *grids, z, 64, 3, "vector", "qmc", "float64")
-    s2 = table_settings(geom2, sel, "mumu", *grids, z, 64, 3, "vector", "qmc", "float64")
+    z = SMALL["z_edges"]
+    s1 = table_settings(geom1, sel, None, "mumu", *grids, z, (102.425, 182.0), 64, 3, "vector", "qmc", "float64")
+    s2 = table_settings(geom2, sel, None, "mumu", *grids, z, (102.425, 182.0), 64, 3, "vector", "qmc", "float64")
     assert canonical_key("acceptance", s1, 1) != canonical_key("acceptance", s2, 1)
-    build_acceptance_table(cfg2, "mumu", **kw)
+    build_acceptance_table(exp2, "mumu", **kw)
     assert len(calls) == 3
-    build_acceptance_table(cfg, "mumu", **dict(kw, seed=4))
+    build_acceptance_table(exp, "mumu", **dict(kw, seed=4))
     assert len(calls) == 4
-    build_acceptance_table(cfg2, "mumu", **kw)  # now cached as well
+    build_acceptance_table(exp2, "mumu", **kw)  # now cached as well
     assert len(calls) == 4
+    # the spin decides the angular distribution, and so the key
+    build_acceptance_table(exp, "mumu", **kw, spin=0)
+    assert len(calls) == 5
 
 
 def test_table_interpolation(small_tables):
@@ -444,16 +461,18 @@ def test_table_interpolation(small_tables):
     assert float(total) == pytest.approx(float(jnp.sum(t.at_mass(0.2))))
 
 
-def test_table_default_grids_and_validation(cfg):
-    g = facc.default_grids("mumu")
+def test_table_default_grids_and_validation(exp):
+    g = facc.default_grids(exp, "mumu")
     assert g["log10m"].size == 40 and g["log10p"].size == 36 and g["log10theta"].size == 36
     assert 10 ** g["log10m"][0] == pytest.approx(2 * M_MU * 1.001) and 10 ** g["log10m"][-1] == pytest.approx(2.0)
     assert 10 ** g["log10theta"][-1] == pytest.approx(0.01585, rel=1e-3)
     with pytest.raises(InputError):
-        build_acceptance_table(cfg, "ee", log10m=[0.0, -1.0], cache=False)
+        build_acceptance_table(exp, "ee", log10m=[0.0, -1.0], cache=False)
     with pytest.raises(InputError):
-        build_acceptance_table(cfg, "ee", n_mc=0, cache=False)
+        build_acceptance_table(exp, "ee", n_mc=0, cache=False)
     with pytest.raises(InputError):
-        build_acceptance_table(cfg, "ee", angular="longitudinal", cache=False)
+        build_acceptance_table(exp, "ee", angular="longitudinal", cache=False)
+    with pytest.raises(ConfigError, match="no selection for final state gammagamma"):
+        build_acceptance_table(exp, "gammagamma", cache=False)
     with pytest.raises(InputError):
         AcceptanceTable("ee", np.zeros(2), np.zeros(1), np.zeros(1), np.array([0.0, 1.0]), np.zeros((2, 1, 1, 1)))

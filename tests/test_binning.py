@@ -17,7 +17,11 @@ import fipscan
 from fipscan.kernels import binning
 from fipscan.kernels.kinematics import boost_decay, direction
 from fipscan.production.samples import MesonSampler, TableSampler, histogram_samples
-from fipscan.yields import P_BIN_EDGES, THETA_BIN_EDGES
+from fipscan.experiments import load_experiment
+
+#: the yield-table bins of the shipped NA62-BD experiment ([binning] of na62_bd.toml)
+P_BIN_EDGES = np.asarray(load_experiment("na62-bd").binning.log10p_edges)
+THETA_BIN_EDGES = np.asarray(load_experiment("na62-bd").binning.log10theta_edges)
 
 #: linear interpolation of the ring kernel in the opening angle (eta -> gamma A', 16 x 4 directions):
 #: binwise L1 |H_ring - H_samples| / sum H measured 2.1-2.3e-3 at 1000 nodes (the default), 6-8e-4

@@ -89,3 +89,34 @@ def test_version_and_help():
     assert res.returncode == 0
     for cmd in ("scan", "info"):
         assert cmd in res.stdout
+
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["contour", "--tables", "old-tables.npz"], ["old-tables.npz", "hdf5", ".h5"]),
+    (["contour", "--save-tables", "tables.npz"], ["--save-tables", "tables.npz", ".h5"]),
+    (["contour", "--pot", "nan"], ["--pot", "nan"]),
+    (["contour", "--n-limit", "0"], ["--n-limit", "positive"]),
+    (["optimise", "--constraint", "length-fixed", "--length", "-3"], ["--length", "positive"]),
+])
+def test_contour_table_files_and_numbers(args, needles, tmp_path):
+    res = run(*args, cwd=tmp_path)
+    assert_one_line_error(res, *needles)
+    assert list(tmp_path.iterdir()) == []  # nothing written, no table built
+
+
+def test_contour_refuses_a_foreign_table_file(tmp_path):
+    import h5py
+
+    with h5py.File(tmp_path / "foreign.h5", "w") as f:
+        f.create_dataset("masses", data=[0.1, 0.2])
+    res = run("contour", "--tables", str(tmp_path / "foreign.h5"), "-o", str(tmp_path / "p.csv"))
+    assert_one_line_error(res, "foreign.h5", "not written by fipscan")
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_bench_is_not_a_cli_command():
+    res = run("bench", "--quick")
+    assert_one_line_error(res, "invalid choice", "bench")
+    assert "bench" not in run("-h").stdout
+

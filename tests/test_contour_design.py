@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from fipscan.cli.main import main as cli_main
-from fipscan.contour import contour_problem, optimise_decay_volume_start, scan_decay_volume_start, toy_tables
+from fipscan.contour import contour_problem, optimise_decay_volume_start, scan_decay_volume_start
 from fipscan.contour.design import design_objective
 from fipscan.errors import InputError
+from fipscan.testing import toy_tables
 
 POT = 1e18
 N_LIMIT = 2.3
@@ -90,10 +91,10 @@ def test_bad_design_inputs(problem):
 # ----------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def table_file(tmp_path_factory, tables):
-    from fipscan.cli.contour_cmds import save_tables
+    from fipscan.io.tables import save_tables
 
     # the toy cells are NA62's decay volume seen from the TAX (z = 102.425 ... 182 m)
-    path = tmp_path_factory.mktemp("tables") / "toy.npz"
+    path = tmp_path_factory.mktemp("tables") / "toy.h5"
     return save_tables(tables, path, model="dark-photon", experiment="na62-bd")
 
 

@@ -19,11 +19,11 @@ from fipscan.contour import (
     log_events_at,
     make_surface,
     surface_from_tables,
-    toy_tables,
     trace_surface,
 )
 from fipscan.contour.differentiable import pchip_eval, pchip_slopes
 from fipscan.errors import InputError
+from fipscan.testing import toy_tables
 
 POT = 1e18
 N_LIMIT = 2.3

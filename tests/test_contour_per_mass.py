@@ -7,10 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from fipscan.contour import toy_tables
 from fipscan.contour.per_mass import log_events_grid, per_mass_contour
 from fipscan.kernels import yields as kyields
 from fipscan.kernels.roots import bracketed_newton
+from fipscan.testing import toy_tables
 
 POT = 1e18
 N_LIMIT = 2.3

@@ -21,18 +21,16 @@ from fipscan.contour import (
     grid_regions,
     marching_squares,
     polygon_area,
-    polygon_csv,
     polygon_distance,
-    save_polygon,
     surface_from_tables,
     tip,
-    toy_tables,
     trace_level_set,
     trace_regions,
     trace_surface,
-    write_polygon_h5,
 )
 from fipscan.contour.per_mass import per_mass_contour
+from fipscan.io.polygon import polygon_csv, save_polygon, write_polygon_h5
+from fipscan.testing import toy_tables
 
 POT = 1e18
 N_LIMIT = 2.3
@@ -275,9 +273,9 @@ def test_polygon_csv_h5_and_scan_result_hook(small_tables, tmp_path):
 # ----------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def table_file(tmp_path_factory, small_tables):
-    from fipscan.cli.contour_cmds import save_tables
+    from fipscan.io.tables import save_tables
 
-    path = tmp_path_factory.mktemp("tables") / "toy.npz"
+    path = tmp_path_factory.mktemp("tables") / "toy.h5"
     return save_tables(small_tables, path, model="dark-photon", experiment="na62-bd")
 
 
@@ -299,7 +297,8 @@ def test_cli_contour_writes_csv_and_json(table_file, tmp_path, capsys):
     (["--pot", "-1"], "--pot must be positive"),
     (["-o", "x.txt"], ".csv or .json"),
     (["-o", "/nonexistent/dir/x.csv"], "does not exist"),
-    (["--tables", "missing.npz"], "cannot read table file"),
+    (["--tables", "missing.h5"], "cannot read table file"),
+    (["--tables", "tables.npz"], "must be an HDF5 file"),
     (["--masses", "0.01:5:10"], "model's range"),
 ])
 def test_cli_contour_errors_are_one_line_exit_2(argv, message, capsys):

@@ -76,9 +76,18 @@ def test_total_width_matches_darkcast_phi_and_2gev(m):
     assert ratio == pytest.approx(1.0, abs=0.10)
 
 
+_LEPTONIC = ("ee", "mumu", "gammagammagamma")
+
+
+def _hadrons(br):
+    """BR(A' -> hadrons): every final state that is not a lepton pair or three photons."""
+    return sum(v for k, v in br.items() if k not in _LEPTONIC)
+
+
 @pytest.mark.parametrize("m", [0.300, 0.780])
 def test_branching_ratios_match_darkcast(m):
     br = _BR(m)
+    br["hadrons"] = _hadrons(br)
     ee, mumu, had = DARKCAST_BR[m]
     assert float(br["ee"]) == pytest.approx(ee, abs=0.02)
     assert float(br["mumu"]) == pytest.approx(mumu, abs=0.02)
@@ -88,8 +97,10 @@ def test_branching_ratios_match_darkcast(m):
 def test_phi_peak_is_mostly_hadronic():
     # DarkCast: BR(hadrons) = 0.957 at 1.02 GeV; phi -> KK dominates
     br = _BR(1.02)
-    assert float(br["hadrons"]) == pytest.approx(0.957, abs=0.02)
-    assert float(br["kk"]) > 0.7
+    assert float(_hadrons(br)) == pytest.approx(0.957, abs=0.02)
+    assert float(br["kk"] + br["kskl"]) > 0.7
+    # phi -> K+K- 49.1%, K_S K_L 33.9% (PDG): the charged pair is the larger
+    assert 1.2 < float(br["kk"] / br["kskl"]) < 1.7
 
 
 def test_r_ratio_close_to_pqcd_at_2gev():
@@ -107,13 +118,21 @@ def test_pion_form_factor_normalisation_and_rho_peak():
 
 # ---------------------------------------------------------------- structure and invariants
 def test_branching_ratios_sum_to_one_and_channels_sum_to_hadrons():
+    from fipscan.final_states import FINAL_STATES
+
     m = jnp.geomspace(1e-3, 2.0, 57)
     br = _BR(m)
-    np.testing.assert_allclose(br["ee"] + br["mumu"] + br["hadrons"] + br["3gamma"], 1.0, rtol=1e-12)
-    assert float(br["3gamma"][0]) == pytest.approx(1.0)  # m = 1 MeV < 2 m_e: only A' -> 3 gamma
-    assert float(jnp.max(br["3gamma"][1:])) == 0.0
-    groups = br["pipi"] + br["3pi"] + br["4pi"] + br["kk"] + br["kkpi"] + br["other_hadrons"]
-    np.testing.assert_allclose(groups, br["hadrons"], rtol=1e-10, atol=1e-15)
+    assert set(br) <= set(FINAL_STATES)  # keyed by registered final-state names only
+    np.testing.assert_allclose(sum(br.values()), 1.0, rtol=1e-12)
+    assert float(br["gammagammagamma"][0]) == pytest.approx(1.0)  # m = 1 MeV < 2 m_e: only A' -> 3 gamma
+    assert float(jnp.max(br["gammagammagamma"][1:])) == 0.0
+    # the final states of each coarse hadronic group add up to that group's share of the width
+    groups = _HAD(m, 1.0)
+    tot = _TOTAL(m, 1.0)
+    np.testing.assert_allclose(br["pipipipi"] + br["pipipi0pi0"], groups["4pi"] / tot, rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(br["kkpi0"] + br["k0kpi"], groups["kkpi"] / tot, rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(br["kkpi0"], (br["kkpi0"] + br["k0kpi"]) / 6.0, rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(_hadrons(br), _WHAD(m, 1.0) / tot, rtol=1e-10, atol=1e-15)
     for v in br.values():
         assert bool(jnp.all((v >= 0) & (v <= 1)))
 

@@ -4,6 +4,7 @@ and the kernels never import the rest of fipscan."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 import zipfile
@@ -36,6 +37,41 @@ def test_editable_install_maps_kernels_to_the_checkout():
     assert Path(fipscan.kernels.__file__).resolve().parent == (REPO / "kernels").resolve()
 
 
+def _declared_packages() -> list[str]:
+    import tomllib
+
+    with open(REPO / "pyproject.toml", "rb") as fh:
+        return tomllib.load(fh)["tool"]["setuptools"]["packages"]
+
+
+def test_every_subpackage_is_declared():
+    """A folder of fipscan/ with an __init__.py that pyproject.toml does not list would be missing
+    from a normal (non-editable) install."""
+    found = {".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "fipscan").rglob("__init__.py")}
+    declared = set(_declared_packages())
+    assert found - declared == set()
+    assert "fipscan.kernels" in declared and "fipscan.io" in declared
+
+
+def test_cli_does_not_import_bench():
+    """bench/ is not installed: no module of the installed package may import it."""
+    offenders = []
+    for path in sorted((REPO / "fipscan").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and \
+                    re.fullmatch(r"bench(\.\w+)*", node.value):
+                names = [node.value]  # importlib.import_module("bench.run")
+            else:
+                continue
+            offenders += [f"{path.relative_to(REPO)}: {n}" for n in names if n == "bench" or n.startswith("bench.")]
+    assert offenders == []
+
+
 def test_normal_install_ships_kernels_inside_fipscan(tmp_path):
     """Build a wheel (a normal install) and check fipscan/kernels/* is in it, and no top-level kernels."""
     out = subprocess.run(
@@ -50,6 +86,8 @@ def test_normal_install_ships_kernels_inside_fipscan(tmp_path):
     assert "fipscan/kernels/decay.py" in names and "fipscan/kernels/yields.py" in names
     assert not any(n.startswith("kernels/") for n in names)
     assert "fipscan/experiments/na62_bd.toml" in names
+    assert {"fipscan/io/__init__.py", "fipscan/io/atomic.py", "fipscan/io/tables.py"} <= set(names)
+    assert not any(n.startswith("bench/") or n.startswith("tests/") for n in names)
     assert any(n.startswith("fipscan/spectra/data/") and n.endswith(".h5") for n in names)
     # the installed wheel imports fipscan.kernels from inside the package
     target = tmp_path / "site"

@@ -80,9 +80,9 @@ def test_corrupt_spectra_file_exit_2_one_line(tmp_path):
 def test_bad_generate_arguments_exit_2(capsys):
     assert main(["spectra", "generate", "--events", "many"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["fipscan: error: --events must be an integer, not 'many'"]
+    assert err == ["fipscan: error: --events must be a non-negative integer, got 'many'"]
     assert main(["spectra", "generate", "--events", "-5"]) == 2
-    assert "n_events_soft must be >= 0" in capsys.readouterr().err
+    assert "--events must be a non-negative integer, got -5" in capsys.readouterr().err
 
 
 def test_generate_without_pythia_exit_2(monkeypatch, capsys):

@@ -40,8 +40,12 @@ def test_channels_add_up_and_are_positive(setup):
     for name, W in t.per_channel.items():
         assert bool(jnp.all(W >= 0)), name
     # pi0 -> gamma A' closes at m_pi0: nothing from it at 0.15 GeV and above
-    assert float(t.per_channel["pi0"][1:].sum()) == 0.0
-    assert float(t.per_channel["pi0"][0].sum()) > 0.0
+    assert float(t.per_channel["pi0->gamma"][1:].sum()) == 0.0
+    assert float(t.per_channel["pi0->gamma"][0].sum()) > 0.0
+    # and split by final state: ee and mumu parts sum to the weights, mumu is zero below 2 m_mu
+    assert set(t.per_final_state) == set(t.channels) == {"ee", "mumu"}
+    assert np.allclose(np.asarray(sum(t.per_final_state.values())), np.asarray(t.weights), rtol=1e-12)
+    assert float(t.per_final_state["mumu"][0].sum()) == 0.0 and float(t.per_final_state["ee"][0].sum()) > 0.0
 
 
 def test_eps4_scaling_in_the_long_lived_limit(setup):

@@ -1,22 +1,19 @@
 """``fipscan contour`` (traced exclusion polygon) and ``fipscan optimise`` (decay-volume design).
 
 Argument parsing and file writing only; the work is fipscan.contour.  Both commands build the yield
-tables with ``fipscan.yields.precompute`` (or reuse a table file written by ``--save-tables``, an
-``.npz`` with keys masses, weights, log_s1, a_edges, n_prod, n_width, channels, model, experiment).
+tables with ``fipscan.yields.precompute`` (or reuse a table file written by ``--save-tables``: the
+HDF5 yield-table format of :mod:`fipscan.io.tables`).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
 from pathlib import Path
 
+from fipscan import checks
 from fipscan.errors import InputError
-
-#: keys of a yield-table file (``--save-tables`` / ``--tables``)
-TABLE_KEYS = ("masses", "weights", "log_s1", "a_edges", "n_prod", "n_width", "channels", "model", "experiment")
 
 
 def register(sub) -> None:
@@ -51,7 +48,10 @@ def register(sub) -> None:
 
 
 def _common(p) -> None:
-    p.add_argument("--model", default="dark-photon", help="model name (default: dark-photon)")
+    from fipscan.cli.scan_cmds import _model_option_arg
+
+    p.add_argument("--model", default="dark-photon", help="model name or module:Class (default: dark-photon)")
+    _model_option_arg(p)
     p.add_argument("--experiment", default="na62-bd", help="experiment name or TOML file (default: na62-bd)")
     p.add_argument("--pot", type=float, default=None, help="protons on target (default: the experiment's)")
     p.add_argument("--masses", default="0.01:1.0:60",
@@ -61,8 +61,9 @@ def _common(p) -> None:
     p.add_argument("--channels", default=None, help="detected final states, comma separated (default: model's)")
     p.add_argument("--n-limit", type=float, default=None,
                    help="excluded signal events (default: 2.3, 90%% CL with nothing observed)")
-    p.add_argument("--tables", default=None, help="reuse a yield-table file (.npz from --save-tables)")
-    p.add_argument("--save-tables", default=None, help="write the yield tables to this .npz file")
+    p.add_argument("--tables", default=None, metavar="FILE.h5",
+                   help="reuse a yield-table file (.h5 from --save-tables, or a yield cache entry)")
+    p.add_argument("--save-tables", default=None, metavar="FILE.h5", help="write the yield tables to this .h5 file")
 
 
 def _enable_x64():
@@ -83,77 +84,37 @@ def _couplings(text: str) -> tuple[float, float, int]:
     return lo, hi, n
 
 
-def _positive(name: str, v):
-    if v is not None and (not math.isfinite(v) or v <= 0):
-        raise InputError(f"--{name} must be positive and finite, got {v}")
-    return v
-
-
-def save_tables(tables, path, *, model="", experiment="") -> Path:
-    """Write YieldTables to an .npz file (keys: TABLE_KEYS)."""
-    import numpy as np
+def _check_table_path(path) -> None:
+    """The --save-tables file name: an .h5 file in an existing folder (InputError otherwise)."""
+    from fipscan.io.tables import TABLE_SUFFIXES
 
     path = Path(path)
-    if path.suffix != ".npz":
-        raise InputError(f"--save-tables needs a .npz file name, got {path}")
-    np.savez_compressed(path, masses=np.asarray(tables.masses), weights=np.asarray(tables.weights),
-                        log_s1=np.asarray(tables.log_s1), a_edges=np.asarray(tables.a_edges),
-                        n_prod=tables.n_prod, n_width=tables.n_width, channels=",".join(tables.channels),
-                        model=str(model), experiment=str(experiment))
-    return path
-
-
-def load_tables(path, *, experiment_name=None, model_name=None):
-    """YieldTables from an .npz written by :func:`save_tables`; InputError naming what is wrong."""
-    import jax.numpy as jnp
-    import numpy as np
-
-    from fipscan.yields import YieldTables
-
-    path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in TABLE_KEYS if k not in z.files]
-            if missing:
-                raise InputError(f"table file {path} lacks {', '.join(missing)} (write it with --save-tables)")
-            d = {k: z[k] for k in TABLE_KEYS}
-    except (OSError, ValueError) as exc:
-        if isinstance(exc, InputError):
-            raise
-        raise InputError(f"cannot read table file {path}: {exc}") from None
-    exp = str(d["experiment"])
-    if experiment_name is not None and exp and exp != experiment_name:
-        raise InputError(f"table file {path} was built for experiment '{exp}', not '{experiment_name}'")
-    model = str(d["model"])
-    if model_name is not None and model and model != model_name:
-        raise InputError(f"table file {path} was built for model '{model}', not '{model_name}'")
-    W = jnp.asarray(d["weights"], jnp.float64)
-    if W.ndim != 3 or d["log_s1"].shape != W.shape[:2] or d["masses"].shape != W.shape[:1] \
-            or d["a_edges"].shape != (W.shape[2] + 1,):
-        raise InputError(f"table file {path} has inconsistent shapes")
-    channels = tuple(c for c in str(d["channels"]).split(",") if c)
-    return YieldTables(masses=jnp.asarray(d["masses"], jnp.float64), weights=W,
-                       log_s1=jnp.asarray(d["log_s1"], jnp.float64), a_edges=jnp.asarray(d["a_edges"], jnp.float64),
-                       per_channel={"total": W}, channels=channels, n_prod=float(d["n_prod"]),
-                       n_width=float(d["n_width"]))
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise InputError(f"--save-tables needs an HDF5 file name (*.h5), got {path}")
+    if not path.parent.is_dir():
+        raise InputError(f"--save-tables: folder {path.parent} does not exist")
 
 
 def _setup(args):
     """Model, experiment, POT, limit, coupling box and the tables, from the common options."""
     from fipscan.experiments import load_experiment
     from fipscan.grid import parse_range
-    from fipscan.models import get_model
+    from fipscan.cli.scan_cmds import load_model
 
     _enable_x64()
-    _positive("pot", args.pot)
-    _positive("n-limit", args.n_limit)
+    checks.optional(checks.positive, "--pot", args.pot)
+    checks.optional(checks.positive, "--n-limit", args.n_limit)
+    if args.save_tables:  # before the work, not after
+        _check_table_path(args.save_tables)
     g_lo, g_hi, n_g = _couplings(args.couplings)
     experiment = load_experiment(args.experiment)
-    model = get_model(args.model)
+    model = load_model(args)
     pot = float(args.pot if args.pot is not None else experiment.pot)
     n_limit = float(args.n_limit) if args.n_limit is not None else -math.log(0.1)
     if args.tables:
-        tables = load_tables(args.tables, experiment_name=experiment.name, model_name=model.name)
+        from fipscan.io.tables import load_tables
+
+        tables = load_tables(args.tables, model=model.name, experiment=experiment.name)
     else:
         from fipscan.yields import precompute
 
@@ -163,17 +124,16 @@ def _setup(args):
             raise InputError(f"mass range [{m_lo:g}, {m_hi:g}] GeV leaves the model's range [{lo:g}, {hi:g}] GeV")
         if n_m < 3:
             raise InputError(f"the traced contour needs at least 3 mass nodes, got {n_m}")
-        channels = tuple(c.strip() for c in args.channels.split(",")) if args.channels else None
-        if channels:
-            unknown = [c for c in channels if c not in model.decay_channels]
-            if unknown:
-                raise InputError(f"unknown decay channel(s) {','.join(unknown)} for {model.name} "
-                                 f"(known: {','.join(model.decay_channels)})")
+        from fipscan.yields import resolve_final_states
+
+        channels = resolve_final_states(model, experiment, args.channels)
         import numpy as np
 
         print(f"fipscan: building yield tables of {model.name} at {experiment.name} ({n_m} masses)", file=sys.stderr)
         tables = precompute(model, experiment, np.geomspace(m_lo, m_hi, n_m), channels=channels)
     if args.save_tables:
+        from fipscan.io.tables import save_tables
+
         save_tables(tables, args.save_tables, model=model.name, experiment=experiment.name)
     return model, experiment, pot, n_limit, (g_lo, g_hi, n_g), tables
 
@@ -189,8 +149,10 @@ def _region_dict(k, r) -> dict:
 
 
 def run_contour(args) -> int:
-    from fipscan.contour.trace import polygon_csv, trace_tables
-    from fipscan.cache import atomic_write  # temporary file in the same directory, fsync, rename
+    from fipscan.contour.trace import trace_tables
+    from fipscan.io.polygon import polygon_csv
+    from fipscan.io.atomic import atomic_write_text
+    from fipscan.io.results import write_json
 
     out = Path(args.output)
     if out.suffix not in (".csv", ".json"):
@@ -206,11 +168,10 @@ def run_contour(args) -> int:
     dt = time.perf_counter() - t0
     regions = res.regions
     if out.suffix == ".csv":
-        text = polygon_csv(regions)
+        atomic_write_text(out, polygon_csv(regions))
     else:
-        text = json.dumps({"model": model.name, "experiment": experiment.name, "pot": pot, "n_limit": n_limit,
-                           "regions": [_region_dict(k, r) for k, r in enumerate(regions)]}, indent=1)
-    atomic_write(out, lambda fh: fh.write(text), "w")
+        write_json({"model": model.name, "experiment": experiment.name, "pot": pot, "n_limit": n_limit,
+                    "regions": [_region_dict(k, r) for k, r in enumerate(regions)]}, out, indent=1)
     if not regions:
         print(f"fipscan: nothing is excluded at {pot:.3g} POT in the coupling box [{g_lo:g}, {g_hi:g}]",
               file=sys.stderr)
@@ -222,14 +183,14 @@ def run_contour(args) -> int:
                    "n_seed_evaluations": res.n_seed_evaluations,
                    "regions": [{k: v for k, v in _region_dict(i, r).items() if k not in ("mass_gev", "coupling")}
                                for i, r in enumerate(regions)]}
-        json.dump(summary, sys.stdout, indent=2)
-        print()
+        write_json(summary)
     return 0
 
 
 def run_optimise(args) -> int:
     from fipscan.contour.design import optimise_decay_volume_start
     from fipscan.contour.differentiable import contour_problem
+    from fipscan.io.results import write_json
 
     if args.objective == "reach" and args.mass is None:
         raise InputError("--objective reach needs --mass M (GeV)")
@@ -246,7 +207,7 @@ def run_optimise(args) -> int:
             raise InputError(f"--range must be LO:HI in metres, got '{args.zrange}'") from None
         if len(bounds) != 2 or not all(math.isfinite(b) for b in bounds) or bounds[0] >= bounds[1]:
             raise InputError(f"--range must be LO:HI with LO < HI, got '{args.zrange}'")
-    _positive("length", args.length)
+    checks.optional(checks.positive, "--length", args.length)
     if args.length is not None and args.constraint != "length-fixed":
         raise InputError("--length is only used with --constraint length-fixed")
     model, experiment, pot, n_limit, (g_lo, g_hi, n_g), tables = _setup(args)
@@ -259,8 +220,7 @@ def run_optimise(args) -> int:
     if args.json:
         d = res.as_dict()
         d.update({"model": model.name, "experiment": experiment.name, "pot": pot, "n_limit": n_limit})
-        json.dump(d, sys.stdout, indent=2)
-        print()
+        write_json(d)
         return 0
     what = "excluded area [ln m x ln g]" if res.objective == "area" else f"ln g_lower at {res.mass:g} GeV"
     print(f"optimal decay-volume start: {res.optimum:.3f} m ({res.constraint}, length {res.length:.2f} m)"

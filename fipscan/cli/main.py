@@ -21,7 +21,6 @@ _SUBCOMMAND_MODULES = (
     "fipscan.cli.stats_cmds",
     "fipscan.cli.spectra_cmds",
     "fipscan.cli.contour_cmds",
-    "fipscan.cli.bench_cmds",
 )
 
 

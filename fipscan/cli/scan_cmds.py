@@ -20,10 +20,12 @@ def register(sub) -> None:
                    help="protons on target (default: the experiment's, plus its projection)")
     p.add_argument("--projection", type=float, action="append", default=None,
                    help="extra POT value(s) for projected contours (repeatable)")
-    p.add_argument("--channels", default=None, help="detected final states, comma separated (default: ee,mumu)")
+    p.add_argument("--channels", default=None,
+                   help="final states, comma separated, or 'all' (every final state the model and the experiment "
+                        "both have; default: the model's default ones, ee,mumu for the dark photon)")
     p.add_argument("--masses", default="0.01:1.0:100", help="LO:HI:N log-spaced masses in GeV")
     p.add_argument("--couplings", default="1e-9:1e-3:120", help="LO:HI:N log-spaced couplings")
-    p.add_argument("--no-form-factor", action="store_true", help="bremsstrahlung without the time-like form factor")
+    _model_option_arg(p)
     p.add_argument("--observed", type=int, default=None, help="observed events (default: the experiment's)")
     p.add_argument("--background", type=float, default=None, help="expected background events at --pot")
     p.add_argument("--background-uncertainty", type=float, default=None, help="its absolute uncertainty")
@@ -39,11 +41,48 @@ def register(sub) -> None:
     p.set_defaults(func=run_scan)
 
     q = sub.add_parser("info", help="widths, lifetime, branching ratios and production rates at one point")
-    q.add_argument("--model", default="dark-photon")
+    q.add_argument("--model", default="dark-photon", help="model name or module:Class (default: dark-photon)")
+    q.add_argument("--experiment", default="na62-bd",
+                   help="experiment whose beam energy the production rates use (default: na62-bd)")
+    _model_option_arg(q)
     q.add_argument("--mass", required=True, help="mass in GeV")
     q.add_argument("--coupling", required=True, help="coupling (epsilon for the dark photon)")
     q.add_argument("--json", action="store_true", help="machine-readable output")
     q.set_defaults(func=run_info)
+
+    r = sub.add_parser("list", help="list the registered models, experiments or final states",
+                       description="One name a line (or a JSON list with --json).")
+    r.add_argument("what", choices=("models", "experiments", "final-states"))
+    r.add_argument("--json", action="store_true", help="a JSON list on stdout")
+    r.set_defaults(func=run_list)
+
+
+def _model_option_arg(p) -> None:
+    p.add_argument("--model-option", action="append", default=None, metavar="KEY=VALUE",
+                   help="a model option, e.g. form_factor=false or production_channels=pi0->gamma,brems (repeatable)")
+
+
+def load_model(args):
+    """The model of ``--model`` with its ``--model-option`` values (ConfigError naming the bad one)."""
+    from fipscan.models import get_model, parse_model_options
+
+    return get_model(args.model, **parse_model_options(args.model, args.model_option))
+
+
+def run_list(args) -> int:
+    if args.what == "models":
+        from fipscan.models import list_models as names
+    elif args.what == "experiments":
+        from fipscan.experiments import list_experiments as names
+    else:
+        from fipscan.final_states import list_final_states as names
+    items = names()
+    if args.json:
+        json.dump(items, sys.stdout)
+        print()
+    else:
+        print("\n".join(items))
+    return 0
 
 
 def _enable_precision(float32: bool):
@@ -59,15 +98,15 @@ def _enable_precision(float32: bool):
 def run_scan(args) -> int:
     from fipscan.experiments import load_experiment
     from fipscan.grid import Grid, check_coupling
-    from fipscan.models import get_model
     from fipscan.scanner import prepare_output_dir, scan
 
+    from fipscan.yields import resolve_final_states
+
     dtype = _enable_precision(args.float32)
-    options = {"form_factor": False} if args.no_form_factor else {}
-    model = get_model(args.model, **options)
+    model = load_model(args)
     experiment = load_experiment(args.experiment)
     grid = Grid.from_ranges(args.masses, args.couplings).validate(model.mass_range)
-    channels = tuple(c.strip() for c in args.channels.split(",")) if args.channels else None
+    channels = resolve_final_states(model, experiment, args.channels)
     for name in ("pot", "background", "background_uncertainty"):
         v = getattr(args, name)
         if v is not None and (math.isnan(v) or v < 0 or (name == "pot" and v == 0)):
@@ -79,7 +118,8 @@ def run_scan(args) -> int:
     if args.projection is not None:
         projections = tuple(check_coupling(p, "--projection") for p in args.projection)
     else:
-        projections = () if args.pot is not None else (experiment.pot_projection,)
+        same = experiment.pot_projection == experiment.pot
+        projections = () if args.pot is not None or same else (experiment.pot_projection,)
     if args.compare is not None:
         from fipscan.plotting import read_curve
 
@@ -98,40 +138,59 @@ def run_scan(args) -> int:
     if args.json:
         summary = {
             "output": str(args.output), "files": sorted(written), "seconds": dt,
-            "contours": [{"pot": pt.pot, "n_limit": pt.n_limit, "n_masses_excluded": int(pt.contour.excluded.sum()),
-                          "min_coupling": float(min((r[1] for r in pt.contour.rows()), default=float("nan")))}
-                         for pt in result.points],
+            "model": model.name, "experiment": experiment.name, "channels": list(result.channels),
+            "contours": [_contour_summary(pt.contour, pot=pt.pot, n_limit=pt.n_limit) for pt in result.points],
+            "per_final_state": _split_summary(result, "final_state"),
+            "per_production": _split_summary(result, "production"),
         }
         json.dump(summary, sys.stdout, indent=2)
         print()
     return 0
 
 
+def _contour_summary(contour, **extra) -> dict:
+    rows = contour.rows()
+    return {**extra, "n_masses_excluded": int(contour.excluded.sum()),
+            "min_coupling": min((r[1] for r in rows), default=None)}
+
+
+def _split_summary(result, by: str) -> dict:
+    """Per final state (or production channel): the largest N on the grid and that part's own contour."""
+    events = result.events_by(by)
+    contours = result.contour_by(by)
+    return {k: {"max_events": float(events[k].max()), **_contour_summary(contours[k])} for k in events}
+
+
 def run_info(args) -> int:
+    from fipscan.experiments import load_experiment
     from fipscan.grid import check_coupling, check_mass
-    from fipscan.models import get_model
 
     _enable_precision(False)
-    model = get_model(args.model)
-    info = point_info(model, check_mass(args.mass, *model.mass_range), check_coupling(args.coupling))
+    model = load_model(args)
+    experiment = load_experiment(args.experiment)
+    info = point_info(model, check_mass(args.mass, *model.mass_range), check_coupling(args.coupling),
+                      e_beam=experiment.energy_gev)
     if args.json:
         json.dump(info, sys.stdout, indent=2)
         print()
         return 0
-    print(f"{model.label}: m = {info['mass_gev']:g} GeV, {model.coupling_name} = {info['coupling']:g}")
+    print(f"{model.label}: m = {info['mass_gev']:g} GeV, {model.coupling.name} = {info['coupling']:g}")
     print(f"  total width   {info['total_width_gev']:.6e} GeV")
-    print(f"  c tau         {info['ctau_m']:.6e} m")
+    print(f"  c tau         {info['ctau_m']:.6e} m" if info["ctau_m"] is not None else "  c tau         infinite (zero width)")
     print("  branching ratios:")
     for k, v in info["branching_ratios"].items():
         print(f"    {k:<14s} {v:.6e}")
-    print("  production (per meson decay; bremsstrahlung per proton interaction):")
+    print(f"  production ({info['beam_energy_gev']:g} GeV beam):")
     for k, v in info["production"].items():
-        print(f"    {k:<14s} {v:.6e}")
+        print(f"    {k:<14s} {v:.6e}  {info['production_units'][k]}")
     return 0
 
 
-def point_info(model, m: float, g: float) -> dict:
-    """Total width, c tau, branching ratios and production rates of ``model`` at (m, g)."""
+def point_info(model, m: float, g: float, e_beam: float = 400.0) -> dict:
+    """Total width, c tau, branching ratios (final-state name -> BR) and production rates (channel name
+    -> rate, with its unit in ``production_units``; a meson decay ``parent->companion`` is its BR at g)
+    of ``model`` at (m, g), for a beam of ``e_beam`` GeV.  Every value is finite (JSON-safe): c tau of a
+    FIP with zero width is reported as null."""
     import jax.numpy as jnp
 
     from fipscan.kernels.decay import HBARC_GEV_M
@@ -139,13 +198,17 @@ def point_info(model, m: float, g: float) -> dict:
     mj, gj = jnp.asarray(m, jnp.float64), jnp.asarray(g, jnp.float64)
     width = float(model.total_width(mj, gj))
     brs = {k: float(v) for k, v in model.branching_ratios(mj).items()}
-    prod = {k: float(v) for k, v in model.production_branching_ratios(mj, gj).items()}
-    if hasattr(model, "production_totals"):
-        prod.update({k: float(v) for k, v in model.production_totals(mj, gj).items()})
+    prod, units = {}, {}
+    for ch in model.production():
+        prod[ch.name] = float(ch.rate(mj, gj, e_beam))
+        units[ch.name] = ch.rate_unit
+    ctau = HBARC_GEV_M / width if width > 0 else None
     return {
-        "model": model.name, "mass_gev": m, "coupling": g,
+        "model": model.name, "benchmark": model.benchmark, "mass_gev": m, "coupling": g,
+        "coupling_name": model.coupling.name, "beam_energy_gev": e_beam,
         "total_width_gev": width,
-        "ctau_m": HBARC_GEV_M / width if width > 0 else float("inf"),
+        "ctau_m": ctau if ctau is None or math.isfinite(ctau) else None,
         "branching_ratios": brs,
         "production": prod,
+        "production_units": units,
     }

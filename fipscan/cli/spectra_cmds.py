@@ -4,40 +4,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from typing import Any
 
+from fipscan import checks
 from fipscan.errors import CacheError, InputError
 
 
 # ------------------------------------------------------------------------------------ helpers
 def _int(name: str, value: str | None) -> int | None:
-    """An integer from the command line; accepts 1e6 and 1_000_000."""
-    if value is None:
-        return None
-    try:
-        v = float(value.replace("_", ""))
-    except ValueError:
-        raise InputError(f"{name} must be an integer, not {value!r}") from None
-    if not math.isfinite(v) or not v.is_integer():
-        raise InputError(f"{name} must be an integer, not {value!r}")
-    return int(v)
+    """A non-negative integer from the command line; accepts 1e6 and 1_000_000."""
+    return checks.optional(checks.count, name, None if value is None else value.replace("_", ""))
 
 
 def _float(name: str, value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        v = float(value)
-    except ValueError:
-        raise InputError(f"{name} must be a number, not {value!r}") from None
-    return v
+    return checks.optional(checks.number, name, value)
 
 
 def _print_json(doc: Any) -> None:
-    json.dump(doc, sys.stdout, indent=2, sort_keys=False, default=str)
-    sys.stdout.write("\n")
+    from fipscan.io.results import write_json
+
+    write_json(doc, default=str)
 
 
 def _usage(parser: argparse.ArgumentParser):

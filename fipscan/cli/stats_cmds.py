@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
+
+from fipscan import checks
 
 
 def register(sub) -> None:
@@ -28,35 +29,23 @@ def register(sub) -> None:
     q.set_defaults(func=run_discovery)
 
 
-def _float(name: str, text: str) -> float:
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got '{text}'") from None
-
-
-def _int(name: str, text: str) -> int:
-    x = _float(name, text)
-    if x != x or x != int(x):
-        raise ValueError(f"{name} must be a whole number, got '{text}'")
-    return int(x)
-
-
 def run_limit(args) -> int:
+    from fipscan.io.results import write_json
     from fipscan.stats import limit_report
 
-    report = limit_report(_int("--observed", args.observed), _float("--background", args.background),
-                          _float("--background-uncertainty", args.background_uncertainty),
-                          cl=_float("--cl", args.cl), method=args.method)
+    report = limit_report(checks.count("--observed", args.observed),
+                          checks.nonnegative("--background", args.background),
+                          checks.nonnegative("--background-uncertainty", args.background_uncertainty),
+                          cl=checks.probability("--cl", args.cl), method=args.method)
     if args.json:
-        json.dump(report, sys.stdout, indent=2)
-        print()
+        write_json(report)
     else:
         print(f"{report['upper_limit']:.6g}")
     return 0
 
 
 def run_discovery(args) -> int:
+    from fipscan.io.results import write_json
     from fipscan.stats import discovery_report
 
     kwargs = {}
@@ -67,13 +56,13 @@ def run_discovery(args) -> int:
             lo, hi = (float(x) for x in args.mass_window.split(":"))
         except ValueError:
             raise ValueError(f"--mass-window must be LO:HI, got '{args.mass_window}'") from None
-        kwargs = dict(mode="global", mass_window=(lo, hi), mass_resolution=_float("--resolution", args.resolution))
-    report = discovery_report(_float("--background", args.background),
-                              _float("--background-uncertainty", args.background_uncertainty),
-                              sigma=_float("--sigma", args.sigma), **kwargs)
+        kwargs = dict(mode="global", mass_window=(lo, hi),
+                      mass_resolution=checks.positive("--resolution", args.resolution))
+    report = discovery_report(checks.nonnegative("--background", args.background),
+                              checks.nonnegative("--background-uncertainty", args.background_uncertainty),
+                              sigma=checks.positive("--sigma", args.sigma), **kwargs)
     if args.json:
-        json.dump(report, sys.stdout, indent=2)
-        print()
+        write_json(report)
     else:
         print(report["min_observed"])
     return 0

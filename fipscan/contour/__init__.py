@@ -5,7 +5,12 @@
   edges, tip and excluded area as functions of experiment parameters with implicit-function-theorem
   derivatives.
 * :mod:`~fipscan.contour.trace`: closed polygons of the excluded region by pseudo-arclength
-  continuation; the brute-force marching-squares reference; polygon output.
+  continuation (threshold-bounded regions closed at the threshold); the brute-force marching-squares
+  reference.  The polygon files are written by :mod:`fipscan.io.polygon`.
+
+Every function reads the yields through the :class:`fipscan.searches.Search` protocol; yield tables
+are accepted wherever a search is (:func:`fipscan.searches.as_search`).  Synthetic tables for tests
+are in :mod:`fipscan.testing`.
 * :mod:`~fipscan.contour.design`: projected-Adam optimisation of the decay-volume start.
 """
 
@@ -28,7 +33,6 @@ from .differentiable import (
     reach,
     surface_from_tables,
     tip,
-    toy_tables,
     upper_edge,
 )
 from .per_mass import PerMassContour, log_events_grid, per_mass_contour
@@ -39,14 +43,11 @@ from .trace import (
     grid_regions,
     marching_squares,
     polygon_area,
-    polygon_csv,
     polygon_distance,
-    save_polygon,
     trace_level_set,
     trace_regions,
     trace_surface,
     trace_tables,
-    write_polygon_h5,
 )
 
 __all__ = [
@@ -56,11 +57,9 @@ __all__ = [
     "YieldSurface", "make_surface", "surface_from_tables", "log_events_at", "log_events_and_dy",
     "interpolation_error", "ExperimentParams", "ContourProblem", "contour_problem", "edges_at",
     "lower_edge", "upper_edge", "reach", "tip", "excluded_area", "contour_features", "feature_jacobian",
-    "toy_tables",
     # tracing
     "Region", "TraceResult", "ContourTraceError", "trace_regions", "trace_tables", "trace_surface",
     "trace_level_set", "grid_regions", "marching_squares", "polygon_area", "polygon_distance",
-    "polygon_csv", "save_polygon", "write_polygon_h5",
     # design
     "DesignResult", "optimise_decay_volume_start", "scan_decay_volume_start", "design_params",
     "CONSTRAINTS", "OBJECTIVES",

@@ -84,7 +84,10 @@ import numpy as np
 
 from fipscan.errors import InputError
 from fipscan.kernels.decay import cell_log_probabilities
-from fipscan.kernels.numerics import log1mexp
+from fipscan.kernels.numerics import log1mexp_from_log
+from fipscan.kernels.roots import rtsafe
+from fipscan.searches import as_search
+from fipscan.searches.beam_dump import BeamDumpSearch
 
 __all__ = [
     "YieldSurface",
@@ -107,19 +110,12 @@ __all__ = [
     "reach",
     "contour_features",
     "feature_jacobian",
-    "toy_tables",
 ]
 
 
 # ----------------------------------------------------------------------------------------------------
 # monotone cubic Hermite interpolation (PCHIP)
 # ----------------------------------------------------------------------------------------------------
-def _safe_div(a, b):
-    """a / b with 0 where b == 0 (double-where: finite value and gradient on both branches)."""
-    nz = b != 0
-    return jnp.where(nz, a / jnp.where(nz, b, 1.0), 0.0)
-
-
 def pchip_slopes(x, v):
     """Node slopes of the monotone piecewise-cubic Hermite interpolant of v(x) along axis 0.
 
@@ -264,22 +260,9 @@ def make_surface(masses, weights, log_s1, a_edges, log_pot, n_prod=2.0, n_width=
 
 
 def surface_from_tables(tables, pot) -> YieldSurface:
-    """The yield surface of ``precompute(...)`` tables at ``pot`` protons on target."""
-    masses = np.asarray(tables.masses)
-    if np.any(np.diff(masses) <= 0):
-        raise InputError("the yield tables' masses must be strictly increasing for the yield surface")
-    dtype = tables.weights.dtype
-    return make_surface(tables.masses, tables.weights, tables.log_s1, tables.a_edges,
-                        jnp.log(jnp.asarray(pot, dtype)), tables.n_prod, tables.n_width)
-
-
-def _log1mexp_scaled(log_s, width):
-    """log(1 - exp(-s w)) from log s: log(s w) + log1p(-s w / 2) for s w < 1e-6 (no underflow of s),
-    else log1mexp (fipscan.kernels.numerics; the same split as kernels.decay.cell_log_probabilities)."""
-    x = jnp.exp(log_s) * width
-    tiny = x < 1e-6
-    small = log_s + jnp.log(width) + jnp.log1p(-0.5 * jnp.where(tiny, x, 0.0))
-    return jnp.where(tiny, small, log1mexp(jnp.where(tiny, 1.0, x)))
+    """The yield surface of ``precompute(...)`` tables (or of any Search) at ``pot`` protons on target:
+    ``as_search(tables).surface(pot)``."""
+    return as_search(tables).surface(pot)
 
 
 def _terms(surface: YieldSurface, x, y):
@@ -297,7 +280,7 @@ def _terms(surface: YieldSurface, x, y):
     if surface.uniform_cells:
         s = jnp.exp(log_s)
         width = a[1] - a[0]
-        T = -s[:, None] * a[None, :-1] + _log1mexp_scaled(log_s, width)[:, None]
+        T = -s[:, None] * a[None, :-1] + log1mexp_from_log(log_s + jnp.log(width))[:, None]
         return base, shape, T, (s, width)
     return base, shape, cell_log_probabilities(log_s, a), None
 
@@ -398,13 +381,14 @@ class ExperimentParams:
 class ContourProblem:
     """Everything fixed while experiment parameters vary: the tables and their reference geometry.
 
-    tables: YieldTables; z_edges: (Nz + 1,) tabulated decay-cell edges in absolute z [m];
+    tables: the :class:`~fipscan.searches.beam_dump.BeamDumpSearch` of the yield tables (its weights and
+    cell edges are what a design moves); z_edges: (Nz + 1,) tabulated decay-cell edges in absolute z [m];
     reference: the ExperimentParams the tables were built with; n_limit: excluded signal events;
     log_g_grid: coarse log-coupling grid used to bracket the roots (also the coupling domain);
     n_quad: Gauss-Legendre nodes of the area integral.
     """
 
-    tables: object
+    tables: BeamDumpSearch
     z_edges: np.ndarray
     reference: ExperimentParams
     n_limit: float
@@ -508,8 +492,12 @@ def contour_problem(tables, experiment=None, *, pot=None, n_limit=None, coupling
     a_edges start at the production point z = 0 with efficiency 1).
 
     couplings: (lo, hi) coupling domain; n_grid log-spaced points bracket the roots.
-    n_limit: default 2.3 (90% CL, nothing observed: -ln 0.1).
+    n_limit: default 2.3 (90% CL, nothing observed: -ln 0.1).  ``tables``: yield tables or a
+    BeamDumpSearch (the design moves the decay volume, so it needs the beam-dump weights).
     """
+    tables = as_search(tables)
+    if not isinstance(tables, BeamDumpSearch):
+        raise InputError(f"the decay-volume design needs beam-dump yield tables, got a {type(tables).__name__}")
     a_edges = np.asarray(tables.a_edges, float)
     if experiment is not None:
         z_prod = float(experiment.production_z)
@@ -541,7 +529,7 @@ def contour_problem(tables, experiment=None, *, pot=None, n_limit=None, coupling
 # Compile time grows with every place the yield kernel appears in a traced program (~0.3 s each on
 # CPU, more for second derivatives), so the primal solves call it from few places and use first
 # derivatives only: the bracket grid, one Illinois loop for the ridge, one rtsafe loop (vmapped over
-# both edges).  Second derivatives (:func:`_full`) appear only in the tip's implicit-function rule.
+# both edges; fipscan.kernels.roots.rtsafe with a fixed trip count).  Second derivatives (:func:`_full`) appear only in the tip's implicit-function rule.
 def _F(surface, lnl, x, y):
     return log_events_at(surface, x, y) - lnl
 
@@ -563,29 +551,6 @@ def _full(surface, lnl, x, y):
     val, jac = jax.vmap(lambda t: jax.jvp(fg, (z,), (t,)), out_axes=(None, 0))(jnp.eye(2, dtype=z.dtype))
     # jac[i] = d(F, F_y)/dz_i
     return val[0], jac[0, 0], val[1], jac[0, 1], jac[1, 1]
-
-
-def _rtsafe(fdf, lo, hi, n_iter, aux_like):
-    """Root in the bracket with f(lo) < 0 <= f(hi) (lo may lie above hi): Newton steps kept inside the
-    shrinking bracket, bisection otherwise (rtsafe, Press et al., Numerical Recipes 3rd ed., sec. 9.4).
-    Fixed trip count (jittable, vmappable); fdf(x) -> (f, f', aux).  Returns (x, f, f', aux) at the last
-    evaluated point (the root once converged) so callers need no extra evaluation."""
-
-    def body(_, st):
-        lo, hi, x, _xe, _f, _g, _aux = st
-        f, g, aux = fdf(x)
-        lo = jnp.where(f < 0, x, lo)
-        hi = jnp.where(f < 0, hi, x)
-        newton = x - _safe_div(f, g)
-        # inclusive bounds: once converged x sits on a bracket end and the Newton step is ~0
-        inside = (g != 0) & (newton >= jnp.minimum(lo, hi)) & (newton <= jnp.maximum(lo, hi))
-        x_new = jnp.where(inside, newton, 0.5 * (lo + hi))
-        return lo, hi, jnp.where(f == 0, x, x_new), x, f, g, aux
-
-    zero = jnp.zeros_like(lo)
-    init = (lo, hi, 0.5 * (lo + hi), zero, zero, zero, jax.tree_util.tree_map(jnp.zeros_like, aux_like))
-    _, _, _, x, f, g, aux = jax.lax.fori_loop(0, n_iter, body, init)
-    return x, f, g, aux
 
 
 #: fixed iteration counts of the jitted solves (rtsafe from a grid bracket converges to ~1e-12 in
@@ -668,7 +633,7 @@ def _solve_edges(surface, lnl, x, ygrid):
         F, Fy = _F_Fy(surface, lnl, x, y)
         return F, Fy, ()
 
-    roots, _, fys, _ = jax.vmap(lambda a, b: _rtsafe(fdf, a, b, _N_ROOT, ()))(neg, pos)
+    roots, _, fys = jax.vmap(lambda a, b: rtsafe(fdf, a, b, n_iter=_N_ROOT, fixed=True)[:3])(neg, pos)
     lo_clip = above[0]
     up_clip = above[-1]
     y_lo = jnp.where(lo_clip, ygrid[0], roots[0])
@@ -925,43 +890,3 @@ def excluded_area(problem: ContourProblem, params: ExperimentParams, *, smooth=T
     surface, lnl, yg = _hard(problem, params)
     t, w = _gauss_legendre(problem.n_quad, surface.dtype)
     return _area_s(surface, lnl, yg, t, w)
-
-
-# ----------------------------------------------------------------------------------------------------
-# synthetic tables for tests and examples
-# ----------------------------------------------------------------------------------------------------
-def toy_tables(masses=None, *, n_p=80, n_z=32, mass_factor=None, acceptance_rise=20.0, dtype=None):
-    """Synthetic BC1-like yield tables of realistic shape (tests, examples; not physics results).
-
-    W(m, p, k) = F(m) f(p) A(p, z_k): F(m) = 1e-3 exp(-(m / 0.35 GeV)^2) FIPs per POT at unit coupling,
-    f(p) ~ (p/30) exp(-p/30 GeV) on 80 log bins of 1-440 GeV, acceptance A = (1 - exp(-p/15 GeV))
-    (1 - 0.9 exp(-(a_k - a_0)/acceptance_rise)) (rising downstream to a plateau, a_k the cell
-    centres); log s1 = log(m Gamma_1 / (p hbar c)) with
-    Gamma_1 = alpha m / 3 (the e+e- width of a dark photon at unit coupling far above threshold,
-    PBC arXiv:1901.09966); decay cells a = 79.355 ... 158.93 m from the production point (NA62 decay
-    volume from the TAX).  ``mass_factor(m)`` multiplies F(m) (dips make a region split in two, bumps
-    islands).  With N_POT = 1e18 and N_limit = 2.3 this gives the classic beam-dump shape: lower edge
-    ~3e-7, upper edge ~1e-4 at 10 MeV, a tip near 0.6 GeV.
-    """
-    from fipscan.kernels.decay import HBARC_GEV_M
-    from fipscan.yields import YieldTables
-
-    dtype = dtype or (jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
-    m = np.geomspace(0.01, 2.0, 60) if masses is None else np.asarray(masses, float)
-    log10p = np.linspace(0.0, 2.64, n_p + 1)
-    p = 10 ** (0.5 * (log10p[1:] + log10p[:-1]))
-    dp = np.diff(10 ** log10p)
-    a_edges = np.linspace(79.355, 158.93, n_z + 1)
-    zc = 0.5 * (a_edges[1:] + a_edges[:-1])
-    acc = (1 - np.exp(-p / 15.0))[:, None] * (1 - 0.9 * np.exp(-(zc - a_edges[0]) / acceptance_rise))[None, :]
-    fp = (p / 30.0) * np.exp(-p / 30.0) * dp
-    fp = fp / fp.sum()
-    Fm = 1e-3 * np.exp(-(m / 0.35) ** 2)
-    if mass_factor is not None:
-        Fm = Fm * np.asarray([mass_factor(mi) for mi in m], float)
-    W = Fm[:, None, None] * fp[None, :, None] * acc[None]
-    alpha = 1 / 137.035999
-    log_s1 = np.log(m[:, None] * (alpha * m[:, None] / 3.0) / (p[None, :] * HBARC_GEV_M))
-    W = jnp.asarray(W, dtype)
-    return YieldTables(masses=jnp.asarray(m, dtype), weights=W, log_s1=jnp.asarray(log_s1, dtype),
-                       a_edges=jnp.asarray(a_edges, dtype), per_channel={"toy": W}, channels=("ee",))

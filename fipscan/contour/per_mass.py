@@ -6,19 +6,21 @@ root of the two bracketing grid values and evaluated with the fast log kernel
 (kernels.yields.log_events_at), to 1e-7 in log g; masses without a crossing take no Newton step.  At a mass where N exceeds the limit on several disjoint intervals (islands), the lower
 edge is the first upward crossing and the upper edge the last downward crossing; the traced
 polygon of fipscan.contour.trace keeps the islands apart.
+
+N is read only through the :class:`fipscan.searches.Search` protocol (``log_events_grid`` for the
+brackets, ``log_events_at`` for Newton); yield tables are wrapped by :func:`fipscan.searches.as_search`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fipscan.kernels import yields as kyields
 from fipscan.kernels.roots import bracketed_newton, sign_change_brackets
+from fipscan.searches import as_search
 
 __all__ = ["PerMassContour", "per_mass_contour", "log_events_grid"]
 
@@ -53,24 +55,23 @@ class PerMassContour:
 
 
 def log_events_grid(tables, log_g, pot):
-    """log N on the (Nm, Ng) grid (the fast Horner kernel in log form: finite where N underflows)."""
-    log_pot = jnp.log(jnp.asarray(pot, tables.weights.dtype))
-    return kyields.log_events_grid(jnp.asarray(log_g), tables.weights, tables.log_s1, tables.a_edges, log_pot,
-                                   tables.n_prod, tables.n_width)
+    """log N on the (Nm, Ng) grid of ``tables`` (yield tables or a Search), finite where N underflows
+    when the search can give it (for yield tables: the fast Horner kernel in log form)."""
+    return as_search(tables).log_events_grid(jnp.asarray(log_g), pot, finite=True)
 
 
-@partial(jax.jit, static_argnames=("n_prod", "n_width", "uniform"))
-def _refine(weights, log_s1, a_edges, log_pot, log_n_limit, lo, hi, x_init, n_prod, n_width, uniform):
-    """Safeguarded Newton on log g for every mass at once, on the fast log kernel
-    (kernels.yields.log_events_at: the same N as the per-cell form to ~1e-13)."""
-    def fun(x, W, ls):
-        return kyields.log_events_at(x[None], W[None], ls[None], a_edges, log_pot, n_prod, n_width,
-                                     uniform=uniform)[0] - log_n_limit
+@jax.jit
+def _refine(search, pot, log_n_limit, lo, hi, x_init):
+    """Safeguarded Newton on log g for every mass at once, on the search's ``log_events_at`` (for
+    yield tables the fast log kernel kernels.yields.log_events_at: the same N as the per-cell form
+    to ~1e-13)."""
+    def fun(x, i):
+        return search.log_events_at(i, x, pot) - log_n_limit
 
-    def one(W, ls, a, b, x0):
-        return bracketed_newton(fun, a, b, args=(W, ls), n_iter=60, xtol=XTOL, x_init=x0)
+    def one(i, a, b, x0):
+        return bracketed_newton(fun, a, b, args=(i,), n_iter=60, xtol=XTOL, x_init=x0)
 
-    return jax.vmap(one)(weights, log_s1, lo, hi, x_init)
+    return jax.vmap(one)(jnp.arange(lo.shape[0]), lo, hi, x_init)
 
 
 def _brackets(xg, f, idx, has_crossing):
@@ -89,15 +90,19 @@ def _brackets(xg, f, idx, has_crossing):
 def per_mass_contour(tables, pot, n_limit, log_g_grid, *, logn=None) -> PerMassContour:
     """Per-mass lower/upper couplings with N = n_limit, from a grid bracket plus Newton on log g.
 
+    tables: yield tables or any :class:`fipscan.searches.Search`; pot: protons on target; log_g_grid:
+    natural-log couplings (Ng,) bracketing the roots.
+
     logn: log N on (masses, log_g_grid) at this ``pot`` if already computed (log_events_grid, or the
     log of events_grid with -inf where N underflows: only the sign of log N - log N_limit on the grid
     is used, to bracket the roots); N is proportional to the POT, so one grid serves every limit and
     every POT by a shift.
     """
-    log_g_grid = jnp.asarray(log_g_grid, tables.weights.dtype)
-    if logn is None:  # the plain grid kernel (5x faster than the log one); -inf where N underflows
-        with np.errstate(divide="ignore"):
-            logn = np.log(np.asarray(tables.events_grid(log_g_grid, pot)))
+    search = as_search(tables)
+    dtype = jnp.result_type(search.masses)
+    log_g_grid = jnp.asarray(log_g_grid, dtype)
+    if logn is None:  # for yield tables the plain grid kernel (5x faster than the log one)
+        logn = search.log_events_grid(log_g_grid, pot)
     f = np.asarray(logn) - np.log(n_limit)
     xg = np.asarray(log_g_grid)
     rising, falling = (np.asarray(a) for a in sign_change_brackets(xg, f))
@@ -112,12 +117,9 @@ def per_mass_contour(tables, pot, n_limit, log_g_grid, *, logn=None) -> PerMassC
     # bracket indices (use 0 placeholders where absent; results are masked afterwards)
     r_idx = np.where(rising.any(axis=1), rising.argmax(axis=1), 0)
     f_idx = np.where(falling.any(axis=1), falling.shape[1] - 1 - falling[:, ::-1].argmax(axis=1), 0)
-    log_pot = jnp.log(jnp.asarray(pot, tables.weights.dtype))
-    args = (tables.weights, tables.log_s1, tables.a_edges, log_pot, jnp.log(n_limit))
-    static = dict(n_prod=float(tables.n_prod), n_width=float(tables.n_width),
-                  uniform=kyields.uniform_cells(tables.a_edges))
-    xl, _, cl = _refine(*args, *_brackets(xg, f, r_idx, has & ~above[:, 0]), **static)
-    xu, _, cu = _refine(*args, *_brackets(xg, f, f_idx, has & ~above[:, -1]), **static)
+    args = (search, jnp.asarray(pot, dtype), jnp.log(n_limit))
+    xl, _, cl = _refine(*args, *_brackets(xg, f, r_idx, has & ~above[:, 0]))
+    xu, _, cu = _refine(*args, *_brackets(xg, f, f_idx, has & ~above[:, -1]))
     xl, xu, cl, cu = (np.asarray(a) for a in (xl, xu, cl, cu))
     for i in range(nm):
         if not has[i]:
@@ -132,4 +134,4 @@ def per_mass_contour(tables, pot, n_limit, log_g_grid, *, logn=None) -> PerMassC
         else:
             upper[i] = np.exp(xu[i])
             conv[i] &= bool(cu[i])
-    return PerMassContour(np.asarray(tables.masses), lower, upper, lower_edge, upper_edge, conv, float(n_limit))
+    return PerMassContour(np.asarray(search.masses), lower, upper, lower_edge, upper_edge, conv, float(n_limit))

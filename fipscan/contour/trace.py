@@ -24,11 +24,18 @@ vertices) until F changes sign again, and tracing resumes from that entry point 
 A loop is closed when a step passes its starting point again with the same orientation.
 
 Seeds are all sign changes of F on the coarse coupling grid at the interior mass nodes, refined by
-Newton (the per-mass roots); every seed not yet on a traced polygon starts a new region, so separate
+safeguarded Newton (fipscan.kernels.roots.rtsafe, all seeds in one jitted call); every seed not yet on a traced polygon starts a new region, so separate
 islands and a region split in two are found as long as they cross a mass node (an island narrower than
 the node spacing is not seen).  Every loop is bounded (``max_steps``, ``h_min``): on failure a
 :class:`ContourTraceError` names the place and the fix, or with ``raise_on_failure=False`` the open
 polygon is returned with ``closed=False`` and the message.
+
+Kinematic thresholds: the yields are read through the :class:`fipscan.searches.Search` protocol,
+whose ``signal_ranges`` are the mass intervals where N is not identically zero.  Each is traced in
+its own box, whose side at a threshold (N = 0 exactly beyond it, e.g. 2 m_mu for mu mu) is a wall:
+a region reaching it is closed along it like along a box side, so it has its vertical edge at the
+threshold (side name ``threshold``; it does not count as touching the box edge).  Roots on the box
+sides use the scalar Brent solver (fipscan.stats._poisson.brentq): the box walk works for any F.
 
 The brute-force reference (:func:`grid_regions`) evaluates the same surface on a dense grid and
 extracts the level set by marching squares (Lorensen & Cline, SIGGRAPH '87, in two dimensions;
@@ -38,19 +45,19 @@ with a zero-width ring of negative values.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from fipscan.errors import FipscanError, InputError
+from fipscan.kernels.roots import rtsafe
+from fipscan.searches import as_search
+from fipscan.stats._poisson import brentq
 
-from .differentiable import YieldSurface, log_events_at, surface_from_tables
+from .differentiable import YieldSurface, log_events_at
 
 __all__ = [
     "Region",
@@ -64,12 +71,11 @@ __all__ = [
     "marching_squares",
     "polygon_area",
     "polygon_distance",
-    "polygon_csv",
-    "save_polygon",
-    "write_polygon_h5",
 ]
 
 BOX_SIDES = ("coupling_min", "mass_max", "coupling_max", "mass_min")  # counter-clockwise order
+#: name of a box side that is a kinematic threshold of the search (not the end of the scanned range)
+THRESHOLD_SIDE = "threshold"
 
 
 class ContourTraceError(FipscanError):
@@ -82,8 +88,10 @@ class Region:
 
     vertices: (K, 2) ordered, the first vertex not repeated; counter-clockwise around excluded
     area (``hole`` = clockwise, an unexcluded pocket inside an excluded region).  n_evaluations:
-    yield evaluations spent on this region (corrector, box walks); touches_edge / edges: which
-    sides of the (mass, coupling) box the region is closed along; message: why it is not closed.
+    yield evaluations spent on this region (corrector, box walks); edges: the sides of the (mass,
+    coupling) box the region is closed along (``threshold`` for a kinematic threshold, where the
+    region really ends); touches_edge: it is closed along a side of the scanned box (the true region
+    continues beyond); message: why it is not closed.
     """
 
     vertices: np.ndarray
@@ -194,6 +202,9 @@ class _Counted:
         f, g = self._vg(float(z[0]), float(z[1]))
         return float(f), np.asarray(g, float)
 
+    def value(self, z):
+        return self.vg(z)[0]
+
     def values(self, pts):
         pts = np.asarray(pts, float).reshape(-1, 2)
         self.n += len(pts)
@@ -248,33 +259,16 @@ class _Box:
         return p, side
 
 
-def _rtsafe_1d(f_and_df, a, b, fa, fb, tol=1e-12, n_iter=80):
-    """Root of a scalar function in [a, b] with f(a) f(b) < 0: Newton kept inside the bracket,
-    bisection otherwise (Numerical Recipes 3rd ed., sec. 9.4)."""
-    if fa == 0:
-        return a
-    if fb == 0:
-        return b
-    lo, hi = (a, b) if fa < 0 else (b, a)
-    x = 0.5 * (a + b)
-    for _ in range(n_iter):
-        f, df = f_and_df(x)
-        if f == 0:
-            return x
-        if f < 0:
-            lo = x
-        else:
-            hi = x
-        newton = x - f / df if df != 0 else math.nan
-        if math.isfinite(newton) and min(lo, hi) <= newton <= max(lo, hi):  # inclusive: see differentiable._rtsafe
-            step = newton - x
-            x = newton
-        else:
-            step = 0.5 * (hi - lo)
-            x = 0.5 * (lo + hi)
-        if abs(step) < tol or abs(hi - lo) < tol:
-            return x
-    return x
+def _line_root(F, point, sa, sb, fa, fb):
+    """Root of f(s) = F(point(s)) between sa and sb, where fa = f(sa) and fb = f(sb) differ in sign
+    (the given end values are used as they are), by the scalar Brent solver to 1e-12 in s."""
+    known = {float(sa): float(fa), float(sb): float(fb)}
+
+    def f(s):
+        s = float(s)
+        return known[s] if s in known else F.value(point(s))
+
+    return brentq(f, float(sa), float(sb), xtol=1e-12)
 
 
 def _tangent(g):
@@ -330,21 +324,19 @@ def _refine_on_side(F, box, p0, side, span):
     s0 = float(np.dot(p0 - c0, d))
     L = box.lengths[side]
 
-    def fd(s):
-        f, g = F.vg(c0 + s * d)
-        return f, float(g @ d)
+    def point(s):
+        return c0 + s * d
 
-    f0, _ = fd(s0)
+    f0 = F.value(point(s0))
     if f0 == 0:
-        return c0 + s0 * d
+        return point(s0)
     step = max(span, 1e-9)
     for _ in range(60):
         for s1 in (s0 - step, s0 + step):
             s1 = min(max(s1, 0.0), L)
-            f1, _ = fd(s1)
+            f1 = F.value(point(s1))
             if f1 * f0 <= 0:
-                s = _rtsafe_1d(fd, s0, s1, f0, f1)
-                return c0 + s * d
+                return point(_line_root(F, point, s0, s1, f0, f1))
         if step >= L:
             return None
         step *= 2.0
@@ -373,20 +365,16 @@ def _walk_box(F, box, p, side, opt, max_turns=1.0):
         if neg.size:
             j = int(neg[0])
             sa = sigma if j == 0 else ss[j - 1]
-            fa = None
-            pa = box.point(sa)[0]
             d = box.direction(k)
 
-            def fd(s):
-                f, g = F.vg(box.corners[k] + (s - box.starts[k] - base) * d)
-                return f, float(g @ d)
+            def point(s, k=k, d=d, base=base):
+                return box.corners[k] + (s - box.starts[k] - base) * d
 
-            fa, _ = fd(sa)
+            fa = F.value(point(sa))
             fb = float(vals[j])
             if fa <= 0:  # the walk starts exactly on the root (sa == sigma0): nudge
                 fa = abs(fa) + 1e-300
-            s_root = _rtsafe_1d(fd, sa, ss[j], fa, fb)
-            q = box.corners[k] + (s_root - box.starts[k] - base) * d
+            q = point(_line_root(F, point, sa, ss[j], fa, fb))
             return verts, q, k, touched
         verts.append(box.corners[(k + 1) % 4].copy())
         travelled += s_end - sigma
@@ -396,12 +384,17 @@ def _walk_box(F, box, p, side, opt, max_turns=1.0):
 
 def trace_level_set(value_and_grad, values, seeds, box, *, h0=0.05, h_max=0.2, h_min=1e-7,
                     max_angle=0.05, max_newton=8, max_steps=20000, xtol=1e-11, walk_step=None,
-                    raise_on_failure=True, seed_tol=None) -> tuple[list[Region], int]:
+                    raise_on_failure=True, seed_tol=None, side_names=None) -> tuple[list[Region], int]:
     """Trace every closed component of {F = 0} through ``seeds`` (points on the level set).
 
     value_and_grad(x, y) -> (F, (F_x, F_y)); values(xs, ys) -> F at many points; box = (x0, x1, y0, y1).
+    side_names: names of the box sides (bottom, right, top, left; default :data:`BOX_SIDES`), e.g.
+    ``threshold`` for a side that is a kinematic threshold (it does not set ``touches_edge``).
     Returns (regions, evaluations).  See the module docstring for the algorithm and its controls.
     """
+    names = tuple(BOX_SIDES if side_names is None else side_names)
+    if len(names) != 4:
+        raise InputError(f"side_names needs four names (bottom, right, top, left), got {names}")
     F = _Counted(value_and_grad, values)
     B = _Box(*box)
     opt = _Options(h0, h_max, h_min, max_angle, max_newton, max_steps, xtol,
@@ -485,8 +478,9 @@ def trace_level_set(value_and_grad, values, seeds, box, *, h0=0.05, h_max=0.2, h
             if raise_on_failure:
                 raise ContourTraceError(message)
         V = np.array(verts)
-        edges = tuple(BOX_SIDES[k] for k in sorted(touched))
-        regions.append(Region(V, closed, bool(touched), F.n - n0, steps, edges, "" if closed else message))
+        edges = tuple(names[k] for k in sorted(touched))
+        at_box = any(e != THRESHOLD_SIDE for e in edges)
+        regions.append(Region(V, closed, at_box, F.n - n0, steps, edges, "" if closed else message))
         # seeds on this polygon belong to it
         rest = np.nonzero(~done)[0]
         if rest.size and len(V) >= 2:
@@ -534,20 +528,52 @@ def _grid_columns(surface, lnl, xs, ys):
     return jax.lax.map(lambda x: _column(surface, lnl, x, ys), xs)
 
 
+#: tolerance [in ln g] and iteration bound of the seed roots
+_SEED_XTOL = 1e-12
+_SEED_ITER = 80
+
+
+@jax.jit
+def _refine_seeds(surface, lnl, xs, neg, pos):
+    """Roots in y of F(x, .) for every seed bracket at once: rtsafe from F < 0 at ``neg`` to F >= 0 at
+    ``pos`` (kernels.roots, stopping at 1e-12 in y).  Returns (y, evaluations per root)."""
+    def one(x, a, b):
+        vg = jax.value_and_grad(lambda y: log_events_at(surface, x, y) - lnl)
+
+        def fdf(y):
+            f, g = vg(y)
+            return f, g, ()
+
+        r = rtsafe(fdf, a, b, n_iter=_SEED_ITER, xtol=_SEED_XTOL)
+        return r.x, r.n_eval
+
+    return jax.vmap(one)(xs, neg, pos)
+
+
 def _seeds(surface, lnl, columns, ygrid, F: _Counted):
-    """All sign changes of F on ygrid at the given x columns, refined by rtsafe in y."""
+    """All sign changes of F on ygrid at the given x columns, refined by rtsafe in y (one jitted call,
+    padded to a power of two so that the compiled program is reused)."""
     vals = np.asarray(_grid_columns(surface, lnl, jnp.asarray(columns), jnp.asarray(ygrid)))
     F.n += vals.size
-    seeds = []
+    xs, neg, pos = [], [], []
     for x, f in zip(columns, vals):
         above = f >= 0
         for j in np.nonzero(above[:-1] != above[1:])[0]:
-            def fd(y, x=x):
-                v, g = F.vg((x, y))
-                return v, float(g[1])
-            y = _rtsafe_1d(fd, ygrid[j], ygrid[j + 1], f[j], f[j + 1])
-            seeds.append((x, y))
-    return np.array(seeds, float).reshape(-1, 2)
+            xs.append(x)
+            a, b = (j, j + 1) if f[j] < 0 else (j + 1, j)
+            neg.append(ygrid[a])
+            pos.append(ygrid[b])
+    n = len(xs)
+    if n == 0:
+        return np.zeros((0, 2))
+    size = max(8, 1 << (n - 1).bit_length())
+    pad = size - n  # zero-width brackets: one evaluation each
+    dtype = np.dtype(surface.dtype)
+    xs_, neg_, pos_ = (np.asarray(list(v) + [v[0]] * pad, dtype) for v in (xs, neg, pos))
+    pos_[n:] = neg_[n:]
+    y, n_eval = _refine_seeds(surface, lnl, xs_, neg_, pos_)
+    F.n += int(np.sum(np.asarray(n_eval)[:n]))
+    return np.column_stack([np.asarray(xs, float), np.asarray(y, float)[:n]])
 
 
 def trace_surface(surface: YieldSurface, log_n_limit, y_range, *, x_range=None, seed_columns=None,
@@ -555,7 +581,8 @@ def trace_surface(surface: YieldSurface, log_n_limit, y_range, *, x_range=None, 
     """Trace {log N = log_n_limit} on ``surface`` inside x_range (default: the mass nodes) x y_range.
 
     seed_columns: x values where seeds are searched (default: the interior mass nodes inside x_range);
-    n_seed_grid: coupling points per seed column.  ``options`` go to :func:`trace_level_set`.
+    n_seed_grid: coupling points per seed column.  ``options`` go to :func:`trace_level_set`
+    (including ``side_names``).
     """
     dtype = surface.dtype
     xn = np.asarray(surface.x_nodes, float)
@@ -600,7 +627,12 @@ def trace_regions(tables, pot, n_limit, *, couplings=(1e-10, 1e-2), masses=None,
 
 
 def trace_tables(tables, pot, n_limit, *, couplings=(1e-10, 1e-2), masses=None, **options) -> TraceResult:
-    """:func:`trace_regions` returning the full :class:`TraceResult` (counts, seeds)."""
+    """:func:`trace_regions` returning the full :class:`TraceResult` (counts, seeds).
+
+    tables: yield tables or any :class:`fipscan.searches.Search`.  Each of the search's
+    ``signal_ranges`` inside the mass box is traced on its own surface and box, with a threshold end
+    as a wall (module docstring); the regions of all ranges are returned together.
+    """
     lo, hi = (float(c) for c in couplings)
     if not (0 < lo < hi and math.isfinite(hi)):
         raise InputError(f"coupling range must satisfy 0 < lo < hi, got ({lo:g}, {hi:g})")
@@ -608,9 +640,38 @@ def trace_tables(tables, pot, n_limit, *, couplings=(1e-10, 1e-2), masses=None, 
         raise InputError(f"pot must be positive, got {pot}")
     if not (math.isfinite(float(n_limit)) and float(n_limit) > 0):
         raise InputError(f"n_limit must be positive, got {n_limit}")
-    surface = surface_from_tables(tables, pot)
-    x_range = None if masses is None else (math.log(masses[0]), math.log(masses[1]))
-    return trace_surface(surface, math.log(n_limit), (math.log(lo), math.log(hi)), x_range=x_range, **options)
+    search = as_search(tables)
+    nodes = np.asarray(search.masses, float)
+    if np.any(np.diff(nodes) <= 0):
+        raise InputError("the yield tables' masses must be strictly increasing for the yield surface")
+    m0, m1 = (nodes[0], nodes[-1]) if masses is None else (float(masses[0]), float(masses[1]))
+    if not m0 < m1:
+        raise InputError(f"empty mass range [{m0:g}, {m1:g}] GeV")
+    if math.log(m0) < math.log(nodes[0]) - 1e-12 or math.log(m1) > math.log(nodes[-1]) + 1e-12:
+        raise InputError(f"mass range [{m0:.4g}, {m1:.4g}] GeV leaves the tabulated masses "
+                         f"[{nodes[0]:.4g}, {nodes[-1]:.4g}] GeV")
+    y_range = (math.log(lo), math.log(hi))
+    regions, n_seed, n_trace, seeds = [], 0, 0, []
+    for r in search.signal_ranges():
+        a, b = max(m0, r.lo), min(m1, r.hi)
+        if not a < b:
+            continue
+        names = list(BOX_SIDES)
+        if r.lo_threshold and r.lo > m0:
+            names[3] = THRESHOLD_SIDE
+        if r.hi_threshold and r.hi < m1:
+            names[1] = THRESHOLD_SIDE
+        whole = not (r.lo_threshold or r.hi_threshold)
+        surface = search.surface(pot) if whole else search.surface(pot, (r.lo, r.hi))
+        x_range = None if (whole and masses is None) else (math.log(a), math.log(b))
+        res = trace_surface(surface, math.log(n_limit), y_range, x_range=x_range, side_names=tuple(names),
+                            **options)
+        regions += res.regions
+        n_seed += res.n_seed_evaluations
+        n_trace += res.n_trace_evaluations
+        seeds.append(res.seeds)
+    seeds = np.vstack(seeds) if seeds else np.zeros((0, 2))
+    return TraceResult(regions, n_seed, n_trace, seeds)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -718,68 +779,3 @@ def grid_regions(surface: YieldSurface, log_n_limit, x_range, y_range, n=2000) -
     xp = np.concatenate([[xs[0]], xs, [xs[-1]]])
     yp = np.concatenate([[ys[0]], ys, [ys[-1]]])
     return marching_squares(Vp, xp, yp), n * n
-
-
-# ----------------------------------------------------------------------------------------------------
-# output: contour_polygon.csv and the scan.h5 group
-# ----------------------------------------------------------------------------------------------------
-def polygon_csv(regions) -> str:
-    """CSV text with columns region,mass_gev,coupling: each region's vertices in order, the first
-    vertex repeated at the end of a closed region (so plotting it draws a closed curve)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["region", "mass_gev", "coupling"])
-    for k, r in enumerate(regions):
-        V = r.vertices
-        if r.closed and len(V):
-            V = np.vstack([V, V[:1]])
-        for x, y in V:
-            w.writerow([k, f"{math.exp(x):.10g}", f"{math.exp(y):.10g}"])
-    return buf.getvalue()
-
-
-def write_polygon_h5(group, regions) -> None:
-    """Write regions into an h5py group: one subgroup ``region_<k>`` per region with datasets
-    mass_gev, coupling (vertices in order, first not repeated) and attributes closed, touches_edge,
-    edges, hole, area_lnln, n_evaluations, n_steps, message."""
-    group.attrs["n_regions"] = len(regions)
-    group.attrs["coordinates"] = "vertices in (mass_gev, coupling); areas in ln(m/GeV) x ln(g) units"
-    for k, r in enumerate(regions):
-        g = group.create_group(f"region_{k}")
-        g.create_dataset("mass_gev", data=np.exp(r.vertices[:, 0]))
-        g.create_dataset("coupling", data=np.exp(r.vertices[:, 1]))
-        g.attrs["closed"] = bool(r.closed)
-        g.attrs["touches_edge"] = bool(r.touches_edge)
-        g.attrs["edges"] = ",".join(r.edges)
-        g.attrs["hole"] = bool(r.hole)
-        g.attrs["area_lnln"] = float(r.area)
-        g.attrs["n_evaluations"] = int(r.n_evaluations)
-        g.attrs["n_steps"] = int(r.n_steps)
-        g.attrs["message"] = r.message
-
-
-def save_polygon(result, outdir, written=None, *, couplings=None, **options) -> list[Region]:
-    """Trace the contour of a ScanResult (primary POT) and write ``contour_polygon.csv`` into outdir.
-
-    couplings: coupling box (default: the scan grid's range).  ``written`` (the dict of ScanResult.save)
-    gets the path.  Returns the regions, for :func:`write_polygon_h5` into scan.h5.  A contour that
-    cannot be closed does not abort the save: its open polygon is written with ``closed = False`` and
-    the reason (``message``), and the reason is logged.
-    """
-    import logging
-
-    from fipscan.cache import atomic_write  # same directory, fsync, rename
-
-    pt = result.points[0]
-    cpl = result.grid.couplings if couplings is None else couplings
-    options.setdefault("raise_on_failure", False)
-    regions = trace_regions(result.tables, pt.pot, pt.n_limit, couplings=(float(np.min(cpl)), float(np.max(cpl))),
-                            **options)
-    for r in regions:
-        if not r.closed:
-            logging.getLogger("fipscan.contour").warning("contour polygon not closed: %s", r.message)
-    text = polygon_csv(regions)
-    path = atomic_write(Path(outdir) / "contour_polygon.csv", lambda fh: fh.write(text), "w")
-    if written is not None:
-        written["contour_polygon.csv"] = path
-    return regions

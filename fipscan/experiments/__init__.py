@@ -1,21 +1,49 @@
-"""Experiments as data: one TOML file per experiment in this folder.
+"""Experiments as data: one TOML file per experiment, parsed once into typed parts.
 
-``load_experiment("na62-bd")`` finds ``na62_bd.toml`` here; a path to any TOML file with the same
-layout works too.  Adding an experiment is adding one TOML file.
+``load_experiment("na62-bd")`` finds ``na62_bd.toml`` in this folder; a path to any TOML file of the
+same layout works too.  The file is read once, every key validated (type, range, relations such as
+r_min < r_max and decay volumes inside the detector's reach) and unknown or missing keys refused with
+one line naming the file and the key.  The :class:`Experiment` owns everything below it: the beam
+(energy, particle, POT, the spectra file it needs), the target, the production point, the decay
+volume of each final-state class ("charged", "neutral"), the detector (fipscan.detectors), the
+selection, efficiency and background of each final state, the statistics and the binning of the
+yield and acceptance tables.  Nothing downstream reads the TOML again.
+
+Layout (see ``na62_bd.toml`` for a full example)::
+
+    name, title, kind = "beam-dump", references
+    [beam]       particle, energy_gev, pot, pot_uncertainty, pot_projection, spectra
+    [target]     material, mass_number, atomic_number
+    [geometry]   production_z, production_y;  [geometry.decay_volumes] charged = [z0, z1], neutral = [...]
+    [detector]   kind = "magnetic-spectrometer" | "calorimeter", and that kind's tables
+    [selection.<final state>]  detector, min_energy_gev, min_photon_energy_gev, min_separation_m, min_radius_m
+    [efficiency]  <final state> = selection x trigger efficiency (required for every selected final state)
+    [backgrounds.<final state>]  expected, uncertainty
+    [statistics]  observed, cl
+    [binning]     yield-table momentum/angle bins, decay cells; [binning.acceptance] acceptance grid
+
+Adding an experiment is adding one TOML file.
 """
 
 from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
-from fipscan.errors import ConfigError
+import numpy as np
 
-__all__ = ["Experiment", "load_experiment", "list_experiments", "Background", "config_value"]
+from fipscan.detectors import SelectionCuts, parse_detector
+from fipscan.errors import ConfigError
+from fipscan.experiments._reader import Section
+
+__all__ = ["Experiment", "Beam", "Target", "Binning", "Background", "load_experiment", "list_experiments",
+           "parse_experiment"]
+
+KINDS = ("beam-dump",)
 
 
 @dataclass(frozen=True)
@@ -27,59 +55,171 @@ class Background:
 
 
 @dataclass(frozen=True)
-class Experiment:
-    """A beam-dump experiment: beam, geometry, selection, efficiencies, backgrounds (all from TOML)."""
+class Beam:
+    """particle ("proton"); energy_gev; pot (the data sample); pot_uncertainty (relative);
+    pot_projection (a future sample); spectra: the meson-spectra file id ("default": the file shipped
+    with fipscan) or a path to a file made by ``fipscan spectra generate``."""
 
-    name: str
-    title: str
+    particle: str
     energy_gev: float
     pot: float
     pot_uncertainty: float
     pot_projection: float
+    spectra: str
+
+
+@dataclass(frozen=True)
+class Target:
+    """The dump or target material: name, mass number A, atomic number Z."""
+
+    material: str
+    mass_number: float
+    atomic_number: float
+
+
+@dataclass(frozen=True)
+class Binning:
+    """Bins of the yield tables and points of the acceptance tables.
+
+    log10p_edges (Nb + 1,) [log10 GeV] and log10theta_edges (Nt + 1,) [log10 rad]: the FIP momentum and
+    polar-angle bins of the yield tables; n_z: decay cells over the shortest decay volume (all volumes
+    share that cell width).  Acceptance tables: n_mass points from each final state's threshold to
+    mass_max_gev, momentum and angle points acc_log10p, acc_log10theta, n_mc Monte Carlo points each.
+    """
+
+    log10p_edges: tuple
+    log10theta_edges: tuple
+    n_z: int
+    n_mass: int
+    mass_max_gev: float
+    acc_log10p: tuple
+    acc_log10theta: tuple
+    n_mc: int
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A parsed, validated experiment (module docstring).  Frozen; ``with_pot`` returns a copy."""
+
+    name: str
+    title: str
+    kind: str
+    references: tuple[str, ...]
+    beam: Beam
+    target: Target
     production_z: float
-    decay_volume: tuple[float, float]
+    production_y: float
+    decay_volumes: Mapping[str, tuple[float, float]]
+    detector: Any
+    selections: Mapping[str, SelectionCuts]
     efficiency: Mapping[str, float]
     backgrounds: Mapping[str, Background]
     observed: int
     cl: float
-    config: Mapping[str, Any] = field(repr=False)
+    binning: Binning
+    config: Mapping[str, Any] = field(repr=False, default_factory=dict)
     source: str = ""
+
+    # -- conveniences -----------------------------------------------------------------------------
+    @property
+    def energy_gev(self) -> float:
+        return self.beam.energy_gev
+
+    @property
+    def pot(self) -> float:
+        return self.beam.pot
+
+    @property
+    def pot_uncertainty(self) -> float:
+        return self.beam.pot_uncertainty
+
+    @property
+    def pot_projection(self) -> float:
+        return self.beam.pot_projection
+
+    @property
+    def final_states(self) -> tuple[str, ...]:
+        """Final states with a selection (the ones this experiment can detect)."""
+        return tuple(self.selections)
+
+    channels = final_states
+
+    @property
+    def decay_volume(self) -> tuple[float, float]:
+        """The charged-track decay volume (z_start, z_end) [m]."""
+        return self.decay_volumes["charged"]
 
     def with_pot(self, pot: float) -> "Experiment":
         """The same experiment at another number of protons on target."""
-        _positive("pot", pot)
-        return _replace(self, pot=float(pot))
+        try:
+            x = float(pot)
+        except (TypeError, ValueError):
+            raise ConfigError(f"pot must be a number, got {pot!r}") from None
+        if not math.isfinite(x) or x <= 0:
+            raise ConfigError(f"pot must be a positive finite number, got {pot!r}")
+        return replace(self, beam=replace(self.beam, pot=x))
 
-    @property
-    def channels(self) -> tuple[str, ...]:
-        """Final states with a selection in the configuration."""
-        return tuple(self.config.get("selection", {}).keys())
+    def decay_volume_for(self, final_state) -> tuple[float, float]:
+        """(z_start, z_end) [m] of the decay volume of ``final_state``'s class."""
+        from fipscan.final_states import get_final_state
+
+        fs = get_final_state(final_state)
+        if fs.volume not in self.decay_volumes:
+            raise ConfigError(f"{self.source}: final state {fs.name} needs geometry.decay_volumes.{fs.volume}")
+        return self.decay_volumes[fs.volume]
+
+    def cell_width(self) -> float:
+        """The decay-cell width [m]: the shortest decay volume over ``binning.n_z``."""
+        return min(b - a for a, b in self.decay_volumes.values()) / self.binning.n_z
+
+    def cell_edges(self, final_states) -> np.ndarray:
+        """z edges [m] of the decay cells covering the union of the decay volumes of ``final_states``.
+
+        All cells of an experiment lie on one lattice (origin the earliest volume start, width
+        :meth:`cell_width`), so that every final state's acceptance cells are cells of any union.
+        """
+        vols = [self.decay_volume_for(fs) for fs in final_states]
+        origin = min(a for a, _ in self.decay_volumes.values())
+        d = self.cell_width()
+        k0 = math.floor((min(a for a, _ in vols) - origin) / d + 1e-9)
+        k1 = math.ceil((max(b for _, b in vols) - origin) / d - 1e-9)
+        return origin + d * np.arange(k0, k1 + 1, dtype=float)
+
+    def settings(self) -> dict:
+        """Every number of the experiment as plain JSON (cache keys and result files)."""
+        from dataclasses import asdict
+
+        return {
+            "name": self.name, "kind": self.kind, "beam": asdict(self.beam), "target": asdict(self.target),
+            "production_z": self.production_z, "production_y": self.production_y,
+            "decay_volumes": {k: list(v) for k, v in self.decay_volumes.items()},
+            "detector": self.detector.settings(),
+            "selections": {k: asdict(v) for k, v in self.selections.items()},
+            "efficiency": dict(self.efficiency),
+            "backgrounds": {k: asdict(v) for k, v in self.backgrounds.items()},
+            "observed": self.observed, "cl": self.cl,
+            "binning": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self.binning).items()},
+        }
+
+    def load_spectra(self):
+        """The meson spectra of this experiment's beam (``beam.spectra``), checked against the beam."""
+        from fipscan.spectra import load_spectra
+
+        s = load_spectra(None if self.beam.spectra == "default" else self.beam.spectra)
+        e = _spectra_beam_energy(s)
+        if e is not None and abs(e - self.beam.energy_gev) > 1e-6 * self.beam.energy_gev:
+            raise ConfigError(
+                f"{self.source}: beam.spectra '{self.beam.spectra}' holds spectra for a {e:g} GeV beam, the "
+                f"experiment's beam is {self.beam.energy_gev:g} GeV; make a file with 'fipscan spectra generate' "
+                "for this beam and name it in beam.spectra")
+        return s
 
 
-def _replace(exp: Experiment, **changes) -> Experiment:
-    from dataclasses import replace
-
-    return replace(exp, **changes)
-
-
-def _positive(what: str, value: Any) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{what} must be a number, got {value!r}") from None
-    if not math.isfinite(x) or x <= 0:
-        raise ConfigError(f"{what} must be a positive finite number, got {value!r}")
-    return x
-
-
-def config_value(cfg: Mapping, dotted: str, source: str) -> Any:
-    """cfg['a']['b'] for dotted = 'a.b', else ConfigError naming ``source`` and the missing key."""
-    node: Any = cfg
-    for part in dotted.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            raise ConfigError(f"{source}: missing key '{dotted}'")
-        node = node[part]
-    return node
+def _spectra_beam_energy(spectra):
+    prov = spectra.provenance or {}
+    settings = prov.get("settings", {}) if isinstance(prov, Mapping) else {}
+    e = settings.get("e_beam") if isinstance(settings, Mapping) else None
+    return float(e) if e is not None else None
 
 
 def _packaged() -> dict[str, Path]:
@@ -96,11 +236,11 @@ def list_experiments() -> list[str]:
     return sorted(_packaged())
 
 
-def load_experiment(name_or_path: str | Path) -> Experiment:
+def load_experiment(name_or_path) -> Experiment:
     """Load a shipped experiment by name (``na62-bd``) or any experiment TOML file by path.
 
-    Raises ConfigError naming the problem for an unknown name, unreadable or malformed TOML, a
-    missing key or a non-physical value.
+    Raises ConfigError (one line naming the file and the key) for an unknown name, an unreadable or
+    malformed file, a missing or unknown key, a value of the wrong type or range.
     """
     if isinstance(name_or_path, Experiment):
         return name_or_path
@@ -113,63 +253,159 @@ def load_experiment(name_or_path: str | Path) -> Experiment:
         if not path.is_file():
             raise ConfigError(f"experiment file not found: {path}")
     else:
-        raise ConfigError(f"unknown experiment '{key}' (known: {', '.join(sorted(known))})")
+        raise ConfigError(f"unknown experiment '{key}' (known: {', '.join(sorted(known))}; or a TOML file path)")
     try:
-        cfg = tomllib.loads(path.read_text())
+        cfg = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"malformed TOML in {path}: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read experiment file {path}: {exc}") from None
-    return _from_config(cfg, str(path))
+    return parse_experiment(cfg, str(path))
 
 
-def _from_config(cfg: Mapping, source: str) -> Experiment:
-    name = config_value(cfg, "name", source)
-    if not isinstance(name, str) or not name:
-        raise ConfigError(f"{source}: 'name' must be a non-empty string")
-    dv = config_value(cfg, "geometry.decay_volume_charged", source)
-    if not (isinstance(dv, list) and len(dv) == 2):
-        raise ConfigError(f"{source}: geometry.decay_volume_charged must be [start, end]")
-    z0 = float(config_value(cfg, "geometry.production_z", source))
-    start, end = (_positive("geometry.decay_volume_charged", v) for v in dv)
-    if not z0 < start < end:
-        raise ConfigError(f"{source}: need production_z < decay-volume start < end, got {z0}, {start}, {end}")
-    eff = {}
-    for ch, val in cfg.get("efficiency", {}).items():
-        x = _positive(f"efficiency.{ch}", val)
-        if x > 1:
-            raise ConfigError(f"{source}: efficiency.{ch} = {x} is above 1")
-        eff[ch] = x
-    bkg = {}
-    for ch, val in cfg.get("backgrounds", {}).items():
-        if not isinstance(val, Mapping) or "expected" not in val:
-            raise ConfigError(f"{source}: backgrounds.{ch} needs 'expected'")
-        b, db = float(val["expected"]), float(val.get("uncertainty", 0.0))
-        if not (math.isfinite(b) and math.isfinite(db)) or b < 0 or db < 0:
-            raise ConfigError(f"{source}: backgrounds.{ch} must be non-negative numbers")
-        bkg[ch] = Background(b, db)
-    stats = cfg.get("statistics", {})
-    cl = float(stats.get("cl", 0.9))
-    if not 0 < cl < 1:
-        raise ConfigError(f"{source}: statistics.cl must lie in (0, 1), got {cl}")
-    observed = stats.get("observed", 0)
-    if not isinstance(observed, int) or observed < 0:
-        raise ConfigError(f"{source}: statistics.observed must be a non-negative integer")
-    for sub in ("straw1", "straw4", "magnet", "lkr", "muv3"):
-        config_value(cfg, f"geometry.{sub}", source)
-    return Experiment(
-        name=name,
-        title=str(cfg.get("title", name)),
-        energy_gev=_positive("beam.energy_gev", config_value(cfg, "beam.energy_gev", source)),
-        pot=_positive("beam.pot", config_value(cfg, "beam.pot", source)),
-        pot_uncertainty=float(cfg["beam"].get("pot_uncertainty", 0.0)),
-        pot_projection=float(cfg["beam"].get("pot_projection", cfg["beam"]["pot"])),
-        production_z=z0,
-        decay_volume=(start, end),
-        efficiency=eff,
-        backgrounds=bkg,
-        observed=observed,
-        cl=cl,
-        config=cfg,
-        source=source,
+def _edges(sec: Section, name: str, n_name: str) -> tuple:
+    """n + 1 bin edges linspace(lo, hi, n + 1)."""
+    lo, hi = sec.interval(name)
+    n = sec.number(n_name, integer=True, lo=1, hi=100000)
+    return tuple(np.linspace(lo, hi, int(n) + 1).tolist())
+
+
+def parse_experiment(cfg: Mapping, source: str = "<experiment>") -> Experiment:
+    """The :class:`Experiment` of a parsed TOML mapping (``source`` names the file in messages)."""
+    from fipscan.final_states import FINAL_STATES, get_final_state
+
+    top = Section(cfg, "", source)
+    name = top.string("name")
+    title = top.string("title", name)
+    kind = top.string("kind", "beam-dump", choices=KINDS)
+    refs = top.strings("references", ())
+
+    b = top.section("beam")
+    beam = Beam(
+        particle=b.string("particle", choices=("proton",)),
+        energy_gev=b.number("energy_gev", positive=True),
+        pot=b.number("pot", positive=True),
+        pot_uncertainty=b.number("pot_uncertainty", 0.0, nonnegative=True, hi=1.0),
+        pot_projection=0.0,
+        spectra=b.string("spectra", "default"),
     )
+    beam = replace(beam, pot_projection=b.number("pot_projection", beam.pot, positive=True))
+    if beam.spectra != "default" and not Path(beam.spectra).is_file():
+        raise b.error("spectra", f"names no file: {beam.spectra!r} (use 'default' or a file made by "
+                                 "'fipscan spectra generate')")
+    b.done()
+
+    t = top.section("target")
+    target = Target(material=t.string("material"), mass_number=t.number("mass_number", positive=True),
+                    atomic_number=t.number("atomic_number", positive=True))
+    if target.atomic_number > target.mass_number:
+        raise t.error("atomic_number", f"= {target.atomic_number:g} exceeds mass_number = {target.mass_number:g}")
+    t.done()
+
+    g = top.section("geometry")
+    z0 = g.number("production_z")
+    y0 = g.number("production_y", 0.0)
+    dv = g.section("decay_volumes")
+    volumes = {}
+    for cls in dv.names():
+        if cls not in ("charged", "neutral"):
+            raise ConfigError(f"{source}: unknown key '{dv.key(cls)}' (decay-volume classes: charged, neutral)")
+        volumes[cls] = dv.interval(cls)
+        if not z0 < volumes[cls][0]:
+            raise dv.error(cls, f"must start after geometry.production_z = {z0}")
+    if "charged" not in volumes:
+        raise ConfigError(f"{source}: missing key 'geometry.decay_volumes.charged'")
+    dv.done()
+    g.done()
+
+    detector = parse_detector(top.section("detector"))
+
+    sel = top.section("selection")
+    selections = {}
+    for fs_name in sel.names():
+        s = sel.section(fs_name)
+        if fs_name not in FINAL_STATES:
+            raise ConfigError(f"{source}: 'selection.{fs_name}' is not a registered final state "
+                              f"(known: {', '.join(FINAL_STATES)})")
+        fs = get_final_state(fs_name)
+        if not fs.detectable:
+            raise ConfigError(f"{source}: 'selection.{fs_name}': final state {fs_name} is not reconstructed "
+                              "by any detector kind")
+        cuts = SelectionCuts(
+            detector=s.string("detector", choices=detector.track_detectors),
+            min_energy_gev=s.number("min_energy_gev", 0.0, nonnegative=True),
+            min_photon_energy_gev=s.number("min_photon_energy_gev", 0.0, nonnegative=True),
+            min_separation_m=s.number("min_separation_m", 0.0, nonnegative=True),
+            min_radius_m=s.number("min_radius_m", 0.0, nonnegative=True),
+        )
+        s.done()
+        if fs.volume not in volumes:
+            raise ConfigError(f"{source}: 'selection.{fs_name}' needs geometry.decay_volumes.{fs.volume}")
+        end = volumes[fs.volume][1]
+        if end > detector.z_limit(fs) + 1e-9:
+            raise ConfigError(f"{source}: 'geometry.decay_volumes.{fs.volume}' ends at {end} m, beyond where "
+                              f"{fs_name} can be detected ({detector.z_limit(fs)} m)")
+        selections[fs_name] = cuts
+    if not selections:
+        raise ConfigError(f"{source}: missing key 'selection' (at least one final state)")
+    sel.done()
+
+    e = top.section("efficiency")
+    efficiency = {}
+    for fs_name in e.names():
+        if fs_name not in selections:
+            e.raw(fs_name)
+            raise e.error(fs_name, "has no [selection] of that final state")
+        efficiency[fs_name] = e.number(fs_name, positive=True, hi=1.0)
+    for fs_name in selections:
+        if fs_name not in efficiency:
+            raise ConfigError(f"{source}: missing key 'efficiency.{fs_name}' (selection x trigger efficiency; "
+                              "1.0 for a geometry-only estimate, said so in the file)")
+    e.done()
+
+    bk = top.section("backgrounds", {})
+    backgrounds = {}
+    for fs_name in bk.names():
+        s = bk.section(fs_name)
+        if fs_name not in selections:
+            raise bk.error(fs_name, "has no [selection] of that final state")
+        backgrounds[fs_name] = Background(s.number("expected", nonnegative=True),
+                                          s.number("uncertainty", 0.0, nonnegative=True))
+        s.done()
+    bk.done()
+
+    st = top.section("statistics", {})
+    observed = int(st.number("observed", 0, integer=True, lo=0))
+    cl = st.number("cl", 0.9)
+    if not 0 < cl < 1:
+        raise st.error("cl", f"must lie in (0, 1), not {cl}")
+    st.done()
+
+    bn = top.section("binning")
+    ac = bn.section("acceptance")
+    binning = Binning(
+        log10p_edges=_edges(bn, "log10_momentum_gev", "n_momentum"),
+        log10theta_edges=_edges(bn, "log10_theta_rad", "n_theta"),
+        n_z=int(bn.number("n_z", integer=True, lo=1, hi=4096)),
+        n_mass=int(ac.number("n_mass", integer=True, lo=2, hi=10000)),
+        mass_max_gev=ac.number("mass_max_gev", positive=True),
+        acc_log10p=_points(ac, "log10_momentum_gev", "n_momentum"),
+        acc_log10theta=_points(ac, "log10_theta_rad", "n_theta"),
+        n_mc=int(ac.number("n_mc", integer=True, lo=1, hi=1 << 20)),
+    )
+    ac.done()
+    bn.done()
+    top.done()
+    return Experiment(
+        name=name, title=title, kind=kind, references=refs, beam=beam, target=target, production_z=z0,
+        production_y=y0, decay_volumes=volumes, detector=detector, selections=selections,
+        efficiency=efficiency, backgrounds=backgrounds, observed=observed, cl=cl, binning=binning,
+        config=cfg, source=source,
+    )
+
+
+def _points(sec: Section, name: str, n_name: str) -> tuple:
+    """n points linspace(lo, hi, n) (the acceptance grids are points, not bin edges)."""
+    lo, hi = sec.interval(name)
+    n = sec.number(n_name, integer=True, lo=2, hi=100000)
+    return tuple(np.linspace(lo, hi, int(n)).tolist())

@@ -40,10 +40,13 @@ from fipscan.kernels.numerics import float_dtype
 from fipscan.models import _vmd
 from fipscan.production import meson_decays as md
 from fipscan.production.bremsstrahlung import PT_MAX, Z_MAX, Z_MIN, brems_pt_theta_table, brems_total
-from fipscan.production.samples import MesonSampler, TableSampler
+from fipscan.errors import ConfigError
+from fipscan.models.base import Coupling
+from fipscan.production.channels import Bremsstrahlung, MesonDecay
 
 __all__ = [
     "DarkPhoton",
+    "PRODUCTION_CHANNELS",
     "width_ll",
     "width_ee",
     "width_mumu",
@@ -160,23 +163,34 @@ def total_width(m, eps):
 
 
 def branching_ratios(m) -> dict:
-    """Branching ratios (eps-independent) of A' at mass m [GeV].
+    """Branching ratios (eps-independent) of A' at mass m [GeV], keyed by final-state name
+    (fipscan.final_states); they sum to one.
 
-    Keys "ee", "mumu", "hadrons", "3gamma" (these four sum to 1; "3gamma" is nonzero only below
-    2 m_e, where it is 1) and the hadronic groups "pipi", "3pi", "4pi", "kk", "kkpi",
-    "other_hadrons" (they sum to "hadrons").
+    ee, mumu; gammagammagamma (only below 2 m_e, where it is 1); the exclusive hadronic channels of
+    fipscan.models._vmd: pipi, pipipi0, pi0gamma, etagamma, kk (K+K-), kskl, pipipipi (2pi+2pi-),
+    pipipi0pi0, pipieta, other (the multi-hadron remainder); the K K pi channel of _vmd (all charge
+    states) split by isospin into kkpi0 (K+K-pi0, 1/6) and k0kpi (the K0 states, 5/6) -- the
+    K*(892) K-bar isospin factors (K+K-pi0 : K0K0bar pi0 : K K0 pi = 1 : 1 : 4).
     """
     m, one = _as_arrays(m, 1.0)
-    ee = width_ee(m, one)
-    mumu = width_mumu(m, one)
-    g3 = width_3gamma(m, one)
-    groups = hadronic_channel_widths(m, one)
-    had = sum(groups.values())
-    tot = ee + mumu + had + g3
+    widths = {"ee": width_ee(m, one), "mumu": width_mumu(m, one), "gammagammagamma": width_3gamma(m, one)}
+    ex = hadronic_exclusive_widths(m, one)
+    for key, name in _VMD_TO_FINAL_STATE.items():
+        widths[name] = widths.get(name, 0.0) + ex[key]
+    kkpi = ex["KKpi"]
+    widths["kkpi0"] = kkpi / 6.0
+    widths["k0kpi"] = kkpi * (5.0 / 6.0)
+    tot = sum(widths.values())
     tot_safe = jnp.where(tot > 0, tot, 1.0)
-    out = {"ee": ee / tot_safe, "mumu": mumu / tot_safe, "hadrons": had / tot_safe, "3gamma": g3 / tot_safe}
-    out.update({k: v / tot_safe for k, v in groups.items()})
-    return out
+    return {k: v / tot_safe for k, v in widths.items()}
+
+
+#: exclusive channels of fipscan.models._vmd -> final-state names (KKpi is split in branching_ratios)
+_VMD_TO_FINAL_STATE = {
+    "pi+pi-": "pipi", "pi+pi-pi0": "pipipi0", "pi0gamma": "pi0gamma", "etagamma": "etagamma",
+    "K+K-": "kk", "KSKL": "kskl", "2pi+2pi-": "pipipipi", "pi+pi-2pi0": "pipipi0pi0",
+    "etapi+pi-": "pipieta", "other": "other",
+}
 
 
 def ctau(m, eps):
@@ -186,81 +200,86 @@ def ctau(m, eps):
 
 # --- the model as fipscan scans it -------------------------------------------------------------
 
+def _meson_channels() -> dict:
+    """The light-meson decay channels: name -> declaration (fipscan.production.channels.MesonDecay)."""
+
+    def pseudo(m_p, br_gg):
+        return lambda m, eps: md.br_pseudoscalar_to_gamma_aprime(m, eps, m_p, br_gg)
+
+    chans = (
+        MesonDecay("pi0", "gamma", C.M_PI0, 0.0, pseudo(C.M_PI0, C.BR_PI0_GG)),
+        MesonDecay("eta", "gamma", C.M_ETA, 0.0, pseudo(C.M_ETA, C.BR_ETA_GG)),
+        MesonDecay("etap", "gamma", C.M_ETAP, 0.0, pseudo(C.M_ETAP, C.BR_ETAP_GG)),
+        MesonDecay("omega", "pi0", C.M_OMEGA, C.M_PI0,
+                   lambda m, eps: md.br_vector_to_pseudoscalar_aprime(m, eps, C.M_OMEGA, C.M_PI0, C.BR_OMEGA_PI0G)),
+    )
+    return {c.name: c for c in chans}
+
+
+def _brems_support(e_beam):
+    """The bremsstrahlung table vanishes outside z_min P <= p_z, p <= sqrt((z_max P)^2 + pt_max^2)."""
+    p_beam = math.sqrt(e_beam * e_beam - C.M_P * C.M_P)
+    return (Z_MIN * p_beam, math.hypot(Z_MAX * p_beam, PT_MAX))
+
+
+#: every production channel of the dark photon (the default of ``DarkPhoton.production_channels``)
+PRODUCTION_CHANNELS = ("pi0->gamma", "eta->gamma", "etap->gamma", "omega->pi0", "brems")
+
+
 @dataclass(frozen=True)
 class DarkPhoton:
     """BC1 dark photon: kinetic mixing epsilon with the photon (PBC, arXiv:1901.09966, sec. 3.1).
 
-    form_factor: use the time-like proton form factor in proton bremsstrahlung (NA62 publishes both).
-    production: the production channels to include (default: all).
+    Options (``--model-option KEY=VALUE``): form_factor -- the time-like proton form factor in proton
+    bremsstrahlung (NA62 publishes both); production_channels -- the production channels to include
+    (names of :data:`PRODUCTION_CHANNELS`; default all).
     """
 
     form_factor: bool = True
-    production: tuple[str, ...] = ("pi0", "eta", "etap", "omega", "brems")
+    production_channels: tuple[str, ...] = PRODUCTION_CHANNELS
 
     name: ClassVar[str] = "dark-photon"
     benchmark: ClassVar[str] = "BC1"
     label: ClassVar[str] = "BC1 dark photon"
-    coupling_name: ClassVar[str] = "epsilon"
-    coupling_label: ClassVar[str] = r"$\varepsilon$"
+    coupling: ClassVar[Coupling] = Coupling("epsilon", r"$\varepsilon$", production_power=2.0, width_power=2.0)
+    spin: ClassVar[int] = 1
     mass_range: ClassVar[tuple[float, float]] = (1e-3, 2.0)
-    default_channels: ClassVar[tuple[str, ...]] = ("ee", "mumu")
-    decay_channels: ClassVar[tuple[str, ...]] = ("ee", "mumu", "pipi")
-    n_prod: ClassVar[float] = 2.0  # production rates scale as eps^2
-    n_width: ClassVar[float] = 2.0  # widths scale as eps^2
+    default_final_states: ClassVar[tuple[str, ...]] = ("ee", "mumu")
+
+    def __post_init__(self):
+        chans = tuple(self.production_channels)
+        unknown = [c for c in chans if c not in PRODUCTION_CHANNELS]
+        if unknown or not chans or len(set(chans)) != len(chans):
+            raise ConfigError(f"dark-photon production_channels must be distinct names among "
+                              f"{', '.join(PRODUCTION_CHANNELS)}, not {','.join(chans) or 'nothing'}")
+        object.__setattr__(self, "production_channels", chans)
+        if not isinstance(self.form_factor, bool):
+            raise ConfigError(f"dark-photon form_factor must be true or false, not {self.form_factor!r}")
 
     def settings(self) -> dict:
-        return {"model": self.name, "form_factor": self.form_factor, "production": list(self.production)}
+        return {"model": self.name, "form_factor": self.form_factor,
+                "production_channels": list(self.production_channels)}
 
     def total_width(self, m, eps):
         """Total width [GeV] (:func:`total_width`)."""
         return total_width(m, eps)
 
     def branching_ratios(self, m) -> dict:
-        """Branching ratios of the detectable final states (ee, mumu, pipi) and the inclusive ones."""
-        brs = dict(branching_ratios(m))
-        if "pipi" not in brs:
-            brs["pipi"] = jnp.zeros_like(jnp.asarray(m, float))
-        return brs
+        """Branching ratios keyed by final-state name (:func:`branching_ratios`)."""
+        return branching_ratios(m)
 
-    def production_branching_ratios(self, m, eps) -> dict:
-        """Production branching ratios of the meson channels at coupling eps."""
-        return {
-            "pi0": md.br_pseudoscalar_to_gamma_aprime(m, eps, C.M_PI0, C.BR_PI0_GG),
-            "eta": md.br_pseudoscalar_to_gamma_aprime(m, eps, C.M_ETA, C.BR_ETA_GG),
-            "etap": md.br_pseudoscalar_to_gamma_aprime(m, eps, C.M_ETAP, C.BR_ETAP_GG),
-            "omega": md.br_vector_to_pseudoscalar_aprime(m, eps, C.M_OMEGA, C.M_PI0, C.BR_OMEGA_PI0G),
-        }
-
-    def production_totals(self, m, eps, e_beam=400.0) -> dict:
-        """A' per proton interaction from bremsstrahlung at beam energy e_beam [GeV] (Bluemlein-Brunner)."""
-        return {"brems_per_proton": brems_total(m, eps, e_beam, form_factor=self.form_factor)}
-
-    def production_samplers(self, spectra, experiment) -> dict:
-        """Callables m -> (p, theta, weight per POT at eps = 1) for each production channel."""
-        e_beam = float(experiment.energy_gev)
-        edges_p, edges_t = spectra.log10p_edges, spectra.log10theta_edges
-        parents = {
-            "pi0": ("pi0", C.M_PI0, 0.0, lambda m: md.br_pseudoscalar_to_gamma_aprime(m, 1.0, C.M_PI0, C.BR_PI0_GG)),
-            "eta": ("eta", C.M_ETA, 0.0, lambda m: md.br_pseudoscalar_to_gamma_aprime(m, 1.0, C.M_ETA, C.BR_ETA_GG)),
-            "etap": ("etap", C.M_ETAP, 0.0, lambda m: md.br_pseudoscalar_to_gamma_aprime(m, 1.0, C.M_ETAP, C.BR_ETAP_GG)),
-            "omega": ("omega", C.M_OMEGA, C.M_PI0,
-                      lambda m: md.br_vector_to_pseudoscalar_aprime(m, 1.0, C.M_OMEGA, C.M_PI0, C.BR_OMEGA_PI0G)),
-        }
-        out = {}
-        for name in self.production:
-            if name in parents:
-                species, m_parent, m_comp, br = parents[name]
-                out[name] = MesonSampler(spectra.histogram(species), edges_p, edges_t, m_parent, m_comp, br)
-            elif name == "brems":
-                ff = self.form_factor
-
-                def brems(m, ep, et, _ff=ff):
-                    return brems_pt_theta_table(m, ep, et, e_beam=e_beam, form_factor=_ff, eps=1.0)
-
-                # the table vanishes outside z_min P <= p_z, p <= sqrt((z_max P)^2 + pt_max^2)
-                p_beam = math.sqrt(e_beam * e_beam - C.M_P * C.M_P)
-                support = (Z_MIN * p_beam, math.hypot(Z_MAX * p_beam, PT_MAX))
-                out[name] = TableSampler(brems, edges_p, edges_t, p_support=support)
+    def production(self) -> tuple:
+        """Declarations of the production channels (fipscan.production.channels)."""
+        mesons = _meson_channels()
+        ff = self.form_factor
+        out = []
+        for name in self.production_channels:
+            if name == "brems":
+                out.append(Bremsstrahlung(
+                    table=lambda m, ep, et, e_beam, _ff=ff: brems_pt_theta_table(m, ep, et, e_beam=e_beam,
+                                                                                form_factor=_ff, eps=1.0),
+                    total=lambda m, eps, e_beam, _ff=ff: brems_total(m, eps, e_beam, form_factor=_ff),
+                    p_support=_brems_support))
             else:
-                raise ValueError(f"unknown dark-photon production channel '{name}'")
-        return out
+                out.append(mesons[name])
+        return tuple(out)

@@ -78,6 +78,7 @@ import numpy as np
 
 from fipscan import cache
 from fipscan.errors import CacheError, ConfigError, FipscanError, InputError
+from fipscan.io.atomic import atomic_copy, atomic_write, atomic_write_json
 from fipscan.spectra.core import KIND, SCHEMA_VERSION, Spectra, _frozen, _readonly, load_spectra, write_spectra
 from fipscan.spectra.progress import Progress
 from fipscan.spectra.species import (
@@ -352,14 +353,6 @@ def _chunk_plan(settings: GenerationSettings) -> list[tuple[str, int, int]]:
     return plan
 
 
-def _atomic_savez(path: pathlib.Path, **arrays) -> None:
-    cache.atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
-
-
-def _atomic_json(path: pathlib.Path, doc: Mapping) -> None:
-    cache.atomic_write(path, lambda fh: fh.write(json.dumps(doc, sort_keys=True, indent=1)), "w")
-
-
 def init_dir(settings: GenerationSettings, run: str) -> pathlib.Path:
     """Cache folder of PYTHIA's initialisation files for ``run`` with these settings.
 
@@ -411,7 +404,7 @@ def _prepare_run(task: tuple[str, dict]) -> dict:
         for path in _init_files(run, settings, idir).values():
             if not path.exists():
                 raise FipscanError(f"PYTHIA did not write its initialisation file {path}")
-        _atomic_json(idir / "prepared.json", info)
+        atomic_write_json(idir / "prepared.json", info)
     return info
 
 
@@ -476,14 +469,9 @@ def _run_chunk(task: tuple[str, int, int, dict, str]) -> dict:
         "sigma_gen_mb": float(info.sigmaGen()),
         "seconds": time.monotonic() - t0,
     }
-    _atomic_savez(
-        workdir / _chunk_name(run, index),
-        counts=counts,
-        under=under,
-        over=over,
-        species=np.array(names),
-        meta=np.array(json.dumps(result)),
-    )
+    arrays = {"counts": counts, "under": under, "over": over, "species": np.array(names),
+              "meta": np.array(json.dumps(result))}
+    atomic_write(workdir / _chunk_name(run, index), lambda fh: np.savez_compressed(fh, **arrays))
     return result
 
 
@@ -527,7 +515,7 @@ def _run_all(settings: GenerationSettings, workdir: pathlib.Path, progress: Prog
         if not same:
             shutil.rmtree(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    _atomic_json(manifest, want)
+    atomic_write_json(manifest, want)
 
     prepared: dict[str, dict] = {}
     for run in runs:
@@ -716,12 +704,6 @@ def _fipscan_version() -> str:
     return __version__
 
 
-def _atomic_copy(src: pathlib.Path, dst: pathlib.Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    with open(src, "rb") as fin:
-        cache.atomic_write(dst, lambda fh: shutil.copyfileobj(fin, fh))
-
-
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """Treat SIGTERM (batch systems, ``kill``) like Ctrl-C: stop workers, keep finished chunks."""
@@ -800,5 +782,5 @@ def generate(
     elif progress:
         print(f"fipscan: spectra found in the cache: {path}", file=sys.stderr)
     if out is not None:
-        _atomic_copy(path, pathlib.Path(out))
+        atomic_copy(path, pathlib.Path(out))
     return load_spectra(path)

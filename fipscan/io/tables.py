@@ -1,0 +1,160 @@
+"""Yield tables on disk: one HDF5 format, the layout of the yield cache entries.
+
+``fipscan contour --save-tables FILE.h5`` writes, ``--tables FILE.h5`` reads, and so can a yield
+cache entry (``fipscan cache list``) be read directly.  The layout (:func:`write_tables`):
+
+================================  =====================================================================
+``masses``                        (Nm,) FIP masses [GeV]
+``log_s1``                        (Nm, Nb) log of the inverse decay length [1/m] at unit coupling
+``a_edges``                       (Nz + 1,) path length [m] of the decay-cell edges from production
+``per_channel/<production>``      (Nm, Nb, Nz) weights per production channel; their sum is the table
+attrs ``channels``                detected final states, comma separated
+attrs ``production``              production channels in order (the names under ``per_channel/``)
+attrs ``n_prod``, ``n_width``     powers of the coupling in production and in the width
+attrs ``model``, ``experiment``   what the tables were built for (files of :func:`save_tables` only)
+================================  =====================================================================
+
+Files written by :func:`save_tables` are stamped and checksummed like cache entries (kind
+``yield-tables``; :func:`fipscan.cache.verify_h5`) and written atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from fipscan.errors import CacheError, InputError
+
+__all__ = ["save_tables", "load_tables", "write_tables", "read_tables", "TABLES_KIND", "TABLES_SCHEMA_VERSION",
+           "TABLE_SUFFIXES"]
+
+#: the ``kind`` stamp of a table file, and its layout version
+TABLES_KIND = "yield-tables"
+TABLES_SCHEMA_VERSION = 1
+#: accepted file-name suffixes
+TABLE_SUFFIXES = (".h5", ".hdf5")
+#: cache entries of fipscan.yields.precompute share the layout
+_CACHE_KIND = "yields"
+
+
+def write_tables(f, tables) -> None:
+    """Fill an open, writable ``h5py.File`` (or group) with YieldTables in the layout above."""
+    if not tables.per_channel:
+        raise InputError("yield tables without production channels (per_channel is empty) cannot be saved")
+    names = [str(k) for k in tables.per_channel]
+    bad = [k for k in names if not k or "," in k or "/" in k]
+    if bad:
+        raise InputError(f"production channel name(s) {bad} cannot be stored (no ',' or '/', not empty)")
+    f.create_dataset("masses", data=np.asarray(tables.masses))
+    f.create_dataset("log_s1", data=np.asarray(tables.log_s1))
+    f.create_dataset("a_edges", data=np.asarray(tables.a_edges))
+    for name, W in tables.per_channel.items():
+        f.create_dataset(f"per_channel/{name}", data=np.asarray(W), compression="gzip", compression_opts=1)
+    f.attrs["channels"] = ",".join(tables.channels)
+    f.attrs["production"] = ",".join(names)
+    f.attrs["n_prod"], f.attrs["n_width"] = float(tables.n_prod), float(tables.n_width)
+
+
+def _attr_str(value) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def read_tables(f, dtype=None, *, where="table file"):
+    """YieldTables from an open ``h5py.File`` (or group) in the layout above (weights = the sum
+    over production channels).  ``dtype``: of the arrays (default float64).  InputError naming
+    ``where`` on a missing or inconsistent member."""
+    import jax.numpy as jnp
+
+    from fipscan.yields import YieldTables
+
+    dtype = jnp.float64 if dtype is None else dtype
+    missing = [k for k in ("masses", "log_s1", "a_edges", "per_channel") if k not in f]
+    missing += [a for a in ("channels", "production", "n_prod", "n_width") if a not in f.attrs]
+    if missing:
+        raise InputError(f"{where} lacks {', '.join(missing)} (not a yield-table file)")
+    names = [k for k in _attr_str(f.attrs["production"]).split(",") if k]
+    absent = [k for k in names if k not in f["per_channel"]]
+    if not names or absent:
+        raise InputError(f"{where} lacks per_channel/{','.join(absent) or '*'}")
+    per_channel = {k: jnp.asarray(f[f"per_channel/{k}"][...], dtype) for k in names}
+    masses = jnp.asarray(f["masses"][...], dtype)
+    log_s1 = jnp.asarray(f["log_s1"][...], dtype)
+    a_edges = jnp.asarray(f["a_edges"][...], dtype)
+    W = sum(per_channel.values())
+    if (W.ndim != 3 or any(w.shape != W.shape for w in per_channel.values()) or masses.shape != W.shape[:1]
+            or log_s1.shape != W.shape[:2] or a_edges.shape != (W.shape[2] + 1,)):
+        raise InputError(f"{where} has inconsistent shapes (masses {masses.shape}, log_s1 {log_s1.shape}, "
+                         f"a_edges {a_edges.shape}, weights {W.shape})")
+    return YieldTables(masses=masses, weights=W, log_s1=log_s1, a_edges=a_edges, per_channel=per_channel,
+                       channels=tuple(c for c in _attr_str(f.attrs["channels"]).split(",") if c),
+                       n_prod=float(f.attrs["n_prod"]), n_width=float(f.attrs["n_width"]))
+
+
+def _check_suffix(path: Path, what: str) -> None:
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise InputError(f"{what} {path} must be an HDF5 file named *.h5, got the suffix '{path.suffix}'")
+
+
+def save_tables(tables, path: str | os.PathLike, *, model: str = "", experiment: str = "") -> Path:
+    """Write YieldTables to the HDF5 file ``path`` (``.h5``/``.hdf5``; the folder must exist),
+    atomically, with the names of the model and experiment they were built for.
+
+    The weights must be the sum of ``tables.per_channel`` (as precompute builds them); InputError
+    otherwise, and for a wrong suffix or a missing folder.
+    """
+    from fipscan.cache import atomic_write_h5
+
+    path = Path(path)
+    _check_suffix(path, "table file")
+    if not path.parent.is_dir():
+        raise InputError(f"cannot write table file {path}: folder {path.parent} does not exist")
+    W = np.asarray(tables.weights)
+    total = sum(np.asarray(w, dtype=np.float64) for w in tables.per_channel.values()) if tables.per_channel else None
+    if total is None or np.shape(total) != W.shape or not np.allclose(total, W, rtol=1e-6, atol=0.0):
+        raise InputError("cannot save yield tables whose weights are not the sum of their per_channel tables")
+    atomic_write_h5(path, lambda f: write_tables(f, tables), kind=TABLES_KIND, schema_version=TABLES_SCHEMA_VERSION,
+                    attrs={"model": str(model), "experiment": str(experiment)})
+    return path
+
+
+def load_tables(path: str | os.PathLike, *, model: str | None = None, experiment: str | None = None,
+                dtype=None):
+    """YieldTables from a file of :func:`save_tables` (or a yield cache entry).
+
+    model, experiment: when given, a file built for another model or experiment is refused.
+    Every problem (wrong suffix, missing, not HDF5, foreign or damaged file, other model) is an
+    InputError of one line naming the file.
+    """
+    import h5py
+
+    from fipscan.cache import verify_h5
+
+    path = Path(path)
+    _check_suffix(path, "table file")
+    if not path.is_file():
+        raise InputError(f"cannot read table file {path}: it does not exist")
+    try:
+        verify_h5(path)
+    except CacheError as exc:
+        reason = str(exc).removeprefix("bad fipscan file: ").split("; delete or regenerate")[0]
+        raise InputError(f"cannot read table file {path}: {reason.replace(str(path), 'it', 1)}") from None
+    with h5py.File(path, "r") as f:
+        kind = _attr_str(f.attrs.get("kind", ""))
+        schema = int(f.attrs.get("schema_version", -1))
+        if kind == _CACHE_KIND:
+            from fipscan.yields import YIELDS_SCHEMA_VERSION as expected_schema
+        elif kind == TABLES_KIND:
+            expected_schema = TABLES_SCHEMA_VERSION
+        else:
+            raise InputError(f"table file {path} holds a fipscan '{kind}' file, not yield tables")
+        if schema != expected_schema:
+            raise InputError(f"table file {path} has layout version {schema}, this fipscan reads {expected_schema}")
+        for what, want in (("model", model), ("experiment", experiment)):
+            got = _attr_str(f.attrs.get(what, ""))
+            if want is not None and got and got != want:
+                raise InputError(f"table file {path} was built for {what} '{got}', not '{want}'")
+        return read_tables(f, dtype, where=f"table file {path}")

@@ -1,0 +1,98 @@
+"""Production channels as declarations: what a model says about how its FIPs are made.
+
+A model's ``production()`` returns a tuple of these frozen objects; it never opens a spectra file or
+reads an experiment.  fipscan.production.sources turns each declaration into a binned FIP source for a
+beam (the meson spectra of the experiment's beam, its energy) and fipscan.yields folds the sources with
+the acceptance.  Kinds:
+
+* :class:`MesonDecay` -- a two-body decay parent -> companion + FIP of a meson in the spectra
+  (``pi0->gamma``: pi0 -> gamma A'), isotropic in the parent rest frame;
+* :class:`Bremsstrahlung` -- a proton bremsstrahlung table per proton interaction, a function of
+  (mass, log10 p bin edges, log10 theta bin edges, beam energy);
+* :class:`Tabulated` -- any FIP table per POT given on the same bins (for channels whose spectrum a
+  model computes itself; e.g. mixing or Primakoff later).
+
+Every declaration has ``name`` (unique within a model), ``rate(m, g, e_beam)`` (the number that
+``fipscan info`` prints: a branching ratio for a meson decay, FIPs per proton interaction for a
+table), ``rate_unit`` and ``scaling`` -- production at coupling g is the unit-coupling rate times
+g**model.coupling.production_power.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+__all__ = ["ProductionChannel", "MesonDecay", "Bremsstrahlung", "Tabulated"]
+
+
+class ProductionChannel:
+    """Base class of the declarations (for isinstance checks and the conformance test)."""
+
+    name: str
+    rate_unit: str
+
+    def rate(self, m, g, e_beam):  # pragma: no cover - every kind overrides it
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class MesonDecay(ProductionChannel):
+    """parent -> companion + FIP, e.g. ``MesonDecay("pi0", "gamma", m_pi0, 0.0, br)``.
+
+    parent: the spectra species (fipscan.spectra.SPECIES: "pi0", "eta", "etap", "omega", ...);
+    companion: the other daughter's name ("gamma", "pi0", "eta", "kplus"...); m_parent, m_companion
+    [GeV]; br(m, g): BR(parent -> companion FIP) at mass m [GeV] and coupling g (jnp, broadcasting).
+    The name is ``parent->companion``.
+    """
+
+    parent: str
+    companion: str
+    m_parent: float
+    m_companion: float
+    br: Callable
+    rate_unit: str = "branching ratio"
+
+    @property
+    def name(self) -> str:
+        return f"{self.parent}->{self.companion}"
+
+    def rate(self, m, g, e_beam=None):
+        """BR(parent -> companion FIP) at (m, g)."""
+        return self.br(m, g)
+
+    def threshold(self) -> float:
+        """The FIP mass [GeV] above which the decay is closed: m_parent - m_companion."""
+        return self.m_parent - self.m_companion
+
+
+@dataclass(frozen=True)
+class Bremsstrahlung(ProductionChannel):
+    """Proton bremsstrahlung: ``table(m, log10p_edges, log10theta_edges, e_beam)`` -> FIPs per proton
+    interaction at unit coupling on the bins (Np, Nt); ``total(m, g, e_beam)`` the integrated number per
+    interaction at coupling g; ``p_support(e_beam)`` -> (p_lo, p_hi) [GeV] outside which the table
+    vanishes (None: everywhere); ``name`` (default "brems")."""
+
+    table: Callable
+    total: Callable
+    p_support: Optional[Callable] = None
+    name: str = "brems"
+    rate_unit: str = "per proton interaction"
+
+    def rate(self, m, g, e_beam):
+        return self.total(m, g, e_beam)
+
+
+@dataclass(frozen=True)
+class Tabulated(ProductionChannel):
+    """A FIP table per POT: ``table(m, log10p_edges, log10theta_edges, e_beam)`` (Np, Nt) at unit
+    coupling; ``total(m, g, e_beam)`` FIPs per POT at coupling g."""
+
+    name: str
+    table: Callable
+    total: Callable
+    p_support: Optional[Callable] = None
+    rate_unit: str = "per POT"
+
+    def rate(self, m, g, e_beam):
+        return self.total(m, g, e_beam)

@@ -1,0 +1,49 @@
+"""Declarations -> binned FIP sources for one beam (the pipeline side of fipscan.production.channels).
+
+``sources(channels, spectra, e_beam)`` returns, per declared channel, a sampler of
+fipscan.production.samples: a :class:`MesonSampler` on the parent's spectrum for a meson decay, a
+:class:`TableSampler` for bremsstrahlung and tabulated channels.  FIPs are counted per POT at unit
+coupling: meson spectra are per POT (fipscan.spectra), bremsstrahlung tables per proton interaction
+with one interaction per POT (the thick-target approximation of the dump; Bluemlein & Brunner,
+arXiv:1311.3870).
+"""
+
+from __future__ import annotations
+
+import math
+
+from fipscan.constants import M_P
+from fipscan.errors import ConfigError
+from fipscan.production.channels import Bremsstrahlung, MesonDecay, Tabulated
+from fipscan.production.samples import MesonSampler, TableSampler
+
+__all__ = ["sources"]
+
+
+def sources(channels, spectra, e_beam: float) -> dict:
+    """{channel name: sampler} for the declarations ``channels`` at beam energy ``e_beam`` [GeV]."""
+    edges_p, edges_t = spectra.log10p_edges, spectra.log10theta_edges
+    out = {}
+    for ch in channels:
+        if isinstance(ch, MesonDecay):
+            if ch.parent not in spectra.species:
+                raise ConfigError(f"production channel {ch.name}: the spectra have no '{ch.parent}' "
+                                  f"(species: {', '.join(spectra.species)})")
+            br = ch.br
+            out[ch.name] = MesonSampler(spectra.histogram(ch.parent), edges_p, edges_t, ch.m_parent,
+                                        ch.m_companion, lambda m, _br=br: _br(m, 1.0))
+        elif isinstance(ch, (Bremsstrahlung, Tabulated)):
+            support = None if ch.p_support is None else ch.p_support(e_beam)
+
+            def table(m, ep, et, _fn=ch.table):
+                return _fn(m, ep, et, e_beam)
+
+            out[ch.name] = TableSampler(table, edges_p, edges_t, p_support=support)
+        else:
+            raise ConfigError(f"unknown production channel kind {type(ch).__name__}")
+    return out
+
+
+def beam_momentum(e_beam: float) -> float:
+    """|p| [GeV] of a proton of energy e_beam [GeV]."""
+    return math.sqrt(e_beam * e_beam - M_P * M_P)

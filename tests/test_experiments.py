@@ -1,0 +1,127 @@
+"""Typed experiments: parsed once, every key validated, unknown and missing keys refused by name."""
+
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fipscan.detectors import Calorimeter, MagneticSpectrometer
+from fipscan.errors import ConfigError
+from fipscan.experiments import list_experiments, load_experiment
+
+NA62 = Path(__file__).resolve().parents[1] / "fipscan" / "experiments" / "na62_bd.toml"
+TOY = Path(__file__).resolve().parent / "data" / "toy_calorimeter.toml"
+
+
+def _variant(tmp_path, old, new, base=NA62):
+    text = base.read_text()
+    assert old in text, old
+    path = tmp_path / "variant.toml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def test_na62_typed_parts():
+    exp = load_experiment("na62-bd")
+    assert "na62-bd" in list_experiments()
+    assert exp.beam.energy_gev == 400.0 and exp.beam.particle == "proton" and exp.beam.spectra == "default"
+    assert exp.pot == 1.4e17 and exp.pot_projection == 1e18 and exp.pot_uncertainty == 0.2
+    assert (exp.target.material, exp.target.atomic_number) == ("Cu", 29)
+    assert exp.decay_volumes == {"charged": (102.425, 182.0), "neutral": (102.425, 241.495)}
+    assert isinstance(exp.detector, MagneticSpectrometer) and exp.detector.straw1_z == 183.0
+    assert exp.final_states == ("ee", "mumu", "pipi")
+    assert exp.efficiency == {"ee": 0.14, "mumu": 0.14, "pipi": 0.14}
+    assert exp.selections["ee"].min_separation_m == 0.10 and exp.selections["mumu"].detector == "muv3"
+    assert len(exp.binning.log10p_edges) == 81 and len(exp.binning.acc_log10p) == 36
+    assert exp.with_pot(1e18).pot == 1e18 and exp.pot == 1.4e17
+
+
+def test_cell_lattice_is_shared_by_every_final_state():
+    exp = load_experiment("na62-bd")
+    charged = exp.cell_edges(["mumu"])
+    np.testing.assert_allclose(charged, np.linspace(102.425, 182.0, 33), rtol=0, atol=1e-9)
+    toy = load_experiment(TOY)
+    both = toy.cell_edges(["ee", "gammagamma"])
+    ee = toy.cell_edges(["ee"])
+    assert both[0] == ee[0] == 50.0 and both[-1] >= 110.0 - 1e-9
+    np.testing.assert_allclose(both[: ee.size], ee)  # the charged cells are cells of the union
+    assert np.allclose(np.diff(both), 5.0)
+
+
+def test_calorimeter_kind():
+    toy = load_experiment(TOY)
+    assert isinstance(toy.detector, Calorimeter) and toy.detector.z_face == 110.0
+    assert toy.selections["gammagamma"].min_photon_energy_gev == 1.0
+
+
+@pytest.mark.parametrize("old,new,key", [
+    ("production_y = -0.022", "production_y = -0.022\nproduction_x = 0.0", "geometry.production_x"),
+    ("[detector.straw1]\nz = 183.0", "[detector.straw1]\nz = 183.0\ncolour = 'red'", "detector.straw1.colour"),
+    ("[geometry.decay_volumes]", "[geometry.decay_volumes]\nmuon = [1.0, 2.0]", "geometry.decay_volumes.muon"),
+    ("min_energy_gev = 5.0", "min_energy_gev = 5.0\nmin_momentum = 1.0", "selection.pipi.min_momentum"),
+    ("[statistics]", "[statistics]\nsigma = 5", "statistics.sigma"),
+])
+def test_unknown_key_is_refused_by_name(tmp_path, old, new, key):
+    path = _variant(tmp_path, old, new)
+    with pytest.raises(ConfigError, match=f"{path}.*unknown key '{key}'"):
+        load_experiment(path)
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("pot = 1.4e17 ", 'pot = "1.4e17" ', "'beam.pot' must be a number"),
+    ("production_z = 23.070", "production_z = [1, 2]", "'geometry.production_z' must be a number"),
+    ("r_min = 0.10\nr_max = 1.0\n\n[detector.straw4]", "r_min = 2.0\nr_max = 1.0\n\n[detector.straw4]",
+     "'detector.straw1.r_min' = 2.0 must be below r_max"),
+    ("charged = [102.425, 182.0]", "charged = [102.425, 200.0]", "beyond where"),
+    ("charged = [102.425, 182.0]", "charged = [182.0, 102.425]", "must be increasing"),
+    ("ee = 0.14\n", "", "missing key 'efficiency.ee'"),
+    ("mumu = 0.14\n", "mumu = 1.4\n", "'efficiency.mumu' must be <= 1.0"),
+    ("pt_kick_gev = 0.270", "pt_kick_gev = 0.5", "disagrees with 0.2998 B L"),
+    ("[selection.pipi]", "[selection.tautau]", "not a registered final state"),
+    ("[selection.pipi]", "[selection.other]", "not reconstructed"),
+    ('detector = "muv3"', 'detector = "hcal"', "'selection.mumu.detector' must be one of lkr, muv3, straws"),
+    ("atomic_number = 29", "atomic_number = 290", "exceeds mass_number"),
+    ("cl = 0.90", "cl = 1.5", "'statistics.cl' must lie in"),
+    ("observed = 0", "observed = 1.5", "'statistics.observed' must be an integer"),
+    ('spectra = "default"', 'spectra = "/nonexistent/spectra.h5"', "'beam.spectra' names no file"),
+])
+def test_bad_values_are_refused_with_file_and_key(tmp_path, old, new, message):
+    path = _variant(tmp_path, old, new)
+    with pytest.raises(ConfigError) as err:
+        load_experiment(path)
+    text = str(err.value)
+    assert str(path) in text and message in text and "\n" not in text
+
+
+def test_missing_tables_and_keys(tmp_path):
+    cfg = NA62.read_text()
+    start = cfg.index("[detector.muv3]")
+    end = cfg.index("# Event selection")
+    path = tmp_path / "no_muv3.toml"
+    path.write_text(cfg[:start] + cfg[end:])
+    with pytest.raises(ConfigError, match="missing key 'detector.muv3'"):
+        load_experiment(path)
+    path.write_text(cfg.replace('kind = "magnetic-spectrometer"', 'kind = "bubble-chamber"'))
+    with pytest.raises(ConfigError, match="'detector.kind' must be one of"):
+        load_experiment(path)
+    path.write_text("name = 'x'\n[beam\nenergy_gev = 400\n")
+    with pytest.raises(ConfigError, match="malformed TOML"):
+        load_experiment(path)
+    with pytest.raises(ConfigError, match="unknown experiment 'nucal7'"):
+        load_experiment("nucal7")
+
+
+def test_spectra_of_another_beam_energy_are_refused(tmp_path):
+    path = _variant(tmp_path, "energy_gev = 400.0", "energy_gev = 70.0", base=TOY)
+    exp = load_experiment(path)  # the spectra are checked when they are loaded
+    with pytest.raises(ConfigError, match="70 GeV.*fipscan spectra generate"):
+        exp.load_spectra()
+
+
+def test_every_shipped_experiment_loads_and_round_trips_its_settings():
+    for name in list_experiments():
+        exp = load_experiment(name)
+        s = exp.settings()
+        assert s["name"] == name and set(s["selections"]) == set(exp.final_states)
+        assert tomllib.loads(NA62.read_text())["name"] == "na62-bd"

@@ -1,0 +1,190 @@
+"""fipscan.io: the one atomic writer, the yield-table file format and the JSON writer."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import stat
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from fipscan import cache
+from fipscan.errors import InputError
+from fipscan.io import atomic
+from fipscan.io.results import write_json
+from fipscan.io.tables import TABLES_KIND, load_tables, save_tables, write_tables
+from fipscan.testing import random_yield_tables
+
+
+@contextlib.contextmanager
+def umask(mask):
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+# ----------------------------------------------------------------------------------- atomic writer
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
+@pytest.mark.parametrize("mask, expected", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_final_file_mode_follows_the_umask(tmp_path, mask, expected):
+    with umask(mask):
+        text = atomic.atomic_write_text(tmp_path / "a.csv", "x\n")
+        h5 = atomic.atomic_write_h5(tmp_path / "a.h5", lambda f: f.create_dataset("x", data=[1.0]))
+        entry = tmp_path / "entry.h5"
+        cache.atomic_write_h5(entry, lambda f: None, kind="demo", schema_version=1)
+    assert _mode(text) == expected and _mode(h5) == expected and _mode(entry) == expected
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("boom"), KeyboardInterrupt()])
+def test_failure_keeps_the_old_content_and_leaves_no_temporary_file(tmp_path, exc):
+    target = tmp_path / "out.csv"
+    target.write_text("old\n")
+
+    def write(fh):
+        fh.write("half of the new")
+        raise exc
+
+    with pytest.raises(type(exc)):
+        atomic.atomic_write(target, write, "w")
+    assert target.read_text() == "old\n"
+    assert _leftovers(tmp_path) == []
+
+    def write_h5(f):
+        f.create_dataset("x", data=np.zeros(3))
+        raise exc
+
+    with pytest.raises(type(exc)):
+        atomic.atomic_write_h5(tmp_path / "new.h5", write_h5)
+    assert not (tmp_path / "new.h5").exists() and _leftovers(tmp_path) == []
+
+
+def test_temporary_file_beside_the_target_then_file_and_folder_fsynced(tmp_path, monkeypatch):
+    """The rename source is in the target's folder (same file system); the data and the folder are
+    fsynced before and after the rename."""
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append(("fsync-dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync-file"))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("replace", Path(src).parent == Path(dst).parent, Path(src).name.startswith(".out.csv.")))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    atomic.atomic_write_text(tmp_path / "out.csv", "a,b\n")
+    assert (tmp_path / "out.csv").read_text() == "a,b\n"
+    i = events.index(("replace", True, True))
+    if os.name != "nt":
+        assert "fsync-file" in events[:i] and events[i + 1:] == ["fsync-dir"]
+
+
+def test_json_and_copy(tmp_path):
+    atomic.atomic_write_json(tmp_path / "d.json", {"b": 1, "a": [1.5]})
+    assert json.loads((tmp_path / "d.json").read_text()) == {"a": [1.5], "b": 1}
+    with pytest.raises(ValueError):  # strict JSON: no NaN, and nothing written
+        atomic.atomic_write_json(tmp_path / "n.json", {"x": float("nan")})
+    assert not (tmp_path / "n.json").exists()
+    atomic.atomic_copy(tmp_path / "d.json", tmp_path / "sub" / "copy.json")
+    assert (tmp_path / "sub" / "copy.json").read_bytes() == (tmp_path / "d.json").read_bytes()
+
+
+def test_write_json_nan_is_null_and_suffix_checked(tmp_path):
+    buf = io.StringIO()
+    write_json({"x": np.float64("nan"), "y": np.arange(2), "z": (np.int64(3), float("inf"))}, buf)
+    assert json.loads(buf.getvalue()) == {"x": None, "y": [0, 1], "z": [3, None]}
+    write_json({"a": 1}, tmp_path / "s.json")
+    assert json.loads((tmp_path / "s.json").read_text()) == {"a": 1}
+    with pytest.raises(InputError, match="s.txt"):
+        write_json({"a": 1}, tmp_path / "s.txt")
+
+
+# ----------------------------------------------------------------------------------- table files
+@pytest.fixture(scope="module")
+def tables():
+    return random_yield_tables(n_masses=4, n_p=6, n_z=5, seed=3)
+
+
+def test_tables_round_trip(tables, tmp_path):
+    path = save_tables(tables, tmp_path / "t.h5", model="dark-photon", experiment="na62-bd")
+    back = load_tables(path, model="dark-photon", experiment="na62-bd")
+    for k in ("masses", "weights", "log_s1", "a_edges"):
+        np.testing.assert_array_equal(np.asarray(getattr(back, k)), np.asarray(getattr(tables, k)))
+    assert list(back.per_channel) == ["meson", "brems"]
+    for k, w in tables.per_channel.items():
+        np.testing.assert_array_equal(np.asarray(back.per_channel[k]), np.asarray(w))
+    assert back.channels == ("ee", "mumu") and (back.n_prod, back.n_width) == (2.0, 2.0)
+    cache.verify_h5(path, kind=TABLES_KIND)  # stamped and checksummed
+    with h5py.File(path) as f:
+        assert f.attrs["model"] == "dark-photon" and f.attrs["experiment"] == "na62-bd"
+        assert f.attrs["production"] == "meson,brems"
+    # and the same numbers as the original: different seeds give different tables
+    other = random_yield_tables(n_masses=4, n_p=6, n_z=5, seed=4)
+    assert not np.array_equal(np.asarray(other.weights), np.asarray(back.weights))
+
+
+def test_a_yield_cache_entry_is_a_table_file(tables, tmp_path):
+    from fipscan.yields import YIELDS_SCHEMA_VERSION
+
+    entry = tmp_path / "entry.h5"
+    cache.atomic_write_h5(entry, lambda f: write_tables(f, tables), kind="yields", schema_version=YIELDS_SCHEMA_VERSION)
+    back = load_tables(entry, model="dark-photon", experiment="na62-bd")  # no names stored: not checked
+    np.testing.assert_array_equal(np.asarray(back.weights), np.asarray(tables.weights))
+
+
+def _one_line_input_error(call, *needles):
+    with pytest.raises(InputError) as err:
+        call()
+    msg = str(err.value)
+    assert "\n" not in msg
+    for needle in needles:
+        assert needle in msg, msg
+    return msg
+
+
+def test_tables_refuse_bad_files(tables, tmp_path):
+    good = save_tables(tables, tmp_path / "good.h5", model="dark-photon", experiment="na62-bd")
+    _one_line_input_error(lambda: save_tables(tables, tmp_path / "t.npz"), "t.npz", ".h5")
+    _one_line_input_error(lambda: load_tables(tmp_path / "t.npz"), "t.npz", ".h5")
+    _one_line_input_error(lambda: load_tables(tmp_path / "missing.h5"), "missing.h5", "does not exist")
+    _one_line_input_error(lambda: save_tables(tables, tmp_path / "no" / "t.h5"), "does not exist")
+    (tmp_path / "text.h5").write_text("not a table\n")
+    _one_line_input_error(lambda: load_tables(tmp_path / "text.h5"), "text.h5", "not an HDF5 file")
+    with h5py.File(tmp_path / "foreign.h5", "w") as f:
+        f.create_dataset("masses", data=[1.0])
+    _one_line_input_error(lambda: load_tables(tmp_path / "foreign.h5"), "foreign.h5", "not written by fipscan")
+    cache.atomic_write_h5(tmp_path / "spectra.h5", lambda f: None, kind="spectra", schema_version=1)
+    _one_line_input_error(lambda: load_tables(tmp_path / "spectra.h5"), "spectra.h5", "'spectra'")
+    _one_line_input_error(lambda: load_tables(good, model="alp"), "good.h5", "model 'dark-photon', not 'alp'")
+    _one_line_input_error(lambda: load_tables(good, experiment="ship"), "good.h5", "experiment 'na62-bd'")
+    # a flipped byte in the data: the checksum catches it
+    damaged = tmp_path / "damaged.h5"
+    damaged.write_bytes(good.read_bytes())
+    with h5py.File(damaged, "r+") as f:
+        f["masses"][0] = 123.0
+    _one_line_input_error(lambda: load_tables(damaged), "damaged.h5", "checksum")
+
+
+def test_tables_refuse_weights_that_are_not_the_channel_sum(tables, tmp_path):
+    import dataclasses
+
+    bad = dataclasses.replace(tables, weights=2.0 * tables.weights)
+    _one_line_input_error(lambda: save_tables(bad, tmp_path / "bad.h5"), "sum")
+    assert not (tmp_path / "bad.h5").exists()
