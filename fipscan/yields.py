@@ -100,7 +100,7 @@ def _log_s1(m, width1, detected_w, detected_inv_p, p_edges):
 
 
 #: version of the cached yield-table layout and algorithm; bump when either changes
-YIELDS_SCHEMA_VERSION = 2
+YIELDS_SCHEMA_VERSION = 3
 #: algorithm tag stored in the cache key (binning, decay-direction quadrature, parent pruning)
 YIELDS_ALGORITHM = "ring-kernel/cos64-psi16-alpha1000/samples-dirs16x8/parents>=1GeV,<=0.3rad/per-final-state"
 
@@ -169,6 +169,7 @@ def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=N
     import h5py
 
     from fipscan import cache as fcache
+    from fipscan.io.tables import read_tables, write_tables
 
     masses = _check_masses(model, masses)
     spectra = spectra if spectra is not None else experiment.load_spectra()
@@ -190,30 +191,13 @@ def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=N
         t = compute_tables(model, experiment, masses, channels=channels, spectra=spectra, n_mc=n_mc,
                            dtype=dtype, method=method, mass_chunk=mass_chunk, acceptance=acceptance)
         built["tables"] = t
-        f.create_dataset("masses", data=np.asarray(t.masses))
-        f.create_dataset("log_s1", data=np.asarray(t.log_s1))
-        f.create_dataset("a_edges", data=np.asarray(t.a_edges))
-        for group, parts in (("per_channel", t.per_channel), ("per_final_state", t.per_final_state)):
-            for name, W in parts.items():
-                f.create_dataset(f"{group}/{name}", data=np.asarray(W), compression="gzip", compression_opts=1)
-        f.attrs["channels"] = ",".join(t.channels)
-        f.attrs["production"] = ",".join(t.per_channel)
-        f.attrs["n_prod"], f.attrs["n_width"] = t.n_prod, t.n_width
+        write_tables(f, t)
 
     path = fcache.get_or_build("yields", settings, YIELDS_SCHEMA_VERSION, build)
     if "tables" in built:
         return built["tables"]
     with h5py.File(path, "r") as f:
-        names = str(f.attrs["production"]).split(",")
-        finals = tuple(str(f.attrs["channels"]).split(","))
-        per_channel = {k: jnp.asarray(f[f"per_channel/{k}"][...], dtype) for k in names}
-        per_fs = {k: jnp.asarray(f[f"per_final_state/{k}"][...], dtype) for k in finals}
-        tables = YieldTables(
-            masses=jnp.asarray(f["masses"][...], dtype), weights=sum(per_channel.values()),
-            log_s1=jnp.asarray(f["log_s1"][...], dtype), a_edges=jnp.asarray(f["a_edges"][...], dtype),
-            per_channel=per_channel, per_final_state=per_fs, channels=finals,
-            n_prod=float(f.attrs["n_prod"]), n_width=float(f.attrs["n_width"]),
-        )
+        tables = read_tables(f, dtype, where=f"yield-table cache entry {path}")
     if tables.masses.shape != masses.shape or not np.allclose(np.asarray(tables.masses), masses, rtol=1e-12):
         raise InputError(f"yield-table cache entry {path} holds other masses than were asked for; "
                          "remove it with 'fipscan cache clear --kind yields'")

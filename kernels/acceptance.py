@@ -1,4 +1,4 @@
-"""Detector acceptance of a two-track final state: geometry, cuts and the Monte Carlo kernel.
+"""Detector acceptance of FIP final states: geometry, cuts and the Monte Carlo kernel.
 
 Pure JAX functions of arrays (no I/O, no globals).  Lengths in metres, momenta and energies in GeV,
 angles in radians; z along the beam, the beam axis is x = y = 0, and the FIPs are produced at
@@ -46,6 +46,18 @@ helicity-conserving amplitudes and the lepton-mass suppressed helicity-flip ampl
 to two spin-0 daughters (pi+ pi-) only the helicity-0 final state exists: ~ |d^1_{1,0}|^2 ~ sin^2(theta*),
 k = -1 (``angular="vector_scalars"``); a spin-0 FIP decays isotropically, k = 0 (``angular="isotropic"``).
 cos(theta*) is drawn exactly by inverting the CDF (see :func:`cos_star_from_uniform`).
+
+Any final state (``decay=DecaySpec(...)``)
+-------------------------------------------
+:func:`acceptance_mc` with a :class:`DecaySpec` handles 2 to 4 daughters, charged, photons, pi0/eta seen
+as two photons (decaying at the FIP vertex, isotropically in their rest frame) and invisible neutrals.
+Two-body decays follow the angular options above; three and four bodies are flat in phase space
+(GENBOD, :mod:`.phasespace`, F. James CERN 68-15), each event weighted, the acceptance being
+sum(w acc) / sum(w) -- matrix elements are not modelled yet.  Photons travel in straight lines (no magnet
+kick).  Two detector kinds share the entry point, chosen by the type of the geometry (static under jit):
+the NA62-like :class:`Geometry` (straws, magnet, LKr, MUV3; see :func:`acceptance_mc`) and a flat
+:class:`CalorimeterGeometry` face (rectangle, beam hole, no magnet), e.g. for CHARM-like experiments.
+With ``decay=None`` the two-track code path above is used unchanged.
 """
 
 from __future__ import annotations
@@ -179,7 +191,9 @@ class DecaySpec:
             raise ValueError(f"DecaySpec masses must be finite and >= 0, not {masses}")
         for mass, q, t in zip(masses, charges, tp):
             if t and (q != 0 or mass <= 0.0):
-                raise ValueError(f"DecaySpec: only neutral massive daughters decay to two photons (mass {mass}, charge {q})")
+                raise ValueError(
+                    f"DecaySpec: only neutral massive daughters decay to two photons (mass {mass}, charge {q})"
+                )
         object.__setattr__(self, "masses", masses)
         object.__setattr__(self, "charges", charges)
         object.__setattr__(self, "two_photon", tp)
@@ -211,6 +225,11 @@ class DecaySpec:
     @property
     def has_charged(self):
         return any(q != 0 for q in self.charges)
+
+    @property
+    def n_visible(self):
+        """Objects the detector sees: charged daughters, photons, two per two-photon daughter."""
+        return sum({"charged": 1, "photon": 1, "two_photon": 2, "invisible": 0}[k] for k in self.kinds)
 
     @property
     def n_dims(self):
@@ -665,6 +684,8 @@ def _nbody_setup(geom, sel, m_daughter, decay):
         raise TypeError(f"decay must be a DecaySpec or None, not {type(decay).__name__}")
     if m_daughter is not None:
         raise ValueError("m_daughter is not used with decay=DecaySpec(...) (the spec carries the masses)")
+    if decay.n_visible == 0:
+        raise ValueError(f"{decay} has no visible daughter: no detector reconstructs it")
     if not isinstance(geom, (Geometry, CalorimeterGeometry)):
         raise TypeError(f"geom must be a Geometry or a CalorimeterGeometry, not {type(geom).__name__}")
 

@@ -10,16 +10,9 @@ import pytest
 
 jax.config.update("jax_enable_x64", True)
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_REFERENCE = Path(os.environ.get("FIPSCAN_SHARED_REFERENCE", REPO.parent / "shared" / "reference"))
-
-
-@pytest.fixture(scope="session")
-def shared_reference() -> Path:
-    """Path to ../shared/reference (published numbers); tests needing it skip when it is absent."""
-    if not SHARED_REFERENCE.is_dir():
-        pytest.skip(f"shared reference folder not found at {SHARED_REFERENCE} (a user's clone)")
-    return SHARED_REFERENCE
+#: published data the tests compare with ship in tests/data (each file names its source in a header),
+#: so that no test depends on ../shared being beside a clone
+DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="session", autouse=True)

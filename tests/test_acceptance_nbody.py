@@ -73,6 +73,8 @@ def test_decay_spec_from_registry_and_validation():
         Selection(M_PI, 1.0, 0.1, 0.1, "hcal")
     with pytest.raises(TypeError, match="DecaySpec"):
         acceptance_mc(CALO, NO_CUTS, 0.3, 10.0, 0.0, 50.0, KEY, 16)
+    with pytest.raises(ValueError, match="no visible daughter"):
+        acceptance_mc(GEOM, NO_CUTS, 1.2, 10.0, 0.0, 150.0, KEY, 16, decay=DecaySpec((0.4976, 0.4976), (0, 0)))
     with pytest.raises(ValueError, match="m_daughter"):
         acceptance_mc(GEOM, SEL_EE, 0.3, 10.0, 0.0, 150.0, KEY, 16, M_E, decay=spec("ee"))
 
@@ -245,14 +247,14 @@ def test_float32_agrees_with_float64():
     m, p = np.array([0.6, 1.0, 1.6]), np.geomspace(5, 300, 5)[:, None]
     th = np.array([1e-4, 1e-3, 3e-3])[:, None, None]
     n_mc = 1024
-    for name in ("pipipi0", "gammagamma"):
-        for geom, sel, z in ((GEOM, SEL_HAD, 150.0), (CALO, SEL_CALO, 50.0)):
-            a64 = acceptance_mc(geom, sel, m, p, th, np.float64(z), KEY, n_mc, z_width=20.0, decay=spec(name))
-            f32 = np.float32
-            a32 = acceptance_mc(geom, sel, m.astype(f32), p.astype(f32), th.astype(f32), f32(z), KEY, n_mc,
-                                z_width=20.0, decay=spec(name))
-            assert a32.dtype == jnp.float32 and a64.dtype == jnp.float64
-            assert np.max(np.abs(np.asarray(a32, np.float64) - np.asarray(a64))) < 1 / math.sqrt(n_mc), name
+    for name, geom, sel, z in (("pipipi0", GEOM, SEL_HAD, 150.0), ("gammagamma", CALO, SEL_CALO, 50.0)):
+        a64 = acceptance_mc(geom, sel, m, p, th, np.float64(z), KEY, n_mc, z_width=20.0, decay=spec(name))
+        f32 = np.float32
+        a32 = acceptance_mc(geom, sel, m.astype(f32), p.astype(f32), th.astype(f32), f32(z), KEY, n_mc,
+                            z_width=20.0, decay=spec(name))
+        assert a32.dtype == jnp.float32 and a64.dtype == jnp.float64
+        assert np.asarray(a64).max() > 0.1, name
+        assert np.max(np.abs(np.asarray(a32, np.float64) - np.asarray(a64))) < 1 / math.sqrt(n_mc), name
 
 
 def test_jit_no_recompile_and_vmap():
@@ -260,7 +262,8 @@ def test_jit_no_recompile_and_vmap():
     acceptance_mc(GEOM, SEL_HAD, 1.1, 30.0, 1e-3, 150.0, KEY, 96, decay=d)
     before = acceptance_mc._cache_size()
     acceptance_mc(GEOM, SEL_HAD, 1.3, 40.0, 2e-3, 160.0, jax.random.PRNGKey(1), 96, decay=d)
-    acceptance_mc(dataclasses.replace(GEOM, z_lkr=242.0), SEL_HAD, 1.2, 30.0, 1e-3, 150.0, KEY, 96, decay=spec("pipipi0pi0"))
+    geom2 = dataclasses.replace(GEOM, z_lkr=242.0)  # new numbers, same pytree structure; an equal new DecaySpec
+    acceptance_mc(geom2, SEL_HAD, 1.2, 30.0, 1e-3, 150.0, KEY, 96, decay=spec("pipipi0pi0"))
     assert acceptance_mc._cache_size() == before
     m = jnp.array([0.9, 1.2, 1.6])
     p = jnp.array([20.0, 60.0, 150.0])
@@ -270,6 +273,7 @@ def test_jit_no_recompile_and_vmap():
     np.testing.assert_allclose(np.asarray(jax.vmap(f)(m, p, th, z)), np.asarray(f(m, p, th, z)), rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_check_grads_three_body_smooth():
     """Sigmoid-relaxed acceptance of pi+ pi- pi0 (a weighted 3-body estimate): derivatives in the FIP
     mass (through the phase-space weights and momenta), momentum, angle, and in geometry and selection

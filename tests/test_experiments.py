@@ -76,7 +76,7 @@ def test_unknown_key_is_refused_by_name(tmp_path, old, new, key):
     ("charged = [102.425, 182.0]", "charged = [102.425, 200.0]", "beyond where"),
     ("charged = [102.425, 182.0]", "charged = [182.0, 102.425]", "must be increasing"),
     ("ee = 0.14\n", "", "missing key 'efficiency.ee'"),
-    ("mumu = 0.14\n", "mumu = 1.4\n", "'efficiency.mumu' must be <= 1.0"),
+    ("mumu = 0.14\n", "mumu = 1.4\n", "'efficiency.mumu' 1.4 is outside the allowed range [0, 1]"),
     ("pt_kick_gev = 0.270", "pt_kick_gev = 0.5", "disagrees with 0.2998 B L"),
     ("[selection.pipi]", "[selection.tautau]", "not a registered final state"),
     ("[selection.pipi]", "[selection.other]", "not reconstructed"),
@@ -84,6 +84,8 @@ def test_unknown_key_is_refused_by_name(tmp_path, old, new, key):
     ("atomic_number = 29", "atomic_number = 290", "exceeds mass_number"),
     ("cl = 0.90", "cl = 1.5", "'statistics.cl' must lie in"),
     ("observed = 0", "observed = 1.5", "'statistics.observed' must be an integer"),
+    ("n_mc = 256", "n_mc = 0", "'binning.acceptance.n_mc' 0 is outside the allowed range"),
+    ("energy_gev = 400.0", "energy_gev = -400.0", "'beam.energy_gev' must be positive and finite"),
     ('spectra = "default"', 'spectra = "/nonexistent/spectra.h5"', "'beam.spectra' names no file"),
 ])
 def test_bad_values_are_refused_with_file_and_key(tmp_path, old, new, message):

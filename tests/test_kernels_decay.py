@@ -11,7 +11,8 @@ import pytest
 from jax.test_util import check_grads
 
 from fipscan.kernels import decay, yields
-from fipscan.kernels.numerics import log1mexp
+from fipscan.kernels.numerics import log1mexp, log1mexp_from_log
+from fipscan.kernels.roots import rtsafe
 
 ALPHA = 1 / 137.035999
 M_E, M_MU = 0.51099895e-3, 0.1056583755
@@ -72,6 +73,42 @@ def test_log1mexp_accuracy():
     expected = np.where(x <= 8.0, np.log(-np.expm1(-np.minimum(x, 8.0))), series)
     assert np.allclose(np.asarray(log1mexp(jnp.asarray(x))), expected, rtol=1e-10, atol=0)
     assert float(log1mexp(jnp.asarray(0.0))) == -np.inf
+
+
+def test_log1mexp_from_log_matches_and_survives_underflow():
+    """The same function from log x: equal to log1mexp where x is representable (series below 1e-3,
+    error < x^4/2880), exact log x where x underflows, finite gradient d/dlog x -> 1 there."""
+    log_x = np.linspace(-40.0, 6.0, 400)
+    got = np.asarray(log1mexp_from_log(jnp.asarray(log_x)))
+    assert np.allclose(got, np.asarray(log1mexp(jnp.exp(jnp.asarray(log_x)))), rtol=1e-13, atol=0)
+    assert float(log1mexp_from_log(jnp.asarray(-1000.0))) == -1000.0  # exp(-1000) = 0 in float64
+    g = jax.grad(log1mexp_from_log)
+    for lx in (-1000.0, -20.0, math.log(1e-3), 0.0, 5.0):
+        x = math.exp(lx)
+        assert float(g(jnp.asarray(lx))) == pytest.approx(x / math.expm1(x) if x > 0 else 1.0, rel=1e-12)
+    f32 = log1mexp_from_log(jnp.asarray([-200.0, 0.0], jnp.float32))
+    assert f32.dtype == jnp.float32 and float(f32[0]) == -200.0
+
+
+def test_rtsafe_fixed_and_adaptive_modes():
+    """x^3 = 2 from the bracket [3, 0] given as (f < 0 end, f >= 0 end): both modes find the root;
+    the fixed mode evaluates exactly n_iter times and carries aux out, the adaptive mode stops early,
+    and a zero-width bracket costs one evaluation (jit and vmap)."""
+    def fdf(x):
+        return x**3 - 2.0, 3 * x**2, {"twice": 2 * x}
+
+    root = 2.0 ** (1 / 3)
+    r = jax.jit(lambda a, b: rtsafe(fdf, a, b, n_iter=12, fixed=True))(jnp.asarray(0.0), jnp.asarray(3.0))
+    assert int(r.n_eval) == 12 and abs(float(r.x) - root) < 1e-14 and float(r.aux["twice"]) == float(2 * r.x)
+    r = rtsafe(fdf, jnp.asarray(0.0), jnp.asarray(3.0), n_iter=60, xtol=1e-12)
+    assert bool(r.converged) and abs(float(r.x) - root) < 1e-12 and int(r.n_eval) < 12
+    lo, hi = jnp.asarray([0.0, 1.5]), jnp.asarray([3.0, 1.5])
+    rv = jax.vmap(lambda a, b: rtsafe(fdf, a, b, n_iter=60, xtol=1e-12))(lo, hi)
+    assert abs(float(rv.x[0]) - root) < 1e-12 and float(rv.x[1]) == 1.5 and bool(rv.converged[1])
+    assert int(rv.n_eval[1]) == 1
+    # a decreasing function: the f < 0 end lies above the f >= 0 end
+    r = rtsafe(lambda x: (2.0 - x**3, -3 * x**2, ()), jnp.asarray(3.0), jnp.asarray(0.0), n_iter=60, xtol=1e-12)
+    assert abs(float(r.x) - root) < 1e-12
 
 
 def test_cell_log_probabilities_sum_to_total():

@@ -60,7 +60,7 @@ def test_below_threshold_weight_zero_and_finite_gradient():
     u = _uniform(64, 5)
     _, w = phase_space(0.9 * sum(masses), masses, u)
     assert np.all(np.asarray(w) == 0.0)
-    g = jax.grad(lambda M: jnp.sum(phase_space(M, masses, u)[0]) + jnp.sum(phase_space(M, masses, u)[1]))
+    g = jax.jit(jax.grad(lambda M: jnp.sum(phase_space(M, masses, u)[0]) + jnp.sum(phase_space(M, masses, u)[1])))
     for M in (0.0, sum(masses), 1.0):
         assert np.isfinite(float(g(M)))
 

@@ -136,29 +136,10 @@ def run_scan(args) -> int:
     dt = time.perf_counter() - t0
     print(f"fipscan: wrote {', '.join(sorted(written))} to {args.output} in {dt:.1f} s", file=sys.stderr)
     if args.json:
-        summary = {
-            "output": str(args.output), "files": sorted(written), "seconds": dt,
-            "model": model.name, "experiment": experiment.name, "channels": list(result.channels),
-            "contours": [_contour_summary(pt.contour, pot=pt.pot, n_limit=pt.n_limit) for pt in result.points],
-            "per_final_state": _split_summary(result, "final_state"),
-            "per_production": _split_summary(result, "production"),
-        }
-        json.dump(summary, sys.stdout, indent=2)
-        print()
+        from fipscan.io.results import scan_summary, write_json
+
+        write_json(scan_summary(result, written, output=args.output, seconds=dt))
     return 0
-
-
-def _contour_summary(contour, **extra) -> dict:
-    rows = contour.rows()
-    return {**extra, "n_masses_excluded": int(contour.excluded.sum()),
-            "min_coupling": min((r[1] for r in rows), default=None)}
-
-
-def _split_summary(result, by: str) -> dict:
-    """Per final state (or production channel): the largest N on the grid and that part's own contour."""
-    events = result.events_by(by)
-    contours = result.contour_by(by)
-    return {k: {"max_events": float(events[k].max()), **_contour_summary(contours[k])} for k in events}
 
 
 def run_info(args) -> int:
@@ -171,8 +152,9 @@ def run_info(args) -> int:
     info = point_info(model, check_mass(args.mass, *model.mass_range), check_coupling(args.coupling),
                       e_beam=experiment.energy_gev)
     if args.json:
-        json.dump(info, sys.stdout, indent=2)
-        print()
+        from fipscan.io.results import write_json
+
+        write_json(info)
         return 0
     print(f"{model.label}: m = {info['mass_gev']:g} GeV, {model.coupling.name} = {info['coupling']:g}")
     print(f"  total width   {info['total_width_gev']:.6e} GeV")

@@ -529,7 +529,8 @@ def contour_problem(tables, experiment=None, *, pot=None, n_limit=None, coupling
 # Compile time grows with every place the yield kernel appears in a traced program (~0.3 s each on
 # CPU, more for second derivatives), so the primal solves call it from few places and use first
 # derivatives only: the bracket grid, one Illinois loop for the ridge, one rtsafe loop (vmapped over
-# both edges; fipscan.kernels.roots.rtsafe with a fixed trip count).  Second derivatives (:func:`_full`) appear only in the tip's implicit-function rule.
+# both edges; fipscan.kernels.roots.rtsafe with a fixed trip count).  Second derivatives
+# (:func:`_full`) appear only in the tip's implicit-function rule.
 def _F(surface, lnl, x, y):
     return log_events_at(surface, x, y) - lnl
 

@@ -24,11 +24,11 @@ vertices) until F changes sign again, and tracing resumes from that entry point 
 A loop is closed when a step passes its starting point again with the same orientation.
 
 Seeds are all sign changes of F on the coarse coupling grid at the interior mass nodes, refined by
-safeguarded Newton (fipscan.kernels.roots.rtsafe, all seeds in one jitted call); every seed not yet on a traced polygon starts a new region, so separate
-islands and a region split in two are found as long as they cross a mass node (an island narrower than
-the node spacing is not seen).  Every loop is bounded (``max_steps``, ``h_min``): on failure a
-:class:`ContourTraceError` names the place and the fix, or with ``raise_on_failure=False`` the open
-polygon is returned with ``closed=False`` and the message.
+safeguarded Newton (fipscan.kernels.roots.rtsafe, all seeds in one jitted call); every seed not yet on a
+traced polygon starts a new region, so separate islands and a region split in two are found as long as
+they cross a mass node (an island narrower than the node spacing is not seen). Every loop is bounded
+(``max_steps``, ``h_min``): on failure a :class:`ContourTraceError` names the place and the fix, or with
+``raise_on_failure=False`` the open polygon is returned with ``closed=False`` and the message.
 
 Kinematic thresholds: the yields are read through the :class:`fipscan.searches.Search` protocol,
 whose ``signal_ranges`` are the mass intervals where N is not identically zero.  Each is traced in

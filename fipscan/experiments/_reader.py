@@ -50,24 +50,26 @@ class Section:
     # -- typed accessors ----------------------------------------------------------------------
     def number(self, name: str, default=MISSING, *, positive=False, nonnegative=False, lo=None, hi=None,
                integer=False) -> float:
+        """A TOML number (never a string or a boolean), checked with the validators of fipscan.checks."""
+        from fipscan import checks
+
         v = self.raw(name, default)
         if v is default and default is not MISSING:
             return v
+        label = f"{self.source}: '{self.key(name)}'"
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise self.error(name, f"must be a number, not {v!r}")
         if integer and not isinstance(v, int):
             raise self.error(name, f"must be an integer, not {v!r}")
-        if not math.isfinite(v):
-            raise self.error(name, f"must be finite, not {v!r}")
-        if positive and v <= 0:
-            raise self.error(name, f"must be positive, not {v!r}")
-        if nonnegative and v < 0:
-            raise self.error(name, f"must not be negative, not {v!r}")
-        if lo is not None and v < lo:
-            raise self.error(name, f"must be >= {lo}, not {v!r}")
-        if hi is not None and v > hi:
-            raise self.error(name, f"must be <= {hi}, not {v!r}")
-        return int(v) if integer else float(v)
+        x = checks.finite(label, v, error=ConfigError)
+        if positive:
+            checks.positive(label, x, error=ConfigError)
+        if nonnegative:
+            checks.nonnegative(label, x, error=ConfigError)
+        if lo is not None or hi is not None:
+            floor = (0.0 if positive or nonnegative else -math.inf) if lo is None else lo
+            checks.within(label, x, floor, math.inf if hi is None else hi, error=ConfigError)
+        return int(x) if integer else x
 
     def string(self, name: str, default=MISSING, *, choices=None) -> str:
         v = self.raw(name, default)

@@ -121,12 +121,21 @@ def write_scan_h5(f, result) -> None:
     f.create_dataset("coupling", data=result.grid.couplings)
     f["mass_gev"].attrs["units"] = "GeV"
     f["coupling"].attrs["name"] = result.model.coupling.name
+    f["coupling"].attrs["units"] = result.model.coupling.unit
+    f.attrs["experiment_settings"] = json.dumps(jsonable(result.experiment.settings()), sort_keys=True)
+    # N split by final state and by production channel at the primary POT (they sum to pot_0/events)
+    for by, group in (("final_state", "events_by_final_state"), ("production", "events_by_production")):
+        for name, ev in result.events_by(by).items():
+            d = f.create_dataset(f"{group}/{name}", data=ev, compression="gzip")
+            d.attrs["axes"] = "mass_gev,coupling"
+            d.attrs["pot"] = result.points[0].pot
     for i, pt in enumerate(result.points):
         g = f.create_group(f"pot_{i}")
         g.attrs["pot"] = pt.pot
         g.attrs["n_limit"] = pt.n_limit
         d = g.create_dataset("events", data=pt.events, compression="gzip")
         d.attrs["axes"] = "mass_gev,coupling"
+        d.attrs["units"] = "expected signal events"
         g.attrs["background"] = pt.background
         g.attrs["background_uncertainty"] = pt.background_uncertainty
         _write_contour(g.create_group("contour"), pt.contour)
@@ -169,18 +178,28 @@ def save_scan(result, outdir, *, compare=None, formats=("png", "pdf"), polygon=T
     return written
 
 
-def scan_summary(result, written: Mapping[str, Any] = (), *, output=None, seconds=None) -> dict:
+def _contour_summary(contour) -> dict:
+    rows = contour.rows()
+    return {"n_masses_excluded": int(np.asarray(contour.excluded).sum()),
+            "min_coupling": float(min(r[1] for r in rows)) if rows else None}
+
+
+def scan_summary(result, written: Mapping[str, Any] = (), *, output=None, seconds=None, split=True) -> dict:
     """The machine-readable summary of a scan (what ``fipscan scan --json`` prints): output folder,
-    files written, wall time, and per POT the limit, the number of excluded masses and the smallest
-    excluded coupling (``None`` when nothing is excluded)."""
-    contours = []
-    for pt in result.points:
-        rows = pt.contour.rows()
-        contours.append({"pot": float(pt.pot), "n_limit": float(pt.n_limit),
-                         "n_masses_excluded": int(np.asarray(pt.contour.excluded).sum()),
-                         "min_coupling": float(min(r[1] for r in rows)) if rows else None})
-    return {"output": None if output is None else str(output), "files": sorted(written),
-            "seconds": seconds, "contours": contours}
+    files written, wall time, model, experiment and final states; per POT the limit, the number of
+    excluded masses and the smallest excluded coupling (``None`` when nothing is excluded); with
+    ``split``, per final state and per production channel (at the primary POT) the largest N on the
+    grid and that part's own contour summary."""
+    contours = [{"pot": float(pt.pot), "n_limit": float(pt.n_limit), **_contour_summary(pt.contour)}
+                for pt in result.points]
+    doc = {"output": None if output is None else str(output), "files": sorted(written),
+           "seconds": seconds, "model": result.model.name, "experiment": result.experiment.name,
+           "channels": list(result.channels), "contours": contours}
+    if split:
+        for by, key in (("final_state", "per_final_state"), ("production", "per_production")):
+            events, parts = result.events_by(by), result.contour_by(by)
+            doc[key] = {k: {"max_events": float(np.max(events[k])), **_contour_summary(parts[k])} for k in events}
+    return doc
 
 
 def write_json(doc, dest: str | os.PathLike | IO[str] | None = None, *, indent: int = 2, default=None) -> None:

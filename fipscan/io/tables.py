@@ -8,7 +8,8 @@ cache entry (``fipscan cache list``) be read directly.  The layout (:func:`write
 ``log_s1``                        (Nm, Nb) log of the inverse decay length [1/m] at unit coupling
 ``a_edges``                       (Nz + 1,) path length [m] of the decay-cell edges from production
 ``per_channel/<production>``      (Nm, Nb, Nz) weights per production channel; their sum is the table
-attrs ``channels``                detected final states, comma separated
+``per_final_state/<final state>`` (Nm, Nb, Nz) weights per final state; their sum is the table too
+attrs ``channels``                detected final states, comma separated (the names under ``per_final_state/``)
 attrs ``production``              production channels in order (the names under ``per_channel/``)
 attrs ``n_prod``, ``n_width``     powers of the coupling in production and in the width
 attrs ``model``, ``experiment``   what the tables were built for (files of :func:`save_tables` only)
@@ -32,7 +33,7 @@ __all__ = ["save_tables", "load_tables", "write_tables", "read_tables", "TABLES_
 
 #: the ``kind`` stamp of a table file, and its layout version
 TABLES_KIND = "yield-tables"
-TABLES_SCHEMA_VERSION = 1
+TABLES_SCHEMA_VERSION = 2
 #: accepted file-name suffixes
 TABLE_SUFFIXES = (".h5", ".hdf5")
 #: cache entries of fipscan.yields.precompute share the layout
@@ -52,6 +53,8 @@ def write_tables(f, tables) -> None:
     f.create_dataset("a_edges", data=np.asarray(tables.a_edges))
     for name, W in tables.per_channel.items():
         f.create_dataset(f"per_channel/{name}", data=np.asarray(W), compression="gzip", compression_opts=1)
+    for name, W in tables.per_final_state.items():
+        f.create_dataset(f"per_final_state/{name}", data=np.asarray(W), compression="gzip", compression_opts=1)
     f.attrs["channels"] = ",".join(tables.channels)
     f.attrs["production"] = ",".join(names)
     f.attrs["n_prod"], f.attrs["n_width"] = float(tables.n_prod), float(tables.n_width)
@@ -89,8 +92,17 @@ def read_tables(f, dtype=None, *, where="table file"):
             or log_s1.shape != W.shape[:2] or a_edges.shape != (W.shape[2] + 1,)):
         raise InputError(f"{where} has inconsistent shapes (masses {masses.shape}, log_s1 {log_s1.shape}, "
                          f"a_edges {a_edges.shape}, weights {W.shape})")
+    channels = tuple(c for c in _attr_str(f.attrs["channels"]).split(",") if c)
+    per_fs = {}
+    if "per_final_state" in f:
+        absent = [k for k in channels if k not in f["per_final_state"]]
+        if absent:
+            raise InputError(f"{where} lacks per_final_state/{','.join(absent)}")
+        per_fs = {k: jnp.asarray(f[f"per_final_state/{k}"][...], dtype) for k in channels}
+        if any(w.shape != W.shape for w in per_fs.values()):
+            raise InputError(f"{where} has per_final_state weights of another shape than {W.shape}")
     return YieldTables(masses=masses, weights=W, log_s1=log_s1, a_edges=a_edges, per_channel=per_channel,
-                       channels=tuple(c for c in _attr_str(f.attrs["channels"]).split(",") if c),
+                       per_final_state=per_fs, channels=channels,
                        n_prod=float(f.attrs["n_prod"]), n_width=float(f.attrs["n_width"]))
 
 
