@@ -150,6 +150,7 @@ _register("kskl", ("K(S)0", "K(L)0"), r"K_SK_L", volume="charged", detectable=Fa
 _register("gammagammagamma", ("gamma", "gamma", "gamma"), r"3\gamma", detectable=False)
 _register("k0kpi", ("K(S)0", "K+", "pi-"), r"K^0K\pi", volume="charged", detectable=False)
 _register("other", (), r"\mathrm{other\ hadrons}", volume="charged", detectable=False)
+_register("tautau", ("tau+", "tau-"), r"\tau^+\tau^-", detectable=False)  # no tau selection anywhere
 
 
 def list_final_states(detectable_only: bool = False) -> list[str]:

@@ -124,7 +124,7 @@ def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=No
           or not np.allclose(np.asarray(tables.masses), grid.masses, rtol=1e-12)):
         raise InputError(f"the yield tables hold {np.size(tables.masses)} masses that are not the grid's "
                          f"{grid.masses.size}: build them with precompute(model, experiment, grid.masses)")
-    elif tuple(tables.channels) != channels:
+    elif tables.channels and tuple(tables.channels) != channels:
         raise InputError(f"the yield tables are for final states {','.join(tables.channels)}, "
                          f"the scan asks for {','.join(channels)}")
     cl = experiment.cl if cl is None else float(cl)

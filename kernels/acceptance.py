@@ -301,6 +301,16 @@ class _Cuts:
             self.lt(_sqrt0(x * x + y * y), r)
 
 
+def _on_lkr(cuts, geom, x, y, r_min):
+    """An impact point (x, y) on the LKr face: inside the octagon |x|, |y| < half_width,
+    |x| + |y| < octagon_sum, and outside the beam hole r > r_min."""
+    ax, ay = jnp.abs(x), jnp.abs(y)
+    cuts.lt(ax, geom.lkr_half_width)
+    cuts.lt(ay, geom.lkr_half_width)
+    cuts.lt(ax + ay, geom.lkr_octagon_sum)
+    cuts.radius_gt(x, y, r_min)
+
+
 def _apply_cuts(geom, sel, vx, vy, vz, t1, t2, e1, e2, forward, sharpness=None):
     """Acceptance from the vertex (vx, vy, vz), per-track slopes and energies.
 
@@ -328,11 +338,7 @@ def _apply_cuts(geom, sel, vx, vy, vz, t1, t2, e1, e2, forward, sharpness=None):
         pts = []
         for t in (t1, t2):
             x, y = at(t, geom.z_lkr)
-            ax, ay = jnp.abs(x), jnp.abs(y)
-            cuts.lt(ax, geom.lkr_half_width)
-            cuts.lt(ay, geom.lkr_half_width)
-            cuts.lt(ax + ay, geom.lkr_octagon_sum)
-            cuts.radius_gt(x, y, r_min)
+            _on_lkr(cuts, geom, x, y, r_min)
             pts.append((x, y))
         cuts.radius_gt(pts[0][0] - pts[1][0], pts[0][1] - pts[1][1], sel.min_separation)
     elif sel.detector == "muv3":
@@ -606,11 +612,7 @@ def _spectrometer_cuts(geom, sel, decay, objs, vertex, forward, sharpness):
 
     def lkr(obj):
         x, y = at(obj, geom.z_lkr)
-        ax, ay = jnp.abs(x), jnp.abs(y)
-        cuts.lt(ax, geom.lkr_half_width)
-        cuts.lt(ay, geom.lkr_half_width)
-        cuts.lt(ax + ay, geom.lkr_octagon_sum)
-        cuts.radius_gt(x, y, r_lkr)
+        _on_lkr(cuts, geom, x, y, r_lkr)
         on_lkr.append((x, y))
 
     for obj in objs:

@@ -52,6 +52,6 @@ def test_parse_final_states_refuses_empty_unknown_repeated_unavailable():
 
 
 def test_unknown_final_state_names_the_known_ones():
-    with pytest.raises(InputError, match="tautau.*known: ee, mumu"):
-        get_final_state("tautau")
+    with pytest.raises(InputError, match="nunu.*known: ee, mumu"):
+        get_final_state("nunu")
     assert "other" in FINAL_STATES and not FINAL_STATES["other"].detectable

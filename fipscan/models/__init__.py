@@ -17,6 +17,7 @@ __all__ = ["get_model", "list_models", "parse_model_options"]
 #: model name -> "module:Class"
 _REGISTRY = {
     "dark-photon": "fipscan.models.dark_photon:DarkPhoton",
+    "dark-scalar": "fipscan.models.dark_scalar:DarkScalar",
 }
 
 

@@ -43,7 +43,9 @@ class MesonDecay(ProductionChannel):
     parent: the spectra species (fipscan.spectra.SPECIES: "pi0", "eta", "etap", "omega", ...);
     companion: the other daughter's name ("gamma", "pi0", "eta", "kplus"...); m_parent, m_companion
     [GeV]; br(m, g): BR(parent -> companion FIP) at mass m [GeV] and coupling g (jnp, broadcasting).
-    The name is ``parent->companion``.
+    parent_weight(p): optional fraction of the parents of momentum p [GeV] that decay at all (e.g. the
+    kaons of a dump that decay before interacting); it multiplies the parent spectrum per momentum bin
+    before the decay kinematics (None: every parent decays).  The name is ``parent->companion``.
     """
 
     parent: str
@@ -52,6 +54,7 @@ class MesonDecay(ProductionChannel):
     m_companion: float
     br: Callable
     rate_unit: str = "branching ratio"
+    parent_weight: Optional[Callable] = None
 
     @property
     def name(self) -> str:

@@ -1,7 +1,8 @@
 """Declarations -> binned FIP sources for one beam (the pipeline side of fipscan.production.channels).
 
 ``sources(channels, spectra, e_beam)`` returns, per declared channel, a sampler of
-fipscan.production.samples: a :class:`MesonSampler` on the parent's spectrum for a meson decay, a
+fipscan.production.samples: a :class:`MesonSampler` on the parent's spectrum (times the declaration's
+``parent_weight`` per momentum bin centre, when it has one) for a meson decay, a
 :class:`TableSampler` for bremsstrahlung and tabulated channels.  FIPs are counted per POT at unit
 coupling: meson spectra are per POT (fipscan.spectra), bremsstrahlung tables per proton interaction
 with one interaction per POT (the thick-target approximation of the dump; Bluemlein & Brunner,
@@ -11,6 +12,8 @@ arXiv:1311.3870).
 from __future__ import annotations
 
 import math
+
+import numpy as np
 
 from fipscan.constants import M_P
 from fipscan.errors import ConfigError
@@ -30,7 +33,11 @@ def sources(channels, spectra, e_beam: float) -> dict:
                 raise ConfigError(f"production channel {ch.name}: the spectra have no '{ch.parent}' "
                                   f"(species: {', '.join(spectra.species)})")
             br = ch.br
-            out[ch.name] = MesonSampler(spectra.histogram(ch.parent), edges_p, edges_t, ch.m_parent,
+            hist = spectra.histogram(ch.parent)
+            if ch.parent_weight is not None:  # e.g. the fraction of the dump's kaons that decay
+                p_centres = 10.0 ** (0.5 * (np.asarray(edges_p)[1:] + np.asarray(edges_p)[:-1]))
+                hist = np.asarray(hist, dtype=float) * np.asarray(ch.parent_weight(p_centres), dtype=float)[:, None]
+            out[ch.name] = MesonSampler(hist, edges_p, edges_t, ch.m_parent,
                                         ch.m_companion, lambda m, _br=br: _br(m, 1.0))
         elif isinstance(ch, (Bremsstrahlung, Tabulated)):
             support = None if ch.p_support is None else ch.p_support(e_beam)

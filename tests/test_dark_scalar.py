@@ -1,0 +1,181 @@
+"""BC4 dark scalar (fipscan.models.dark_scalar): closed forms, production limits, dispersive widths,
+branching ratios, the long-lived limit of the yields and the info CLI."""
+
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import fipscan
+from fipscan import constants as C
+from fipscan.models import dark_scalar as ds
+from fipscan.models import get_model
+
+#: the literature values of the m_S -> 0 production rates (BR/theta^2) depend on m_t^4 |V|^2 and the
+#: form factor at q^2 = 0; the spread between the quoted numbers is ~10%
+LITERATURE_SPREAD = 0.10
+#: read-off precision of the dispersive widths from Winkler's Fig. 3 (log-scale figure) plus the error
+#: of the log-linear interpolation between the nodes
+DISPERSIVE_TOLERANCE = 0.05
+
+
+def test_lepton_widths_closed_form():
+    # Gamma(S -> mu mu) = theta^2 G_F m_mu^2 m_S beta^3/(4 sqrt2 pi): shared reference, theta = 1e-3
+    assert float(ds.width_ll(0.5, C.M_MU, 1e-6)) == pytest.approx(2.72715e-15, rel=1e-6)
+    assert float(ds.width_ll(0.3, C.M_MU, 1e-6)) == pytest.approx(7.86100e-16, rel=1e-6)
+    # zero below threshold, with a finite gradient there (double-where)
+    assert float(ds.width_ll(0.2, C.M_MU, 1e-6)) == 0.0
+    grad = jax.grad(lambda m: ds.width_ll(m, C.M_MU, 1.0))(2 * C.M_MU)
+    assert np.isfinite(float(grad))
+    # the model's own partial width is the same closed form
+    assert float(ds.partial_widths(0.5, 1e-6)["mumu"]) == pytest.approx(2.72715e-15, rel=1e-6)
+
+
+def test_widths_keep_float32():
+    w = ds.total_width(jnp.asarray([0.3, 1.2, 3.0], jnp.float32), jnp.float32(1e-6))
+    assert w.dtype == jnp.float32 and np.all(np.isfinite(np.asarray(w)))
+
+
+def test_gammagamma_heavy_loop_limit():
+    # far below every loop threshold but the electron's: heavy quarks give 4/3 N_c Q^2 each and the W
+    # -7, i.e. |sum|^2 = (-7 + 4/3 (4/3 + 1/3 + 4/3) + 3 x ~0)^2; at m = 1 MeV the electron loop is
+    # tau_e = 0.96 (A_1/2 ~ 1.9) and the muon/tau give 4/3 each: sum = -7 + 4 + 1.9 + 8/3 = 1.6
+    w = float(ds.width_gammagamma(1e-3, 1.0))
+    pref = C.G_F * C.ALPHA**2 * 1e-9 / (128 * np.sqrt(2) * np.pi**3)
+    assert 1.0 < np.sqrt(w / pref) < 2.2
+
+
+def test_b_to_k_scalar_limits():
+    # BR(B+ -> K+ S) ~ 0.43 theta^2 as m_S -> 0 (Winkler arXiv:1809.01876; Boiarska et al.
+    # arXiv:1904.10447); a code 4x too large fails
+    br0 = float(ds.br_b_to_k_scalar(1e-4, 1.0))
+    assert br0 == pytest.approx(0.43, rel=LITERATURE_SPREAD)
+    # linear in sin^2 theta
+    assert float(ds.br_b_to_k_scalar(1e-4, 1e-8)) == pytest.approx(1e-8 * br0, rel=1e-12)
+    # falls to zero at the kinematic end m_B - m_K, monotonically over its last 0.8 GeV (below, the form
+    # factor f0(m^2), rising towards its pole, outweighs the shrinking phase space)
+    end = ds.M_BPLUS - C.M_K
+    m = jnp.linspace(end - 0.8, end - 1e-4, 200)
+    br = np.asarray(ds.br_b_to_k_scalar(m, 1.0))
+    assert np.all(np.diff(br) < 0) and br[-1] < 3e-2 * br0
+    assert float(ds.br_b_to_k_scalar(end + 1e-3, 1.0)) == 0.0
+    # B0 -> K0 S: same physics, shorter lifetime
+    assert float(ds.br_b_to_k_scalar(1e-4, 1.0, charged=False)) / br0 == pytest.approx(
+        ds.TAU_B0 / ds.TAU_BPLUS, rel=0.02)
+
+
+def test_k_to_pi_scalar_limits():
+    # BR(K+ -> pi+ S) ~ 1.4e-3 theta^2 as m_S -> 0 (Boiarska et al. arXiv:1904.10447; 1.3e-3 in
+    # Bezrukov & Gorbunov arXiv:0912.0390)
+    br0 = float(ds.br_k_to_pi_scalar(1e-4, 1.0))
+    assert br0 == pytest.approx(1.4e-3, rel=LITERATURE_SPREAD)
+    end = C.M_K - C.M_PI
+    m = jnp.linspace(0.01, end - 1e-4, 100)
+    br = np.asarray(ds.br_k_to_pi_scalar(m, 1.0))
+    assert np.all(np.diff(br) < 0) and br[-1] < 0.05 * br0
+    assert float(ds.br_k_to_pi_scalar(end + 1e-3, 1.0)) == 0.0
+    grad = jax.grad(lambda x: ds.br_k_to_pi_scalar(x, 1.0))(jnp.asarray(end))
+    assert np.isfinite(float(grad))
+
+
+def test_kaon_decay_fraction_between_its_limits():
+    lam = ds.LAMBDA_INT_KAON_CU
+    f = ds.kaon_decay_fraction(jnp.asarray([1e-9, 1.0, 10.0, 100.0]), C.M_K, ds.TAU_KPLUS, lam)
+    f = np.asarray(f)
+    assert f[0] == pytest.approx(1.0, abs=1e-6)  # a kaon at rest decays (thin-target limit)
+    assert np.all(np.diff(f) < 0)
+    # thick-target limit: lambda / (beta gamma c tau) for p c tau >> lambda m
+    assert f[-1] == pytest.approx(lam * C.M_K / (100.0 * C.C_LIGHT * ds.TAU_KPLUS), rel=1e-3)
+
+
+# Winkler arXiv:1809.01876 Fig. 3 (Gamma(S -> pi pi)/sin^2 theta [GeV]) at masses between the nodes of
+# ds.WINKLER_PIPI (read off the same curve)
+WINKLER_PIPI_CHECK = [(0.5012, 2.229e-8), (0.6999, 5.101e-8), (0.8351, 1.014e-7), (1.1005, 5.056e-8),
+                      (1.4146, 9.343e-9)]
+# Gamma(S -> K K)/sin^2 theta [GeV] of the same figure
+WINKLER_KK_CHECK = [(1.1206, 1.018e-7), (1.4804, 8.531e-8), (1.8900, 4.217e-8)]
+
+
+@pytest.mark.parametrize("m, ref", WINKLER_PIPI_CHECK)
+def test_pipi_width_against_winkler(m, ref):
+    charged, neutral = ds.width_pipi_dispersive(m, 1.0)
+    assert float(charged + neutral) == pytest.approx(ref, rel=DISPERSIVE_TOLERANCE)
+    # isospin: pi+pi- : pi0pi0 = 2 : 1 up to the phase-space difference of the pion masses
+    bc, bn = np.sqrt(1 - 4 * C.M_PI**2 / m**2), np.sqrt(1 - 4 * C.M_PI0**2 / m**2)
+    assert float(charged / neutral) == pytest.approx(2.0 * bc / bn, rel=1e-9)
+
+
+@pytest.mark.parametrize("m, ref", WINKLER_KK_CHECK)
+def test_kk_width_against_winkler(m, ref):
+    charged, neutral = ds.width_kk_dispersive(m, 1.0)
+    assert float(charged + neutral) == pytest.approx(ref, rel=DISPERSIVE_TOLERANCE)
+
+
+def test_branching_ratios_sum_to_one_and_thresholds():
+    m = jnp.geomspace(1e-3, 4.5, 300)
+    brs = ds.branching_ratios(m)
+    np.testing.assert_allclose(np.asarray(sum(brs.values())), 1.0, rtol=1e-12)
+    m_np = np.asarray(m)
+    for name, threshold in (("ee", 2 * C.M_E), ("mumu", 2 * C.M_MU), ("pipi", 2 * C.M_PI),
+                            ("pi0pi0", 2 * C.M_PI0), ("kk", 2 * C.M_K), ("tautau", 2 * C.M_TAU)):
+        assert np.all(np.asarray(brs[name])[m_np < threshold] == 0.0), name
+    # pi pi dominates between 2 m_pi and the K K threshold (Winkler Fig. 4): more than 80% at 0.5 GeV
+    at = ds.branching_ratios(jnp.asarray(0.5))
+    assert 0.8 < float(at["pipi"] + at["pi0pi0"]) < 0.95
+    # mu mu is the whole width between 2 m_mu and 2 m_pi0
+    assert float(ds.branching_ratios(0.25)["mumu"]) == pytest.approx(1.0, rel=1e-3)
+
+
+def test_total_width_is_smooth_through_the_hadronic_band():
+    lo, hi = ds.HADRONIC_BAND
+    m = jnp.linspace(lo - 0.05, hi + 0.05, 400)
+    w = np.log(np.asarray(ds.total_width(m, 1.0)))
+    assert np.max(np.abs(np.diff(w))) < 0.05  # no jump at either end of the band
+    g = jax.vmap(jax.grad(lambda x: ds.total_width(x, 1.0)))(m)
+    assert np.all(np.isfinite(np.asarray(g)))
+
+
+def test_long_lived_limit_scales_as_sin4theta():
+    t = fipscan.precompute("dark-scalar", "na62-bd", [0.3, 0.6, 1.2], channels="mumu")
+    g = jnp.asarray([1e-14, 1e-13])
+    n = np.asarray(t.events_grid(jnp.log(g), 1.4e17))
+    assert np.all(n > 0)
+    # production ~ sin^2 theta and the decay probability ~ sin^2 theta: N ~ sin^4 theta
+    np.testing.assert_allclose(n[:, 1] / n[:, 0], 100.0, rtol=1e-3)
+    # the split by production channel sums to the total, and B decays dominate above the kaon end
+    parts = t.split_events_grid(jnp.log(g), 1.4e17, by="production")
+    np.testing.assert_allclose(sum(parts.values()), n, rtol=1e-10)
+    assert float(parts["kplus->piplus"][2, 0]) == 0.0 and float(parts["bplus->kplus"][2, 0]) > 0
+
+
+def test_kaon_parent_weight_reduces_the_kaon_yield():
+    spectra = fipscan.experiments.load_experiment("na62-bd").load_spectra()
+    from fipscan.production.sources import sources
+
+    full = get_model("dark-scalar", kaon_interaction_length=1e6)  # every kaon decays
+    dump = get_model("dark-scalar")
+    edges = np.asarray(spectra.log10p_edges)
+    (k_full,) = [s for n, s in sources(full.production(), spectra, 400.0).items() if n == "kplus->piplus"]
+    (k_dump,) = [s for n, s in sources(dump.production(), spectra, 400.0).items() if n == "kplus->piplus"]
+    w_full = float(np.sum(k_full(jnp.asarray(0.2))[2]))
+    w_dump = float(np.sum(k_dump(jnp.asarray(0.2))[2]))
+    # typical dump kaons of O(10-100) GeV travel beta gamma c tau ~ 70-700 m: a fraction ~1e-3 decays
+    assert 1e-5 < w_dump / w_full < 1e-2
+    assert edges.size > 2
+
+
+def test_info_json_reports_b_and_k_production():
+    res = subprocess.run([sys.executable, "-m", "fipscan.cli.main", "info", "--model", "dark-scalar",
+                          "--mass", "0.5", "--coupling", "1e-6", "--json"],
+                         capture_output=True, text=True, env=dict(os.environ), timeout=300)
+    assert res.returncode == 0, res.stderr
+    info = json.loads(res.stdout)
+    assert info["production"]["bplus->kplus"] == pytest.approx(float(ds.br_b_to_k_scalar(0.5, 1e-6)), rel=1e-9)
+    assert info["production"]["bplus->kplus"] == pytest.approx(1e-6 * 0.39, rel=0.05)
+    assert info["production"]["kplus->piplus"] == 0.0  # closed above m_K - m_pi
+    assert sum(info["branching_ratios"].values()) == pytest.approx(1.0, rel=1e-12)
