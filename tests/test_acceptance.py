@@ -97,7 +97,7 @@ def test_geometry_and_selection_from_config(cfg, geom, ee, mumu):
     assert len(jax.tree_util.tree_leaves(geom)) == 17
     assert len(jax.tree_util.tree_leaves(ee)) == 5  # m_daughter, min_energy, min_separation, min_radius, min_photon_energy
     with pytest.raises(InputError, match="unknown final state"):
-        get_final_state("tautau")
+        get_final_state("nunu")
     bad = {**cfg, "detector": {k: v for k, v in cfg["detector"].items() if k != "lkr"}}
     with pytest.raises(ConfigError, match="detector.lkr"):
         geometry_from_config(bad)

@@ -4,7 +4,9 @@ state and per-production yields, and the CLI's refusal of empty or unknown final
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 import os
 import subprocess
@@ -23,8 +25,19 @@ TOY = Path(__file__).resolve().parent / "data" / "toy_calorimeter.toml"
 
 
 def run(*args, cwd=None):
+    """The real ``fipscan`` command in a subprocess."""
     return subprocess.run([sys.executable, "-m", "fipscan.cli.main", *args], capture_output=True, text=True,
                           cwd=cwd, env=dict(os.environ), timeout=600)
+
+
+def run_here(*args):
+    """The same entry point in this process (no second JAX start-up): (exit code, stdout, stderr)."""
+    from fipscan.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
 
 
 def test_angular_distribution_follows_spin():
@@ -104,21 +117,25 @@ def test_toy_scalar_at_the_calorimeter_end_to_end(tmp_path):
     (["--model", "dark-photon-x"], "unknown model"),
 ])
 def test_scan_refuses_bad_final_states_and_options(tmp_path, args, needle):
-    res = run("scan", "--masses", "0.1:0.5:4", "--couplings", "1e-7:1e-4:5", "-o", str(tmp_path / "o"), *args)
-    assert res.returncode == 2, res.stderr
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in res.stderr
+    code, _, err = run_here("scan", "--masses", "0.1:0.5:4", "--couplings", "1e-7:1e-4:5", "-o",
+                            str(tmp_path / "o"), *args)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in err
     assert not (tmp_path / "o" / "contour.csv").exists()
 
 
 def test_list_and_info():
-    res = run("list", "final-states", "--json")
+    res = run("list", "final-states", "--json")  # the real command once
     assert res.returncode == 0
     names = json.loads(res.stdout)
     assert {"ee", "mumu", "gammagamma", "pipipi0pi0"} <= set(names)
-    assert run("list", "final-states").stdout.split() == names
-    assert "na62-bd" in run("list", "experiments").stdout.split()
-    info = json.loads(run("info", "--model", "dark-photon", "--mass", "0.3", "--coupling", "1e-3", "--json").stdout)
+    assert run_here("list", "final-states")[1].split() == names
+    assert "na62-bd" in run_here("list", "experiments")[1].split()
+    assert "dark-photon" in run_here("list", "models")[1].split()
+    code, out, _ = run_here("info", "--model", "dark-photon", "--mass", "0.3", "--coupling", "1e-3", "--json")
+    assert code == 0
+    info = json.loads(out)
     # BR(eta -> gamma A') = 2 eps^2 (1 - m^2/m_eta^2)^3 BR(eta -> gamma gamma) = 2.70186e-7 (m = 0.3, eps = 1e-3)
     assert info["production"]["eta->gamma"] == pytest.approx(2.70186e-7, rel=1e-5)
     assert info["production_units"]["brems"] == "per proton interaction"

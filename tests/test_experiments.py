@@ -78,7 +78,7 @@ def test_unknown_key_is_refused_by_name(tmp_path, old, new, key):
     ("ee = 0.14\n", "", "missing key 'efficiency.ee'"),
     ("mumu = 0.14\n", "mumu = 1.4\n", "'efficiency.mumu' 1.4 is outside the allowed range [0, 1]"),
     ("pt_kick_gev = 0.270", "pt_kick_gev = 0.5", "disagrees with 0.2998 B L"),
-    ("[selection.pipi]", "[selection.tautau]", "not a registered final state"),
+    ("[selection.pipi]", "[selection.nunu]", "not a registered final state"),
     ("[selection.pipi]", "[selection.other]", "not reconstructed"),
     ('detector = "muv3"', 'detector = "hcal"', "'selection.mumu.detector' must be one of lkr, muv3, straws"),
     ("atomic_number = 29", "atomic_number = 290", "exceeds mass_number"),

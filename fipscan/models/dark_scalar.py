@@ -18,7 +18,9 @@ Decays (Gamma = g x the widths below; "unit" means at g = 1)
   is left out (non-perturbative; the gamma gamma BR it would change is < 1e-2 above 2 m_mu).
 * pi pi and K K below 2 GeV: the dispersive widths of Winkler, arXiv:1809.01876 (Fig. 3, the
   Gamma(S -> pi pi) and Gamma(S -> K K) curves), used as data: :data:`WINKLER_PIPI` and
-  :data:`WINKLER_KK` give Gamma/sin^2 theta at nodes read off that figure (a digitisation of it),
+  :data:`WINKLER_KK` give Gamma/sin^2 theta at nodes of a digitisation of that figure (the numbers,
+  rounded to three digits, of the digitised curves published with the scalar_portal package of J.-L.
+  Tastet, files decay/winkler_pi.txt and decay/winkler_K.txt; data only),
   interpolated linearly in m of log(Gamma / beta), beta of the charged pair (the s-wave threshold
   behaviour), constant below the first node.  Isospin: pi+pi- : pi0pi0 = 2 : 1, K+K- : K0 K0bar = 1 : 1,
   each with its own threshold (beta of its own pair).
