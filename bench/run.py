@@ -199,16 +199,17 @@ def build_tables(n_masses, mass_range, synthetic, cache_dir, dtype):
             from fipscan.experiments import load_experiment
             from fipscan.models import get_model
             from fipscan.runtime import configure
-            from fipscan.yields import _acceptance_tables, precompute
+            from fipscan.yields import _acceptance_tables, precompute, resolve_final_states
 
             old = os.environ.get("FIPSCAN_CACHE")
             os.environ["FIPSCAN_CACHE"] = str(cache_dir)
             try:
                 configure(x64=True)  # the persistent compilation cache inside the fresh cache directory
                 model, exp = get_model("dark-photon"), load_experiment("na62-bd")
-                _log(f"acceptance tables ({', '.join(model.default_channels)}), cold cache ({cache_dir}) ...")
+                channels = resolve_final_states(model, exp)
+                _log(f"acceptance tables ({', '.join(channels)}), cold cache ({cache_dir}) ...")
                 t0 = time.perf_counter()
-                _acceptance_tables(exp, model.default_channels, None)
+                _acceptance_tables(model, exp, channels, None)
                 info["acceptance_cold_s"] = time.perf_counter() - t0
                 _log(f"  {info['acceptance_cold_s']:.1f} s")
                 stages = (("precompute_cold_s", "first build", {}),
@@ -408,6 +409,54 @@ def bench_scan_api(tables, log_g, pot):
     return res
 
 
+def bench_models(n_masses, log_g, cache_dir):
+    """Every registered model at NA62-BD with its default final states: acceptance tables from a cold
+    cache, the yield tables (first build, built again after compilation), and the n_masses x n_couplings
+    grid (compile, run) -- the same stages as the BC1 rows, one row per model."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    from fipscan.experiments import load_experiment
+    from fipscan.models import get_model, list_models
+    from fipscan.yields import _acceptance_tables, precompute, resolve_final_states
+
+    exp = load_experiment("na62-bd")
+    out = {}
+    old = os.environ.get("FIPSCAN_CACHE")
+    os.environ["FIPSCAN_CACHE"] = str(cache_dir)
+    try:
+        for name in list_models():
+            model = get_model(name)
+            lo, hi = model.mass_range
+            masses = np.geomspace(max(lo, 0.01), min(hi, 2.0), n_masses)
+            channels = resolve_final_states(model, exp)
+            row = {"channels": list(channels), "n_masses": int(n_masses), "n_couplings": int(log_g.shape[0])}
+            t0 = time.perf_counter()
+            _acceptance_tables(model, exp, channels, None)
+            row["acceptance_cold_s"] = time.perf_counter() - t0
+            for key, kwargs in (("tables_first_s", {}), ("tables_again_s", {"cache": False})):
+                t0 = time.perf_counter()
+                t = precompute(model, exp, masses, **kwargs)
+                jnp.asarray(t.weights).block_until_ready()
+                row[key] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            t.events_grid(log_g, exp.pot).block_until_ready()
+            row["grid_first_s"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            t.events_grid(log_g, exp.pot).block_until_ready()
+            row["grid_run_s"] = time.perf_counter() - t0
+            row["production_channels"] = list(t.per_channel)
+            out[name] = row
+            _log(f"model {name}: acceptance cold {row['acceptance_cold_s']:.1f} s, tables {row['tables_first_s']:.1f} s "
+                 f"first / {row['tables_again_s']:.1f} s again, grid {row['grid_run_s']:.2f} s")
+    finally:
+        if old is None:
+            os.environ.pop("FIPSCAN_CACHE", None)
+        else:
+            os.environ["FIPSCAN_CACHE"] = old
+    return out
+
+
 def bench_main_job(workdir, timeout):
     """``fipscan scan`` with its defaults, as a subprocess: cold (empty FIPSCAN_CACHE) then warm."""
     res = {}
@@ -560,6 +609,11 @@ def run_bench(quick=False, json_path=None, device="cpu", synthetic=False, main_j
         st["contour"] = bench_contour(tables, log_g, pot, -math.log(0.1), contour_numpy)
         st["scan_api"] = bench_scan_api(tables, log_g, pot)
         result["peak_rss_bytes"]["after_contour"] = peak_rss_bytes()
+        if not quick and not synthetic:
+            _log("every registered model at NA62-BD ...")
+            st["models"] = bench_models(nm, log_g, Path(work) / "cache")
+        else:
+            st["models"] = {"skipped": "quick mode" if quick else "--synthetic"}
         if main_job and not quick:
             _log("main job: fipscan scan (defaults), cold and warm cache ...")
             st["main_job"] = bench_main_job(work, timeout=1800)
@@ -660,6 +714,10 @@ def format_table(r):
          f"{_f(s['precompute_cold_s'], ' s')} / {_f(s['precompute_warm_s'], ' s')} / {_f(s['precompute_cached_s'], ' s')}"
          " (acceptance and spectra from the warm cache; the difference of the first two, "
          f"{_f((s['precompute_cold_s'] or 0.0) - (s['precompute_warm_s'] or 0.0), ' s')}, is tracing and compiling the builder)"),
+        *[(f"model {k}: acceptance cold / tables first / again / grid",
+           f"{_f(v['acceptance_cold_s'], ' s')} / {_f(v['tables_first_s'], ' s')} / {_f(v['tables_again_s'], ' s')}"
+           f" / {_f(v['grid_run_s'], ' s')} ({','.join(v['channels'])})")
+          for k, v in st.get("models", {}).items() if isinstance(v, dict)],
         (f"grid {nm}x{ng} f64: compile / run", f"{_f(g['fast_float64']['compile_s'], ' s')} / "
                                              f"{_f(g['fast_float64']['min_s'], ' s')} (median {_f(g['fast_float64']['median_s'], ' s')})"),
         (f"grid {nm}x{ng} f32: compile / run", f"{_f(g['fast_float32']['compile_s'], ' s')} / {_f(g['fast_float32']['min_s'], ' s')}"

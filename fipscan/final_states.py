@@ -111,13 +111,16 @@ def _pdg(name: str) -> tuple[float, int, float]:
     return (float(p.mass or 0.0) / 1000.0, int(p.charge), float(p.J))
 
 
-# two-photon BRs of the photon-decaying daughters (PDG 2024; the reference values of fipscan.constants)
-_TWO_PHOTON_BR = {"pi0": 0.98823, "eta": 0.3936}
+def _two_photon_br() -> dict:
+    """BR(pi0 -> gamma gamma), BR(eta -> gamma gamma) of the photon-decaying daughters (fipscan.constants, PDG)."""
+    from fipscan import constants as C
+
+    return {"pi0": C.BR_PI0_GG, "eta": C.BR_ETA_GG}
 
 
 def _d(name: str) -> Daughter:
     mass, charge, spin = _pdg(name)
-    return Daughter(name, mass, charge, spin, _TWO_PHOTON_BR.get(name, 0.0))
+    return Daughter(name, mass, charge, spin, _two_photon_br().get(name, 0.0))
 
 
 FINAL_STATES: dict[str, FinalState] = {}

@@ -115,7 +115,8 @@ def _toy_scalar_class():
 
     @dataclass(frozen=True)
     class ToyScalar:
-        """A toy spin-0 FIP (not a benchmark): made in pi0/eta -> gamma X with BR = 2 g^2 (1 - m^2/m_P^2)^3,
+        """A toy spin-0 FIP (not a benchmark, and not physical: a spin-0 meson cannot decay to a photon and
+        a spin-0 particle): made in pi0/eta -> gamma X with BR = 2 g^2 (1 - m^2/m_P^2)^3,
         decaying to gamma gamma (BR 0.7) and e+e- (0.3) with Gamma = g^2 m^3 / (64 pi) (the BC9 form,
         g in GeV^-1).  ``photon_fraction`` changes the gamma gamma BR."""
 

@@ -46,7 +46,8 @@ def register(sub) -> None:
                    help="experiment whose beam energy the production rates use (default: na62-bd)")
     _model_option_arg(q)
     q.add_argument("--mass", required=True, help="mass in GeV")
-    q.add_argument("--coupling", required=True, help="coupling (epsilon for the dark photon)")
+    q.add_argument("--coupling", required=True,
+                   help="coupling on the model's axis: epsilon (dark-photon), sin^2 theta (dark-scalar)")
     q.add_argument("--json", action="store_true", help="machine-readable output")
     q.set_defaults(func=run_info)
 
