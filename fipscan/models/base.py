@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Mapping, Protocol, runtime_checkable
 
-__all__ = ["Coupling", "Model", "check_model"]
+__all__ = ["Coupling", "Model", "check_model", "production_channel_names"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,19 @@ class Model(Protocol):
     def branching_ratios(self, m) -> Mapping: ...
 
     def settings(self) -> dict: ...
+
+
+def production_channel_names(model_name: str, chosen, known) -> tuple[str, ...]:
+    """A model's ``production_channels`` option as a tuple, checked against its ``known`` channel names:
+    non-empty, distinct, each known; ConfigError (one line naming the model and the known names) otherwise."""
+    from fipscan.errors import ConfigError
+
+    chans = tuple(chosen)
+    unknown = [c for c in chans if c not in known]
+    if unknown or not chans or len(set(chans)) != len(chans):
+        raise ConfigError(f"{model_name} production_channels must be distinct names among "
+                          f"{', '.join(known)}, not {','.join(chans) or 'nothing'}")
+    return chans
 
 
 def check_model(model) -> list[str]:

@@ -41,7 +41,7 @@ from fipscan.models import _vmd
 from fipscan.production import meson_decays as md
 from fipscan.production.bremsstrahlung import PT_MAX, Z_MAX, Z_MIN, brems_pt_theta_table, brems_total
 from fipscan.errors import ConfigError
-from fipscan.models.base import Coupling
+from fipscan.models.base import Coupling, production_channel_names
 from fipscan.production.channels import Bremsstrahlung, MesonDecay
 
 __all__ = [
@@ -247,11 +247,7 @@ class DarkPhoton:
     default_final_states: ClassVar[tuple[str, ...]] = ("ee", "mumu")
 
     def __post_init__(self):
-        chans = tuple(self.production_channels)
-        unknown = [c for c in chans if c not in PRODUCTION_CHANNELS]
-        if unknown or not chans or len(set(chans)) != len(chans):
-            raise ConfigError(f"dark-photon production_channels must be distinct names among "
-                              f"{', '.join(PRODUCTION_CHANNELS)}, not {','.join(chans) or 'nothing'}")
+        chans = production_channel_names("dark-photon", self.production_channels, PRODUCTION_CHANNELS)
         object.__setattr__(self, "production_channels", chans)
         if not isinstance(self.form_factor, bool):
             raise ConfigError(f"dark-photon form_factor must be true or false, not {self.form_factor!r}")

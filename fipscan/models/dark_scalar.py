@@ -74,7 +74,7 @@ import numpy as np
 from fipscan import constants as C
 from fipscan.errors import ConfigError
 from fipscan.kernels.numerics import float_dtype
-from fipscan.models.base import Coupling
+from fipscan.models.base import Coupling, production_channel_names
 from fipscan.production.channels import MesonDecay
 
 __all__ = [
@@ -425,11 +425,7 @@ class DarkScalar:
     default_final_states: ClassVar[tuple[str, ...]] = ("ee", "mumu", "pipi")
 
     def __post_init__(self):
-        chans = tuple(self.production_channels)
-        unknown = [c for c in chans if c not in PRODUCTION_CHANNELS]
-        if unknown or not chans or len(set(chans)) != len(chans):
-            raise ConfigError(f"dark-scalar production_channels must be distinct names among "
-                              f"{', '.join(PRODUCTION_CHANNELS)}, not {','.join(chans) or 'nothing'}")
+        chans = production_channel_names("dark-scalar", self.production_channels, PRODUCTION_CHANNELS)
         object.__setattr__(self, "production_channels", chans)
         lam = self.kaon_interaction_length
         if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not (0 < lam < math.inf):
