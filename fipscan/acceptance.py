@@ -31,12 +31,14 @@ from fipscan.kernels.acceptance import acceptance_mc
 
 __all__ = [
     "AcceptanceTable",
+    "MassLine",
     "SCHEMA_VERSION",
     "angular_for",
     "decay_spec",
     "default_grids",
     "build_acceptance_table",
     "table_settings",
+    "table_key",
     "load_acceptance_table",
 ]
 
@@ -123,6 +125,15 @@ class AcceptanceTable:
         """
         return _interpolate(self, m, p, theta)
 
+    def on_points(self, p, theta) -> "MassLine":
+        """The table interpolated to the fixed points (p [GeV], theta [rad]) (broadcast against each
+        other, shape S) at every table mass: a :class:`MassLine` with values (Nm, *S, Nz).
+
+        For many masses at the same points (the yield tables' bin centres) this does the momentum-angle
+        interpolation once; ``.at_mass(m)`` then equals ``interpolate(m, p, theta)``.
+        """
+        return _on_points(self, p, theta)
+
 
 @jax.jit
 def _at_mass(table: AcceptanceTable, m):
@@ -132,22 +143,64 @@ def _at_mass(table: AcceptanceTable, m):
     return (1.0 - t) * values[i] + t * values[i1]
 
 
+def _plane(table: AcceptanceTable, p, theta):
+    """The four (weight, momentum index, angle index) corners of (p, theta) on the table's plane, and
+    the mask of points inside it (theta not above the last point)."""
+    lt = _safe_log10(theta)
+    gt = jnp.asarray(table.log10theta)
+    ip, ip1, tp = _linear_weights(jnp.asarray(table.log10p), _safe_log10(p))
+    it, it1, tt = _linear_weights(gt, lt)
+    corners = [(wb * wc, b, c) for b, wb in ((ip, 1.0 - tp), (ip1, tp)) for c, wc in ((it, 1.0 - tt), (it1, tt))]
+    return corners, lt <= gt[-1]
+
+
 @jax.jit
 def _interpolate(table: AcceptanceTable, m, p, theta):
     m, p, theta = jnp.broadcast_arrays(jnp.asarray(m), jnp.asarray(p), jnp.asarray(theta))
     values = jnp.asarray(table.values)
-    lt = _safe_log10(theta)
-    gt = jnp.asarray(table.log10theta)
     im, im1, tm = _linear_weights(jnp.asarray(table.log10m), _safe_log10(m))
-    ip, ip1, tp = _linear_weights(jnp.asarray(table.log10p), _safe_log10(p))
-    it, it1, tt = _linear_weights(gt, lt)
+    corners, inside = _plane(table, p, theta)
     out = 0.0
     for a, wa in ((im, 1.0 - tm), (im1, tm)):
-        for b, wb in ((ip, 1.0 - tp), (ip1, tp)):
-            for c, wc in ((it, 1.0 - tt), (it1, tt)):
-                out = out + (wa * wb * wc)[..., None] * values[a, b, c]
-    inside = (lt <= gt[-1])[..., None]
-    return jnp.where(inside, out, jnp.zeros_like(out))
+        for w, b, c in corners:
+            out = out + (wa * w)[..., None] * values[a, b, c]
+    return jnp.where(inside[..., None], out, jnp.zeros_like(out))
+
+
+@jax.jit
+def _on_points(table: AcceptanceTable, p, theta):
+    p, theta = jnp.broadcast_arrays(jnp.asarray(p), jnp.asarray(theta))
+    values = jnp.asarray(table.values)
+    corners, inside = _plane(table, p, theta)
+    out = 0.0
+    for w, b, c in corners:
+        out = out + w[None, ..., None] * values[:, b, c]
+    return MassLine(log10m=jnp.asarray(table.log10m),
+                    values=jnp.where(inside[None, ..., None], out, jnp.zeros_like(out)))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MassLine:
+    """An acceptance table already interpolated to fixed (momentum, angle) points: what remains is mass.
+
+    log10m (Nm,) the table's masses [log10 GeV]; values (Nm, *S, Nz), S the shape of the points.
+    From :meth:`AcceptanceTable.on_points`; a pytree, so it can be passed to jitted code as an argument.
+    """
+
+    log10m: Any
+    values: Any
+
+    def at_mass(self, m):
+        """Acceptance (*S, Nz) at mass m [GeV] (scalar): linear in log10 m, clamped outside the table.
+
+        Equals ``table.interpolate(m, p, theta)`` at the points it was made for (multilinear
+        interpolation is separable); jnp throughout, vmappable and differentiable in m.
+        """
+        i, i1, t = _linear_weights(self.log10m, _safe_log10(m))
+        return (1.0 - t) * self.values[i] + t * self.values[i1]
+
+
+jax.tree_util.register_dataclass(MassLine, data_fields=["log10m", "values"], meta_fields=[])
 
 
 jax.tree_util.register_dataclass(
@@ -293,32 +346,10 @@ def _compute_values(geom, sel, decay, log10m, log10p, log10theta, z_edges, volum
     return out
 
 
-def build_acceptance_table(
-    experiment,
-    final_state: str,
-    *,
-    spin: int = 1,
-    angular: str | None = None,
-    log10m=None,
-    log10p=None,
-    log10theta=None,
-    z_edges=None,
-    n_mc: int | None = None,
-    seed: int = 0,
-    cache: bool = True,
-    sampling: str = "qmc",
-) -> AcceptanceTable:
-    """The acceptance table of ``final_state`` at ``experiment`` (an Experiment or its name), cached.
-
-    The detector, the final state's selection and decay volume come from the experiment; the angular
-    distribution from the FIP's ``spin`` (:func:`angular_for`; ``angular`` overrides it).  Grids
-    default to :func:`default_grids`; z cells: the experiment's cell lattice over the final state's
-    decay volume (``Experiment.cell_edges``), or ``z_edges`` given; a cell outside the volume has
-    acceptance 0.  With ``cache=True`` the table is stored under
-    ``fipscan.cache.get_or_build("acceptance", settings, SCHEMA_VERSION, ...)`` and later calls with
-    the same settings read it back.  Computed in the process' float precision (part of the key).
-    ConfigError when the experiment has no selection for the final state.
-    """
+def _plan(experiment, final_state, spin, angular, log10m, log10p, log10theta, z_edges, n_mc, seed, sampling,
+          dtype=None):
+    """(final state, the kernel's arguments, the cache settings) of one table: the inputs checked and the
+    defaults filled in (the experiment's detector, selection, decay volume, grids and n_mc)."""
     from fipscan.experiments import load_experiment
     from fipscan.final_states import get_final_state
 
@@ -345,9 +376,61 @@ def build_acceptance_table(
     if sampling not in ("qmc", "random"):
         raise InputError(f"sampling must be 'qmc' or 'random', not {sampling!r}")
     kernel_angular = _kernel_angular(fs, angular if angular is not None else angular_for(spin, fs))
-    dtype = str(jnp.dtype(jnp.result_type(float)))
+    dtype = str(jnp.dtype(jnp.result_type(float))) if dtype is None else str(jnp.dtype(dtype))
     args = (geom, sel, decay, log10m, log10p, log10theta, z_edges, volume, int(n_mc), int(seed), kernel_angular,
             sampling)
+
+    settings = table_settings(geom, sel, decay, fs.name, log10m, log10p, log10theta, z_edges, volume, n_mc, seed,
+                              kernel_angular, sampling, dtype)
+    return fs, args, settings
+
+
+def table_key(experiment, final_state: str, *, spin: int = 1, angular: str | None = None, log10m=None,
+              log10p=None, log10theta=None, z_edges=None, n_mc: int | None = None, seed: int = 0,
+              sampling: str = "qmc", dtype=None) -> str:
+    """The cache key (64 hex digits) under which :func:`build_acceptance_table` keeps this table.
+
+    Same arguments as :func:`build_acceptance_table`; ``dtype`` the float precision ("float64",
+    "float32"; default the process').  Nothing is computed (fipscan.shipped uses it to name the
+    tables shipped with the package).
+    """
+    from fipscan.cache import canonical_key
+
+    _, _, settings = _plan(experiment, final_state, spin, angular, log10m, log10p, log10theta, z_edges, n_mc,
+                           seed, sampling, dtype)
+    return canonical_key(_KIND, settings, SCHEMA_VERSION)
+
+
+def build_acceptance_table(
+    experiment,
+    final_state: str,
+    *,
+    spin: int = 1,
+    angular: str | None = None,
+    log10m=None,
+    log10p=None,
+    log10theta=None,
+    z_edges=None,
+    n_mc: int | None = None,
+    seed: int = 0,
+    cache: bool = True,
+    sampling: str = "qmc",
+) -> AcceptanceTable:
+    """The acceptance table of ``final_state`` at ``experiment`` (an Experiment or its name), cached.
+
+    The detector, the final state's selection and decay volume come from the experiment; the angular
+    distribution from the FIP's ``spin`` (:func:`angular_for`; ``angular`` overrides it).  Grids
+    default to :func:`default_grids`; z cells: the experiment's cell lattice over the final state's
+    decay volume (``Experiment.cell_edges``), or ``z_edges`` given; a cell outside the volume has
+    acceptance 0.  With ``cache=True`` the table is stored under
+    ``fipscan.cache.get_or_build("acceptance", settings, SCHEMA_VERSION, ...)`` and later calls with
+    the same settings read it back.  Computed in the process' float precision (part of the key).
+    ConfigError when the experiment has no selection for the final state.
+    """
+    fs, args, settings = _plan(experiment, final_state, spin, angular, log10m, log10p, log10theta, z_edges,
+                               n_mc, seed, sampling)
+    log10m, log10p, log10theta, z_edges = args[3:7]
+    n_mc = args[8]
 
     def compute() -> np.ndarray:
         t0 = time.perf_counter()
@@ -362,9 +445,6 @@ def build_acceptance_table(
     import h5py  # the cache's file format
 
     from fipscan.cache import get_or_build
-
-    settings = table_settings(geom, sel, decay, fs.name, log10m, log10p, log10theta, z_edges, volume, n_mc, seed,
-                              kernel_angular, sampling, dtype)
 
     def build(f: h5py.File) -> None:
         values = compute()

@@ -15,13 +15,13 @@ Guarantees
   ``created`` (UTC, ISO 8601) and ``checksum`` (see :func:`content_checksum`).  :func:`verify_h5`
   recomputes the checksum and names the problem (truncated, checksum mismatch, foreign schema, not
   HDF5) in a :class:`~fipscan.errors.CacheError`.
-* **Built once**: :func:`get_or_build` holds an exclusive lock (``fcntl.flock``; ``msvcrt`` on
-  Windows) on ``<key>.lock`` while it checks and builds, so N processes asking for one key at once
-  build it once and all get the same file.
+* **Built once**: :func:`get_or_build` holds an exclusive lock (:class:`filelock.FileLock`) on
+  ``<key>.lock`` while it checks and builds, so N processes asking for one key at once build it
+  once and all get the same file.
 
-Where the cache lives: ``$FIPSCAN_CACHE`` if set, else ``$XDG_CACHE_HOME/fipscan``, else the
-platform's cache folder (``~/.cache/fipscan``, ``~/Library/Caches/fipscan``,
-``%LOCALAPPDATA%\\fipscan\\Cache``).
+Where the cache lives: ``$FIPSCAN_CACHE`` if set, else the user's cache folder given by
+``platformdirs`` (``$XDG_CACHE_HOME/fipscan`` or ``~/.cache/fipscan`` on Linux,
+``~/Library/Caches/fipscan`` on macOS, ``%LOCALAPPDATA%\\fipscan\\Cache`` on Windows).
 """
 
 from __future__ import annotations
@@ -36,13 +36,13 @@ import os
 import pathlib
 import re
 import shutil
-import sys
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import h5py
 import numpy as np
+import platformdirs
+from filelock import FileLock
 
 from fipscan.errors import CacheError, InputError
 from fipscan.io import atomic as _atomic
@@ -58,6 +58,7 @@ __all__ = [
     "get_or_build",
     "list_entries",
     "clear",
+    "shipped_entry",
 ]
 
 log = logging.getLogger("fipscan.cache")
@@ -75,21 +76,15 @@ RESERVED_ATTRS = ("kind", "schema_version", "fipscan_version", "created", "check
 def cache_root() -> pathlib.Path:
     """The cache folder (created on demand).
 
-    ``$FIPSCAN_CACHE``; else ``$XDG_CACHE_HOME/fipscan``; else ``~/Library/Caches/fipscan`` on
-    macOS, ``%LOCALAPPDATA%\\fipscan\\Cache`` on Windows, ``~/.cache/fipscan`` elsewhere.
+    ``$FIPSCAN_CACHE`` if set; else ``platformdirs.user_cache_dir("fipscan")``:
+    ``$XDG_CACHE_HOME/fipscan`` or ``~/.cache/fipscan`` on Linux, ``~/Library/Caches/fipscan`` on
+    macOS, ``%LOCALAPPDATA%\\fipscan\\Cache`` on Windows.
     """
     env = os.environ.get("FIPSCAN_CACHE")
     if env:
         root = pathlib.Path(env).expanduser()
-    elif os.environ.get("XDG_CACHE_HOME"):
-        root = pathlib.Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "fipscan"
-    elif sys.platform == "darwin":
-        root = pathlib.Path.home() / "Library" / "Caches" / "fipscan"
-    elif os.name == "nt":
-        base = os.environ.get("LOCALAPPDATA") or str(pathlib.Path.home() / "AppData" / "Local")
-        root = pathlib.Path(base) / "fipscan" / "Cache"
     else:
-        root = pathlib.Path.home() / ".cache" / "fipscan"
+        root = pathlib.Path(platformdirs.user_cache_dir("fipscan", appauthor=False))
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -157,6 +152,32 @@ def canonical_key(kind: str, settings: Mapping, schema_version: int) -> str:
 def _check_kind(kind: str) -> None:
     if not isinstance(kind, str) or not _KIND_RE.match(kind):
         raise InputError(f"cache kind {kind!r} must be 1-64 characters of letters, digits, '_', '-', '.'")
+
+
+#: entries shipped inside the package (read-only; built by ``python -m fipscan.shipped``): the default
+#: experiment's acceptance tables, so that a first run need not rebuild them
+SHIPPED_ROOT = pathlib.Path(__file__).resolve().parent / "data" / "cache"
+
+
+def shipped_entry(kind: str, key: str) -> pathlib.Path | None:
+    """The verified shipped entry ``SHIPPED_ROOT/kind/key.h5`` for this key, or None.
+
+    A shipped file that is damaged or was written for other settings (its stored key differs) is
+    logged and ignored: the entry is then built in the user's cache as usual.
+    """
+    path = SHIPPED_ROOT / kind / f"{key}.h5"
+    if not path.is_file():
+        return None
+    try:
+        verify_h5(path, kind=kind)
+        with h5py.File(path, "r") as f:
+            stored = _as_str(f.attrs.get("key", ""))
+        if stored != key:
+            raise CacheError(f"shipped entry {path} holds key {stored!r}")
+    except CacheError as exc:
+        log.warning("fipscan cache: ignoring a bad shipped entry: %s", exc)
+        return None
+    return path
 
 
 def entry_path(kind: str, key: str) -> pathlib.Path:
@@ -334,60 +355,15 @@ def verify_h5(
 # --------------------------------------------------------------------------------------------
 # locking
 # --------------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _locked(lock_path: pathlib.Path) -> Iterator[None]:
-    """Exclusive inter-process lock on ``lock_path`` (created if needed).
+def _locked(lock_path: pathlib.Path) -> FileLock:
+    """Exclusive inter-process lock on ``lock_path`` (created if needed), as a context manager.
 
-    The lock file may be removed by :func:`clear` while held; a waiter then finds that the file it
-    locked is no longer the one on disk and retries, so two processes never both hold "the" lock.
+    :func:`clear` may remove a lock file while another process waits on it.  filelock copes: on
+    Unix, after locking it checks that the file still has a name on disk (else it closes it and
+    locks the new file), and on Windows a lock file that is open cannot be removed; so two
+    processes never both hold "the" lock.
     """
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            _lock_fd(fd)
-        except BaseException:
-            os.close(fd)
-            raise
-        try:
-            same = os.path.samestat(os.fstat(fd), os.stat(lock_path))
-        except FileNotFoundError:
-            same = False
-        if same:
-            break
-        _unlock_fd(fd)
-        os.close(fd)
-    try:
-        yield
-    finally:
-        _unlock_fd(fd)
-        os.close(fd)
-
-
-if os.name == "nt":  # pragma: no cover - exercised on Windows only
-    import msvcrt
-
-    def _lock_fd(fd: int) -> None:
-        while True:
-            try:
-                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
-                return
-            except OSError:
-                time.sleep(0.05)
-
-    def _unlock_fd(fd: int) -> None:
-        with contextlib.suppress(OSError):
-            os.lseek(fd, 0, os.SEEK_SET)
-            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _lock_fd(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-
-    def _unlock_fd(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+    return FileLock(lock_path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -422,6 +398,9 @@ def get_or_build(
     with contextlib.suppress(CacheError):  # fast path, no lock: entries appear atomically
         verify_h5(path, kind=kind, schema_version=schema_version)
         return path
+    shipped = shipped_entry(kind, key)  # the key covers the schema version and every setting
+    if shipped is not None:
+        return shipped
     with _locked(path.with_suffix(".lock")):
         if path.exists():
             try:

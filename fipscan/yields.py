@@ -279,6 +279,12 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
         brs = model.branching_ratios(m)
         return {c: eff[c] * brs[c] * tables[c].interpolate(m, p, theta) for c in channels}
 
+    def detected_on_bins(m, lines):
+        """:func:`detected_each` at the bin centres, (Nb, Nt, Nz) each, from the tables already
+        interpolated there (``lines``: AcceptanceTable.on_points, done once for all masses)."""
+        brs = model.branching_ratios(m)
+        return {c: eff[c] * brs[c] * lines[c].at_mass(m) for c in channels}
+
     # mass-independent inputs of the binned histograms, passed to the compiled program as arguments
     p_edges_np, t_edges_np = p_bin_edges, theta_bin_edges
     data, rings = {name: {} for name in samplers}, {}
@@ -293,10 +299,15 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
             if hasattr(s, "binned"):
                 data[name] = s.binned_data(t_edges_np, dtype, ring=ring)
 
-    def per_mass(m, data):
+    # the acceptance at the bin centres for every table mass: the momentum-angle interpolation done
+    # once here, and passed to the compiled program as an argument (not a constant of it)
+    lines = ({c: t.on_points(p_centres[:, None], t_centres[None, :]) for c, t in tables.items()}
+             if method == "binned" else {})
+
+    def per_mass(m, data, lines):
         width1 = model.total_width(m, jnp.ones((), dtype))
         if method == "binned":
-            each = detected_each(m, p_centres[:, None], t_centres[None, :])  # {fs: (Nb, Nt, Nz)}
+            each = detected_on_bins(m, lines)  # {fs: (Nb, Nt, Nz)}
             cells_grid = sum(each.values())
             H_total = 0.0
         out_w, out_fs = {}, {}
@@ -338,7 +349,7 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
 
     # masses in fixed-size chunks: one compiled program, vmapped over the chunk (the last chunk is
     # padded by repeating its final mass, and the padding is dropped)
-    per_chunk = jax.jit(jax.vmap(per_mass, in_axes=(0, None)))
+    per_chunk = jax.jit(jax.vmap(per_mass, in_axes=(0, None, None)))
     per_channel = {name: [] for name in samplers}
     per_fs = {c: [] for c in channels} if split_fs else {}
     log_s1 = []
@@ -347,7 +358,7 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
         block = masses[start:start + chunk]
         n = block.size
         padded = np.concatenate([block, np.full(chunk - n, block[-1])])
-        out_w, out_fs, ls = per_chunk(jnp.asarray(padded, dtype), data)
+        out_w, out_fs, ls = per_chunk(jnp.asarray(padded, dtype), data, lines)
         log_s1.append(ls[:n])
         for k, W in out_w.items():
             per_channel[k].append(W[:n])

@@ -215,19 +215,29 @@ def test_chunk_seeds_are_distinct_and_in_pythia_range():
     assert chunk_seed(1, "soft", 0) == chunk_seed(1, "soft", 0)
 
 
-def test_progress_bar_writes_to_its_stream_only():
-    import io
+def test_generation_progress_on_stderr_only_and_resumed_chunks_count_as_done(tmp_path, monkeypatch, capsys):
+    """The generator's progress bar and messages go to stderr (never stdout), nowhere when switched
+    off, and chunks already on disk count as done without being generated again (no PYTHIA here)."""
+    import fipscan.spectra.generation as gen
 
-    from fipscan.spectra.progress import Progress
+    s = gen.GenerationSettings(n_events_soft=3000, n_events_ccbar=1000, n_events_bbbar=0, chunk_events=1000)
+    monkeypatch.setattr(gen, "_prepared_info", lambda settings, run: {"run": run})
+    monkeypatch.setattr(gen, "_load_chunk", lambda path, run, index, n, seed: ({"run": run}, {}) if index == 0 else None)
+    made = []
 
-    out = io.StringIO()
-    bar = Progress(1000, stream=out, interval=0.0)
-    bar.skip(200)
-    bar.update(300, "soft")
-    bar.update(500, "ccbar")
-    bar.close()
-    text = out.getvalue()
-    assert "1000/1000 events" in text and "100.0%" in text and "generated 800 events" in text
-    quiet = io.StringIO()
-    Progress(10, stream=quiet, enabled=False).update(10)
-    assert quiet.getvalue() == ""
+    def fake_chunk(task):
+        run, index, n = task[:3]
+        made.append((run, index))
+        return {"run": run, "index": index, "n_events": n}
+
+    monkeypatch.setattr(gen, "_run_chunk", fake_chunk)
+    for show in (True, False):
+        made.clear()
+        state = gen._run_all(s, tmp_path / f"work-{show}", show, 1)
+        out, err = capsys.readouterr()
+        assert made == [("soft", 1), ("soft", 2)] and len(state["results"]) == 4
+        assert out == ""
+        if show:
+            assert "fipscan: resuming: 2 of 4 chunks already done" in err and "4000/4000" in err
+        else:
+            assert err == ""

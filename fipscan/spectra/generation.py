@@ -75,12 +75,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm import tqdm
 
 from fipscan import cache
 from fipscan.errors import CacheError, ConfigError, FipscanError, InputError
 from fipscan.io.atomic import atomic_copy, atomic_write, atomic_write_json
 from fipscan.spectra.core import KIND, SCHEMA_VERSION, Spectra, _frozen, _readonly, load_spectra, write_spectra
-from fipscan.spectra.progress import Progress
 from fipscan.spectra.species import (
     LOG10P_EDGES,
     LOG10THETA_EDGES,
@@ -501,8 +501,14 @@ def _report_chunk(result: dict) -> None:
     """Called in the parent after every finished chunk (a hook for tests)."""
 
 
+def _say(show: bool, text: str) -> None:
+    """A message on stderr (when ``show``) that does not break a progress bar being drawn."""
+    if show:
+        tqdm.write(f"fipscan: {text}", file=sys.stderr)
+
+
 # --------------------------------------------------------------------------------- the driver
-def _run_all(settings: GenerationSettings, workdir: pathlib.Path, progress: Progress, n_workers: int) -> dict:
+def _run_all(settings: GenerationSettings, workdir: pathlib.Path, show: bool, n_workers: int) -> dict:
     plan = _chunk_plan(settings)
     runs = [r for r in RUN_KINDS if settings.n_events(r) > 0]
     manifest = workdir / "manifest.json"
@@ -526,45 +532,52 @@ def _run_all(settings: GenerationSettings, workdir: pathlib.Path, progress: Prog
 
     results: dict[tuple[str, int], dict] = {}
     missing = []
+    n_resumed = 0
     for run, index, n in plan:
         got = _load_chunk(workdir / _chunk_name(run, index), run, index, n, chunk_seed(settings.seed, run, index))
         if got is not None:
             results[(run, index)] = got[0]
-            progress.skip(n)
+            n_resumed += n
             continue
         missing.append((run, index, n, settings.to_dict(), str(workdir)))
     if results:
-        progress.message(f"resuming: {len(results)} of {len(plan)} chunks already done in {workdir}")
+        _say(show, f"resuming: {len(results)} of {len(plan)} chunks already done in {workdir}")
+    prep_tasks = [(r, settings.to_dict()) for r in to_prepare]
+    if to_prepare:
+        _say(show, "initialising PYTHIA for the " + ", ".join(to_prepare) + " run(s)")
+    # events already on disk are the bar's start (they do not count towards the rate); off a
+    # terminal (batch logs) the bar is redrawn every 10 s only
+    bar = tqdm(total=sum(n for *_, n in plan), initial=n_resumed, unit="ev", desc="fipscan", disable=not show,
+               file=sys.stderr, mininterval=0.1 if sys.stderr.isatty() else 10.0)  # fmt: skip
 
     def on_done(res: dict) -> None:
         results[(res["run"], res["index"])] = res
-        progress.update(res["n_events"], res["run"])
+        bar.set_postfix_str(res["run"], refresh=False)
+        bar.update(res["n_events"])
         _report_chunk(res)
 
-    prep_tasks = [(r, settings.to_dict()) for r in to_prepare]
-    if to_prepare:
-        progress.message("initialising PYTHIA for the " + ", ".join(to_prepare) + " run(s)")
     n_workers = max(1, min(n_workers, len(missing) or 1))
-    if n_workers == 1:
-        with _stdout_to_stderr():
-            for t in prep_tasks:
-                prepared[t[0]] = _prepare_run(t)
-            for t in missing:
-                on_done(_run_chunk(t))
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        pool = ctx.Pool(n_workers, initializer=_worker_init)
-        try:
-            for info in pool.imap_unordered(_prepare_run, prep_tasks):
-                prepared[info["run"]] = info
-            for res in pool.imap_unordered(_run_chunk, missing):
-                on_done(res)
-            pool.close()
-        except BaseException:
-            pool.terminate()
-            raise
-        finally:
-            pool.join()
+    with bar:
+        if n_workers == 1:
+            with _stdout_to_stderr():
+                for t in prep_tasks:
+                    prepared[t[0]] = _prepare_run(t)
+                for t in missing:
+                    on_done(_run_chunk(t))
+        else:
+            ctx = multiprocessing.get_context("spawn")
+            pool = ctx.Pool(n_workers, initializer=_worker_init)
+            try:
+                for info in pool.imap_unordered(_prepare_run, prep_tasks):
+                    prepared[info["run"]] = info
+                for res in pool.imap_unordered(_run_chunk, missing):
+                    on_done(res)
+                pool.close()
+            except BaseException:
+                pool.terminate()
+                raise
+            finally:
+                pool.join()
     return {"prepared": prepared, "results": results, "plan": plan}
 
 
@@ -758,16 +771,13 @@ def generate(
     def build(f) -> None:
         if not resume and workdir.exists():
             shutil.rmtree(workdir)
-        total = sum(settings.n_events(r) for r in RUN_KINDS)
-        bar = Progress(total, enabled=progress)
         t0 = time.monotonic()
         try:
-            state = _run_all(settings, workdir, bar, n_workers)
+            state = _run_all(settings, workdir, progress, n_workers)
         except KeyboardInterrupt:
             n_done = len(list(workdir.glob("*.npz"))) if workdir.exists() else 0
-            bar.message(f"interrupted: {n_done} finished chunk(s) kept in {workdir}; run the same command to resume")
+            _say(progress, f"interrupted: {n_done} finished chunk(s) kept in {workdir}; run the same command to resume")
             raise
-        bar.close()
         sums, prepared = _merge(settings, workdir, state)
         spectra = _build_spectra(
             settings, sums, prepared, {"n_workers": n_workers, "wall_seconds": round(time.monotonic() - t0, 3)}
