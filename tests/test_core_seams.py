@@ -79,10 +79,11 @@ def test_toy_scalar_at_the_calorimeter_end_to_end(tmp_path):
     path; gamma gamma decays count up to the calorimeter face (the neutral volume), e+e- only in the
     charged volume."""
     out = tmp_path / "toy"
-    res = run("scan", "--model", "fipscan.testing:ToyScalar", "--experiment", str(TOY), "--channels", "all",
-              "--masses", "0.003:0.4:12", "--couplings", "1e-9:1e-2:40", "--no-bands", "-o", str(out), "--json")
-    assert res.returncode == 0, res.stderr
-    summary = json.loads(res.stdout)
+    code, stdout, err = run_here("scan", "--model", "fipscan.testing:ToyScalar", "--experiment", str(TOY),
+                                 "--channels", "all", "--masses", "0.003:0.4:12", "--couplings", "1e-9:1e-2:40",
+                                 "--no-bands", "-o", str(out), "--json")
+    assert code == 0, err
+    summary = json.loads(stdout)
     assert summary["channels"] == ["gammagamma", "ee"]
     assert set(summary["per_final_state"]) == {"gammagamma", "ee"}
     assert set(summary["per_production"]) == {"pi0->gamma", "eta->gamma"}

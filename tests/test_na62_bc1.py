@@ -87,8 +87,19 @@ def test_projection_to_1e18_extends_the_region(mumu_scan):
 
 
 def run_cli(*args, cwd=None):
+    """The CLI as a separate process (what a user runs)."""
     return subprocess.run([sys.executable, "-m", "fipscan.cli.main", *args], capture_output=True, text=True,
                           timeout=600, cwd=cwd)
+
+
+def run_main(capsys, *args):
+    """The CLI's main() in this process (reuses the programs already compiled here): (code, stdout, stderr)."""
+    from fipscan.cli.main import main
+
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def test_cli_scan_writes_every_output(tmp_path):
@@ -124,32 +135,33 @@ def test_cli_scan_writes_every_output(tmp_path):
     assert not list(out.glob(".*tmp"))  # no temporary files left behind
 
 
-def test_cli_scan_without_form_factor_differs_near_the_rho(tmp_path):
+def test_cli_scan_without_form_factor_differs_near_the_rho(tmp_path, capsys):
     common = ["--masses", "0.7:0.8:3", "--couplings", "1e-8:1e-4:60", "--pot", "1e18", "--no-bands"]
-    a = run_cli("scan", *common, "-o", str(tmp_path / "ff"))
-    b = run_cli("scan", *common, "--model-option", "form_factor=false", "-o", str(tmp_path / "noff"))
-    assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
+    a = run_main(capsys, "scan", *common, "-o", str(tmp_path / "ff"))
+    b = run_main(capsys, "scan", *common, "--model-option", "form_factor=false", "-o", str(tmp_path / "noff"))
+    assert a[0] == 0 and b[0] == 0, a[2] + b[2]
     with h5py.File(tmp_path / "ff" / "scan.h5") as f, h5py.File(tmp_path / "noff" / "scan.h5") as g:
         ratio = f["pot_0/events"][...].max() / g["pot_0/events"][...].max()
     assert ratio > 1.5  # the time-like form factor enhances bremsstrahlung near rho/omega
 
 
-def test_failed_run_leaves_existing_outputs_untouched(tmp_path):
+def test_failed_run_leaves_existing_outputs_untouched(tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
     (out / "contour.csv").write_text("previous result\n")
     bad = tmp_path / "curve.txt"
     bad.write_text("0.1 1e-6\n0.2 oops\n")
-    res = run_cli("scan", "--masses", "0.2:0.5:4", "--couplings", "1e-8:1e-4:20", "--compare", str(bad),
-                  "-o", str(out))
-    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+    code, _, err = run_main(capsys, "scan", "--masses", "0.2:0.5:4", "--couplings", "1e-8:1e-4:20", "--compare",
+                            str(bad), "-o", str(out))
+    assert code == 2 and len(err.strip().splitlines()) == 1
     assert (out / "contour.csv").read_text() == "previous result\n"
 
 
-def test_cli_info_json():
-    res = run_cli("info", "--model", "dark-photon", "--mass", "0.4", "--coupling", "1e-6", "--json")
-    assert res.returncode == 0, res.stderr
-    info = json.loads(res.stdout)
+def test_cli_info_json(capsys):
+    code, out, err = run_main(capsys, "info", "--model", "dark-photon", "--mass", "0.4", "--coupling", "1e-6",
+                              "--json")
+    assert code == 0, err
+    info = json.loads(out)
     assert set(info) >= {"total_width_gev", "ctau_m", "branching_ratios", "production"}
     # leptonic widths from the closed form (shared reference): 9.72980e-16 + 9.41404e-16 GeV
     lep = 9.72980e-16 + 9.41404e-16
