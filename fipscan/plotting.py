@@ -118,6 +118,9 @@ def plot_result(result, fh, *, fmt="png", compare=None):
 
     chans = "+".join(f"${get_final_state(c).label}$" for c in result.channels)
     ax.set_title(f"{result.model.label} → {chans}: 90% CL exclusion", fontsize=10)
-    ax.legend(fontsize=7, loc="upper right")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="upper right")
+    else:  # nothing excluded at any POT: say so rather than draw an empty frame
+        ax.text(0.5, 0.5, "nothing excluded on this grid", transform=ax.transAxes, ha="center", va="center")
     fig.tight_layout()
     fig.savefig(fh, format=fmt)

@@ -1,8 +1,11 @@
 """Bad input on the command line: one line on stderr naming the problem, exit code 2, no traceback,
-nothing half-written.  These run the real ``fipscan`` entry point in a subprocess."""
+nothing half-written.  These run the ``fipscan`` entry point (``fipscan.cli.main.main``) in this process
+(an uncaught exception fails the test); a sample also runs as the real command in a subprocess."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -11,10 +14,27 @@ from pathlib import Path
 import pytest
 
 
-def run(*args, cwd=None):
+def run_real(*args, cwd=None):
+    """The real command in a subprocess."""
     env = dict(os.environ)
     return subprocess.run([sys.executable, "-m", "fipscan.cli.main", *args], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=300)
+
+
+def run(*args, cwd=None):
+    """The same entry point in this process: (returncode, stdout, stderr) like subprocess.run's result."""
+    from fipscan.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    old = os.getcwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main([str(a) for a in args])
+    finally:
+        os.chdir(old)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def assert_one_line_error(res, *needles):
@@ -54,6 +74,16 @@ def test_bad_input_is_one_line_exit_2(args, needles, tmp_path):
     assert_one_line_error(res, *needles)
     if args[0] == "scan":
         assert not (tmp_path / "out" / "contour.csv").exists()
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["info", "--mass", "nan", "--coupling", "1e-6"], ["mass", "nan"]),
+    (["scan", "--bogus-flag"], ["unrecognized"]),
+    (["scan", "--masses", "0.0001:0.5:10", "-o", "unused"], ["outside"]),
+])
+def test_bad_input_as_the_real_command(args, needles, tmp_path):
+    """The same refusals from the installed command in its own process (exit status, stderr)."""
+    assert_one_line_error(run_real(*args, cwd=tmp_path), *needles)
 
 
 def test_malformed_toml_is_reported(tmp_path):

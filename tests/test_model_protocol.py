@@ -68,3 +68,53 @@ def test_toy_scalar_is_spin_zero_and_photon_width_closed_form():
     # Gamma = g^2 m^3 / (64 pi): 4.97359e-16 GeV at g = 1e-5 GeV^-1, m = 0.1 GeV (the BC9 closed form)
     assert float(toy.total_width(0.1, 1e-5)) == pytest.approx(4.97359e-16, rel=1e-5)
     assert math.isclose(float(toy.branching_ratios(0.1)["gammagamma"]), 0.7)
+
+
+_USER_MODELS = '''
+import dataclasses
+from typing import ClassVar
+import jax.numpy as jnp
+from fipscan.testing import ToyScalar
+
+
+@dataclasses.dataclass(frozen=True)
+class NoSpin:
+    name: ClassVar[str] = "no-spin"
+    label: ClassVar[str] = "no spin"
+
+
+@dataclasses.dataclass(frozen=True)
+class TypoBR(ToyScalar):
+    def branching_ratios(self, m):
+        return {"e+e-": jnp.ones_like(jnp.asarray(m, float))}
+
+
+@dataclasses.dataclass(frozen=True)
+class BrokenBR(ToyScalar):
+    def branching_ratios(self, m):
+        raise RuntimeError("table file not found")
+'''
+
+
+@pytest.mark.parametrize("cls, words", [
+    ("NoSpin", ["missing attribute benchmark"]),
+    ("TypoBR", ["e+e-", "not registered final states"]),
+    ("BrokenBR", ["branching_ratios() raised RuntimeError", "table file not found"]),
+    ("collections:OrderedDict", ["missing attribute name"]),
+])
+def test_a_user_model_class_that_breaks_the_protocol_is_refused_in_one_line(cls, words, tmp_path, monkeypatch,
+                                                                             capsys):
+    """--model module:Class: a class that does not follow the protocol is named with what is wrong, exit 2
+    before any work (was an AttributeError traceback from deep inside the yield tables)."""
+    from fipscan.cli.main import main
+
+    (tmp_path / "usermodels.py").write_text(_USER_MODELS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    name = cls if ":" in cls else f"usermodels:{cls}"
+    with pytest.raises(ConfigError) as exc:
+        get_model(name)
+    for w in words:
+        assert w in str(exc.value)
+    assert main(["info", "--model", name, "--mass", "0.1", "--coupling", "1e-5"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words[0] in err[0]

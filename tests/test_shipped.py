@@ -89,3 +89,17 @@ def test_get_or_build_prefers_a_valid_shipped_entry_and_ignores_a_bad_one(tmp_pa
     assert p == cache.entry_path("demo", key) and "bad shipped entry" in caplog.text
     with h5py.File(p) as f:
         np.testing.assert_array_equal(f["x"][()], np.arange(10.0))
+
+
+def test_a_float32_process_reads_the_shipped_float64_table(tmp_path, monkeypatch):
+    """Without x64 the table's key says float32; the shipped float64 table of the same settings is used
+    (no Monte Carlo, nothing written) and it is the same table."""
+    import jax
+
+    monkeypatch.setenv("FIPSCAN_CACHE", str(tmp_path / "empty"))
+    with jax.enable_x64(False):
+        assert table_key("na62-bd", "ee", spin=1) != shipped_key("na62-bd", "ee", 1)
+        t = build_acceptance_table("na62-bd", "ee", spin=1)
+    assert not list((tmp_path / "empty").rglob("*.h5"))
+    ref = load_acceptance_table(cache.SHIPPED_ROOT / "acceptance" / f"{shipped_key('na62-bd', 'ee', 1)}.h5")
+    np.testing.assert_array_equal(t.values, ref.values)

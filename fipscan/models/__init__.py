@@ -54,9 +54,16 @@ def get_model(name, **options):
         if key not in fields:
             raise ConfigError(f"model {name} has no option '{key}' (options: {', '.join(fields) or 'none'})")
     try:
-        return cls(**options)
+        model = cls(**options)
     except TypeError as exc:
         raise ConfigError(f"model {name}: {exc}") from None
+    if name not in _REGISTRY:  # a user's module:Class (registered models are checked by the tests)
+        from fipscan.models.base import check_model
+
+        problems = check_model(model)
+        if problems:
+            raise ConfigError(f"model {name} does not follow fipscan.models.base.Model: {'; '.join(problems)}")
+    return model
 
 
 def parse_model_options(name: str, items) -> dict:

@@ -12,6 +12,8 @@ Adding a model: one file in this package with the class, plus one line in ``fips
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import ClassVar, Mapping, Protocol, runtime_checkable
 
@@ -106,7 +108,10 @@ def check_model(model) -> list[str]:
     for fs in model.default_final_states:
         if fs not in FINAL_STATES:
             problems.append(f"default final state {fs!r} is not registered")
-    chans = model.production()
+    try:
+        chans = list(model.production())
+    except Exception as exc:  # a user's model: report, do not crash
+        return problems + [f"production() raised {type(exc).__name__}: {exc}"]
     if not chans:
         problems.append("production() declares no channel")
     names = [c.name for c in chans]
@@ -118,4 +123,14 @@ def check_model(model) -> list[str]:
     for method in ("total_width", "branching_ratios", "settings"):
         if not callable(getattr(model, method, None)):
             problems.append(f"missing method {method}()")
+    if problems or not 0 < lo < hi:
+        return problems
+    try:  # branching ratios keyed by registered final-state names, at a mass inside the range
+        brs = model.branching_ratios(math.sqrt(lo * hi))
+        unknown = sorted(str(k) for k in brs if k not in FINAL_STATES)
+        if unknown:
+            problems.append(f"branching_ratios() keys {', '.join(unknown)} are not registered final states "
+                            "(fipscan list final-states)")
+    except Exception as exc:
+        problems.append(f"branching_ratios() raised {type(exc).__name__}: {exc}")
     return problems
