@@ -23,33 +23,11 @@ def _session_cache(tmp_path_factory):
     """
     old = os.environ.get("FIPSCAN_CACHE")
     os.environ["FIPSCAN_CACHE"] = str(tmp_path_factory.mktemp("fipscan-cache"))
-    old_jax = os.environ.get("FIPSCAN_JAX_CACHE")
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        # the workers of one run share JAX's compiled programs (reads and writes locked, runtime.configure)
-        shared = tmp_path_factory.getbasetemp().parent / "jax-shared"
-        shared.mkdir(exist_ok=True)
-        os.environ["FIPSCAN_JAX_CACHE"] = str(shared)
     from fipscan.runtime import configure
 
     configure(x64=True)  # float64 and a persistent compilation cache inside the session cache
     yield
-    if old_jax is None:
-        os.environ.pop("FIPSCAN_JAX_CACHE", None)
-    else:
-        os.environ["FIPSCAN_JAX_CACHE"] = old_jax
     if old is None:
         os.environ.pop("FIPSCAN_CACHE", None)
     else:
         os.environ["FIPSCAN_CACHE"] = old
-
-
-#: the longest test files (minutes of compilation and notebooks) run first, so that two xdist workers
-#: (``-n 2 --dist loadfile``) do not end with one of them alone on a long file
-_LONG_FIRST = ("test_notebooks.py", "test_na62_bc1.py", "test_yields_pipeline.py", "test_acceptance_nbody.py",
-               "test_contour_thresholds.py", "test_contour_differentiable.py", "test_core_seams.py",
-               "test_contour_design.py")
-
-
-def pytest_collection_modifyitems(config, items):
-    rank = {name: i for i, name in enumerate(_LONG_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order kept otherwise
