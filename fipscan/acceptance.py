@@ -135,12 +135,15 @@ class AcceptanceTable:
         return _on_points(self, p, theta)
 
 
+def _mass_step(log10m, values, m):
+    """values (Nm, ...) linear in log10 m at mass m [GeV], clamped outside the grid log10m."""
+    i, i1, t = _linear_weights(log10m, _safe_log10(m))
+    return (1.0 - t) * values[i] + t * values[i1]
+
+
 @jax.jit
 def _at_mass(table: AcceptanceTable, m):
-    grid = jnp.asarray(table.log10m)
-    values = jnp.asarray(table.values)
-    i, i1, t = _linear_weights(grid, _safe_log10(m))
-    return (1.0 - t) * values[i] + t * values[i1]
+    return _mass_step(jnp.asarray(table.log10m), jnp.asarray(table.values), m)
 
 
 def _plane(table: AcceptanceTable, p, theta):
@@ -196,8 +199,7 @@ class MassLine:
         Equals ``table.interpolate(m, p, theta)`` at the points it was made for (multilinear
         interpolation is separable); jnp throughout, vmappable and differentiable in m.
         """
-        i, i1, t = _linear_weights(self.log10m, _safe_log10(m))
-        return (1.0 - t) * self.values[i] + t * self.values[i1]
+        return _mass_step(self.log10m, self.values, m)
 
 
 jax.tree_util.register_dataclass(MassLine, data_fields=["log10m", "values"], meta_fields=[])
