@@ -11,6 +11,8 @@ Measures, in one run on this machine, and writes a JSON record (bench/results/*.
   forward-mode derivative, float32, the mass-sharded kernel, the per-mass contour;
 * each against plain but well-vectorised numpy on the same tables (bench/numpy_reference.py),
   asserting the same numbers (1e-6 relative);
+* the BC4 dark scalar (``dark-scalar --channels all``) on the same 1000 x 1000 grid: tables after
+  compilation, grid, per-mass contour, and each as a ratio to the BC1 figure (full mode only);
 * the default main job (``fipscan scan`` with defaults) as a subprocess, cold and warm cache;
 * peak RSS (VmHWM high-water mark of this process after each stage, and of a fresh process that
   only holds the tables and runs the grid kernel and its jvp);
@@ -457,6 +459,66 @@ def bench_models(n_masses, log_g, cache_dir):
     return out
 
 
+def bench_bc4(n_masses, log_g, pot, cache_dir):
+    """The BC4 dark scalar (``dark-scalar``, every final state NA62-BD selects: ``--channels all``) on
+    n_masses x n_couplings at NA62-BD, the same stages as the BC1 rows: acceptance tables (cold cache:
+    the shipped ones), yield tables first build and built again (after compilation), the grid (compile,
+    run), the per-mass contour (first, warm); and the ratio of each to the BC1 figure of this run."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    from fipscan.contour.per_mass import per_mass_contour
+    from fipscan.experiments import load_experiment
+    from fipscan.models import get_model
+    from fipscan.yields import _acceptance_tables, precompute, resolve_final_states
+
+    exp, model = load_experiment("na62-bd"), get_model("dark-scalar")
+    masses = np.geomspace(0.05, 4.5, n_masses)
+    channels = resolve_final_states(model, exp, "all")
+    row = {"channels": list(channels), "n_masses": int(n_masses), "n_couplings": int(log_g.shape[0]),
+           "mass_range_gev": [0.05, 4.5]}
+    old = os.environ.get("FIPSCAN_CACHE")
+    os.environ["FIPSCAN_CACHE"] = str(cache_dir)
+    try:
+        t0 = time.perf_counter()
+        _acceptance_tables(model, exp, channels, None)
+        row["acceptance_cold_s"] = time.perf_counter() - t0
+        for key, kwargs in (("tables_first_s", {}), ("tables_again_s", {"cache": False})):
+            t0 = time.perf_counter()
+            t = precompute(model, exp, masses, channels=channels, **kwargs)
+            jnp.asarray(t.weights).block_until_ready()
+            row[key] = time.perf_counter() - t0
+        for key in ("grid_first_s", "grid_run_s"):
+            t0 = time.perf_counter()
+            t.events_grid(log_g, pot).block_until_ready()
+            row[key] = time.perf_counter() - t0
+        for key in ("contour_first_s", "contour_warm_s"):
+            t0 = time.perf_counter()
+            c = per_mass_contour(t, pot, -math.log(0.1), log_g)
+            row[key] = time.perf_counter() - t0
+        row["masses_excluded"] = int(np.sum(c.excluded))
+        row["scan_after_compile_s"] = row["tables_again_s"] + row["grid_run_s"] + row["contour_warm_s"]
+    finally:
+        if old is None:
+            os.environ.pop("FIPSCAN_CACHE", None)
+        else:
+            os.environ["FIPSCAN_CACHE"] = old
+    _log(f"BC4 dark-scalar ({','.join(channels)}): tables {row['tables_first_s']:.1f} s first / "
+         f"{row['tables_again_s']:.1f} s again, grid {row['grid_run_s']:.2f} s, contour {row['contour_warm_s']:.2f} s")
+    return row
+
+
+def _bc4_ratios(st):
+    """BC4 over BC1 for the tables built after compilation, the grid run and the warm contour (the
+    issue's target: within 2x)."""
+    b4 = st.get("bc4") or {}
+    if "tables_again_s" not in b4:
+        return None
+    bc1 = {"tables_again_s": st["tables"].get("precompute_warm_s"), "grid_run_s": st["grid"]["fast_float64"]["min_s"],
+           "contour_warm_s": st["contour"]["warm_s"]}
+    return {k: (b4[k] / v if v else None) for k, v in bc1.items()}
+
+
 def bench_main_job(workdir, timeout):
     """``fipscan scan`` with its defaults, as a subprocess: cold (empty FIPSCAN_CACHE) then warm."""
     res = {}
@@ -612,8 +674,12 @@ def run_bench(quick=False, json_path=None, device="cpu", synthetic=False, main_j
         if not quick and not synthetic:
             _log("every registered model at NA62-BD ...")
             st["models"] = bench_models(nm, log_g, Path(work) / "cache")
+            _log("BC4 dark scalar, every final state, at NA62-BD ...")
+            st["bc4"] = bench_bc4(nm, log_g, pot, Path(work) / "cache")
+            st["bc4"]["ratio_to_bc1"] = _bc4_ratios(st)
         else:
             st["models"] = {"skipped": "quick mode" if quick else "--synthetic"}
+            st["bc4"] = {"skipped": "quick mode" if quick else "--synthetic"}
         if main_job and not quick:
             _log("main job: fipscan scan (defaults), cold and warm cache ...")
             st["main_job"] = bench_main_job(work, timeout=1800)
@@ -753,6 +819,19 @@ def format_table(r):
         (f"fipscan.scan {nm}x{ng}, cold cache (acceptance tables + first build + first scan)",
          _f(s["scan_api_cold_cache_total_s"], " s")),
     ]
+    b4 = st.get("bc4") or {"skipped": "not run"}
+    if "skipped" in b4:
+        rows.append(("BC4 dark scalar (all final states)", f"skipped ({b4['skipped']})"))
+    else:
+        r4 = b4.get("ratio_to_bc1") or {}
+        rows.append((f"BC4 {b4['n_masses']}x{b4['n_couplings']}: tables first / after compilation",
+                     f"{_f(b4['tables_first_s'], ' s')} / {_f(b4['tables_again_s'], ' s')} "
+                     f"({_f(r4.get('tables_again_s'))} x BC1; {','.join(b4['channels'])})"))
+        rows.append((f"BC4 {b4['n_masses']}x{b4['n_couplings']}: grid compile / run",
+                     f"{_f(b4['grid_first_s'], ' s')} / {_f(b4['grid_run_s'], ' s')} ({_f(r4.get('grid_run_s'))} x BC1)"))
+        rows.append((f"BC4 per_mass_contour {b4['n_masses']} masses", f"first {_f(b4['contour_first_s'], ' s')}, warm "
+                     f"{_f(b4['contour_warm_s'], ' s')} ({_f(r4.get('contour_warm_s'))} x BC1)"))
+        rows.append(("BC4 scan after compilation (tables + grid + contour)", _f(b4["scan_after_compile_s"], " s")))
     mj = st["main_job"]
     if "skipped" in mj:
         rows.append(("main job (fipscan scan defaults)", f"skipped ({mj['skipped']})"))

@@ -463,8 +463,8 @@ def build_acceptance_table(
         f.create_dataset("z_edges", data=z_edges)
         f.create_dataset("values", data=values, compression="gzip", shuffle=True)
 
-    path = get_or_build(_KIND, settings, SCHEMA_VERSION, build, attrs={"channel": fs.name})
-    return load_acceptance_table(path)
+    # read through the verified handle: a concurrent 'fipscan cache clear' cannot pull the file away
+    return get_or_build(_KIND, settings, SCHEMA_VERSION, build, attrs={"channel": fs.name}, read=_read_table)
 
 
 def load_acceptance_table(path) -> AcceptanceTable:
@@ -472,13 +472,17 @@ def load_acceptance_table(path) -> AcceptanceTable:
     import h5py
 
     with h5py.File(path, "r") as f:
-        ch = f.attrs["channel"]
-        channel = ch.decode() if isinstance(ch, bytes) else str(ch)
-        return AcceptanceTable(
-            channel=channel,
-            log10m=np.asarray(f["log10m"][()], dtype=np.float64),
-            log10p=np.asarray(f["log10p"][()], dtype=np.float64),
-            log10theta=np.asarray(f["log10theta"][()], dtype=np.float64),
-            z_edges=np.asarray(f["z_edges"][()], dtype=np.float64),
-            values=np.asarray(f["values"][()], dtype=np.float64),
-        )
+        return _read_table(f)
+
+
+def _read_table(f) -> AcceptanceTable:
+    ch = f.attrs["channel"]
+    channel = ch.decode() if isinstance(ch, bytes) else str(ch)
+    return AcceptanceTable(
+        channel=channel,
+        log10m=np.asarray(f["log10m"][()], dtype=np.float64),
+        log10p=np.asarray(f["log10p"][()], dtype=np.float64),
+        log10theta=np.asarray(f["log10theta"][()], dtype=np.float64),
+        z_edges=np.asarray(f["z_edges"][()], dtype=np.float64),
+        values=np.asarray(f["values"][()], dtype=np.float64),
+    )

@@ -169,11 +169,7 @@ def shipped_entry(kind: str, key: str) -> pathlib.Path | None:
     if not path.is_file():
         return None
     try:
-        verify_h5(path, kind=kind)
-        with h5py.File(path, "r") as f:
-            stored = _as_str(f.attrs.get("key", ""))
-        if stored != key:
-            raise CacheError(f"shipped entry {path} holds key {stored!r}")
+        verify_h5(path, kind=kind, key=key)
     except CacheError as exc:
         log.warning("fipscan cache: ignoring a bad shipped entry: %s", exc)
         return None
@@ -299,57 +295,85 @@ def _as_str(value: Any) -> str:
 
 
 def verify_h5(
-    path: str | os.PathLike, *, kind: str | None = None, schema_version: int | None = None
+    path: str | os.PathLike, *, kind: str | None = None, schema_version: int | None = None,
+    key: str | None = None,
 ) -> None:
     """Check that ``path`` is a complete fipscan HDF5 file; raise :class:`CacheError` naming why not.
 
     Checks, in order: it exists; it is HDF5 (signature); HDF5 can open it (else truncated /
-    damaged); it carries a checksum; ``kind`` and ``schema_version`` match when given; the
-    recomputed content checksum matches.
+    damaged); it carries a checksum; ``kind``, ``schema_version`` and the entry's stored ``key`` (its
+    identity: a valid entry of another key copied over this one's path is refused) match when given;
+    the recomputed content checksum matches.
+    """
+    _open_verified(path, kind=kind, schema_version=schema_version, key=key).close()
+
+
+def _open_verified(
+    path: str | os.PathLike, *, kind: str | None = None, schema_version: int | None = None,
+    key: str | None = None,
+) -> h5py.File:
+    """The open ``h5py.File`` of ``path`` after the checks of :func:`verify_h5` (the caller closes it).
+
+    Reading through this one handle makes check-then-read safe against a concurrent ``clear``: an
+    unlinked file stays readable while it is open.
     """
     path = pathlib.Path(path)
     fix = "delete or regenerate it (for cache entries: 'fipscan cache clear')"
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except FileNotFoundError:
+        raise CacheError(f"missing file: {path} does not exist") from None
+    except OSError as exc:
+        raise CacheError(f"bad fipscan file: {path} cannot be read ({exc.strerror or exc})") from None
     if not path.is_file():
-        raise CacheError(f"missing file: {path} does not exist")
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        head = fh.read(8)
+        raise CacheError(f"bad fipscan file: {path} is not a regular file")
     if size == 0:
         raise CacheError(f"bad fipscan file: {path} is truncated (empty); {fix}")
     if head != _HDF5_SIGNATURE:
         raise CacheError(f"bad fipscan file: {path} is not an HDF5 file (no HDF5 signature); {fix}")
     try:
         f = h5py.File(path, "r")
+    except FileNotFoundError:
+        raise CacheError(f"missing file: {path} does not exist") from None
     except OSError as exc:
         msg = str(exc)
         what = "is truncated" if "truncated" in msg.lower() or "eof" in msg.lower() else "is damaged"
         raise CacheError(f"bad fipscan file: {path} {what} (HDF5: {' '.join(msg.split())}); {fix}") from exc
     try:
-        with f:
-            if "checksum" not in f.attrs:
-                raise CacheError(f"bad fipscan file: {path} has no checksum attribute (not written by fipscan)")
-            got_kind = _as_str(f.attrs.get("kind", ""))
-            if kind is not None and got_kind != kind:
-                raise CacheError(f"bad fipscan file: {path} holds kind {got_kind!r}, expected {kind!r}")
-            got_schema = int(f.attrs.get("schema_version", -1))
-            if schema_version is not None and got_schema != int(schema_version):
-                raise CacheError(
-                    f"bad fipscan file: {path} has schema {got_schema} != {int(schema_version)} "
-                    f"(written by fipscan {_as_str(f.attrs.get('fipscan_version', '?'))}); {fix}"
-                )
-            stored = _as_str(f.attrs["checksum"])
-            try:
-                actual = content_checksum(f)
-            except (OSError, RuntimeError, ValueError) as exc:
-                raise CacheError(
-                    f"bad fipscan file: {path} has unreadable data ({' '.join(str(exc).split())}); {fix}"
-                ) from exc
-            if actual != stored:
-                raise CacheError(f"bad fipscan file: {path} fails its checksum (checksum mismatch); {fix}")
+        if "checksum" not in f.attrs:
+            raise CacheError(f"bad fipscan file: {path} has no checksum attribute (not written by fipscan)")
+        got_kind = _as_str(f.attrs.get("kind", ""))
+        if kind is not None and got_kind != kind:
+            raise CacheError(f"bad fipscan file: {path} holds kind {got_kind!r}, expected {kind!r}")
+        got_schema = int(f.attrs.get("schema_version", -1))
+        if schema_version is not None and got_schema != int(schema_version):
+            raise CacheError(
+                f"bad fipscan file: {path} has schema {got_schema} != {int(schema_version)} "
+                f"(written by fipscan {_as_str(f.attrs.get('fipscan_version', '?'))}); {fix}"
+            )
+        if key is not None:
+            got_key = _as_str(f.attrs.get("key", ""))
+            if got_key != key:
+                raise CacheError(f"bad fipscan file: {path} holds the entry of key {got_key[:16] or '(none)'}..., "
+                                 f"not {key[:16]}... (copied or renamed from another entry); {fix}")
+        stored = _as_str(f.attrs["checksum"])
+        try:
+            actual = content_checksum(f)
+        except (OSError, RuntimeError, ValueError, KeyError) as exc:
+            raise CacheError(
+                f"bad fipscan file: {path} has unreadable data ({' '.join(str(exc).split())}); {fix}"
+            ) from exc
+        if actual != stored:
+            raise CacheError(f"bad fipscan file: {path} fails its checksum (checksum mismatch); {fix}")
     except CacheError:
+        f.close()
         raise
-    except (OSError, RuntimeError, KeyError, ValueError) as exc:
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+        f.close()
         raise CacheError(f"bad fipscan file: {path} is damaged ({' '.join(str(exc).split())}); {fix}") from exc
+    return f
 
 
 # --------------------------------------------------------------------------------------------
@@ -375,6 +399,45 @@ def _remove_stale_temps(path: pathlib.Path) -> None:
             tmp.unlink()
 
 
+#: a temporary file of no known key older than this is a killed writer's leftover
+STALE_TMP_SECONDS = 3600.0
+
+
+def _remove_orphan_temps(directory: pathlib.Path) -> None:
+    """Remove the temporary files that killed builds left in ``directory`` (one kind's folder).
+
+    A ``.<key>.h5.<random>.tmp`` is stale when nobody holds ``<key>.lock`` (every build writes under
+    that lock), so the check is exact, not a guess by age; other ``.tmp`` files go when older than
+    :data:`STALE_TMP_SECONDS`.
+    """
+    import time
+
+    from filelock import Timeout
+
+    now = time.time()
+    for tmp in directory.glob(".*.tmp"):
+        key = tmp.name[1:65]
+        try:
+            if _KEY_RE.match(key) and tmp.name[65:69] == ".h5.":
+                lock = FileLock(directory / f"{key}.lock", timeout=0)
+                try:
+                    with lock:
+                        tmp.unlink()
+                except Timeout:
+                    continue  # that key is being built right now
+            elif now - tmp.stat().st_mtime > STALE_TMP_SECONDS:
+                tmp.unlink()
+        except OSError:
+            continue
+
+
+def _read_entry(path: pathlib.Path, read, **checks):
+    """``read(f)`` on the verified entry ``path`` (one open handle), or ``path`` when ``read`` is None."""
+    f = _open_verified(path, **checks)
+    with f:
+        return path if read is None else read(f)
+
+
 def get_or_build(
     kind: str,
     settings: Mapping,
@@ -383,40 +446,54 @@ def get_or_build(
     *,
     attrs: Mapping | None = None,
     on_corrupt: str = "rebuild",
-) -> pathlib.Path:
-    """Path of the valid entry for ``(kind, settings, schema_version)``, building it if needed.
+    read: Callable[[h5py.File], Any] | None = None,
+) -> Any:
+    """The valid entry for ``(kind, settings, schema_version)``, building it if needed.
 
     ``build(f)`` fills an open, writable ``h5py.File``; it runs at most once across processes
-    that ask at the same time.  A corrupt or foreign entry is logged (``logging``, to stderr) and
-    rebuilt, or raises :class:`CacheError` when ``on_corrupt="raise"``.  The settings' canonical
-    JSON is stored as the attribute ``settings`` and the key as ``key``.
+    that ask at the same time.  A corrupt entry, or a valid entry of another key found under this
+    key's name (the entry stores its key and schema version; both are compared on every read), is
+    logged (one line, ``logging``, to stderr) and rebuilt, or raises :class:`CacheError` when
+    ``on_corrupt="raise"``.  The settings' canonical JSON is stored as the attribute ``settings``
+    and the key as ``key``.
+
+    ``read``: return ``read(f)`` of the verified entry, read through the same open handle that was
+    verified, so that a concurrent ``fipscan cache clear`` cannot remove the file between the check
+    and the read (an entry removed before it was opened is rebuilt).  Without ``read`` the path is
+    returned (the caller opens it again: racy against ``clear``).
     """
     if on_corrupt not in ("rebuild", "raise"):
         raise InputError(f"on_corrupt must be 'rebuild' or 'raise', not {on_corrupt!r}")
     key = canonical_key(kind, settings, schema_version)
     path = entry_path(kind, key)
+    checks = {"kind": kind, "schema_version": schema_version, "key": key}
     with contextlib.suppress(CacheError):  # fast path, no lock: entries appear atomically
-        verify_h5(path, kind=kind, schema_version=schema_version)
-        return path
+        return _read_entry(path, read, **checks)
     shipped = shipped_entry(kind, key)  # the key covers the schema version and every setting
     if shipped is not None:
-        return shipped
+        with contextlib.suppress(CacheError):
+            return _read_entry(shipped, read, **checks)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(path.with_suffix(".lock")):
         if path.exists():
             try:
-                verify_h5(path, kind=kind, schema_version=schema_version)
-                return path
+                return _read_entry(path, read, **checks)
             except CacheError as exc:
                 if on_corrupt == "raise":
                     raise
-                log.warning("fipscan cache: rebuilding a bad entry: %s", exc)
-                path.unlink()
+                log.warning("fipscan cache: rebuilding a bad entry: %s", " ".join(str(exc).split()))
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
         _remove_stale_temps(path)
+        _remove_orphan_temps(path.parent)
         all_attrs = dict(attrs or {})
         all_attrs["settings"] = canonical_json(settings)
         all_attrs["key"] = key
         atomic_write_h5(path, build, kind=kind, schema_version=schema_version, attrs=all_attrs)
-    return path
+        if read is None:
+            return path
+        with h5py.File(path, "r") as f:  # under the lock: clear() waits for it
+            return read(f)
 
 
 def _kind_dirs(kind: str | None) -> list[pathlib.Path]:
@@ -428,21 +505,40 @@ def _kind_dirs(kind: str | None) -> list[pathlib.Path]:
     return sorted(d for d in root.iterdir() if d.is_dir() and _KIND_RE.match(d.name))
 
 
+#: the schema version each kind of entry is built with today (the builders' own constants:
+#: fipscan.acceptance.SCHEMA_VERSION, fipscan.yields.YIELDS_SCHEMA_VERSION, fipscan.spectra.core
+#: SCHEMA_VERSION; a test keeps them equal).  Kept here so that ``cache list`` needs no JAX.  An entry
+#: of another version is never read again (the version is part of its key): ``cache list`` marks it.
+SCHEMA_VERSIONS = {"acceptance": 2, "yields": 3, "spectra": 1}
+
+#: the folder under cache_root() of JAX's persistent compilation cache (fipscan.runtime.configure)
+JAX_CACHE_DIR = "jax"
+
+
 def list_entries(kind: str | None = None) -> list[dict]:
-    """Every entry (of ``kind``, or all): dicts with kind, key, path, size, created, valid, problem."""
+    """Every entry (of ``kind``, or all): dicts with kind, key, path, size, created, schema_version,
+    valid, stale, problem.  ``valid``: complete, checksum and stored key right; ``stale``: valid but
+    of another schema version than this fipscan builds (never read again; ``clear`` removes it)."""
     out = []
     for d in _kind_dirs(kind):
+        if d.name == JAX_CACHE_DIR:
+            continue
         for p in sorted(d.glob("*.h5")):
             if p.name.startswith(".") or not _KEY_RE.match(p.stem):
                 continue
-            created = None
+            created, schema, stale = None, None, False
             try:
-                verify_h5(p, kind=d.name)
+                with _open_verified(p, kind=d.name, key=p.stem) as f:
+                    created = _as_str(f.attrs.get("created", "")) or None
+                    schema = int(f.attrs.get("schema_version", -1))
                 valid, problem = True, None
+                current = SCHEMA_VERSIONS.get(d.name)
+                if current is not None and schema != current:
+                    stale = True
+                    problem = (f"schema {schema}, this fipscan builds schema {current}: an unused entry of "
+                               "another fipscan version ('fipscan cache clear' removes it)")
             except CacheError as exc:
                 valid, problem = False, str(exc)
-            with contextlib.suppress(Exception), h5py.File(p, "r") as f:
-                created = _as_str(f.attrs["created"])
             try:
                 size = p.stat().st_size
             except OSError:
@@ -454,7 +550,9 @@ def list_entries(kind: str | None = None) -> list[dict]:
                     "path": str(p),
                     "size": size,
                     "created": created,
+                    "schema_version": schema,
                     "valid": valid,
+                    "stale": stale,
                     "problem": problem,
                 }
             )
@@ -466,10 +564,19 @@ def clear(kind: str | None = None) -> int:
 
     Stale temporary files of killed writers, ``<key>.partial`` folders of unfinished builds
     (e.g. interrupted spectra generations), ``<key>/`` folders (PYTHIA initialisation files) and
-    lock files go too; only ``.h5`` entries are counted.
+    lock files go too; only ``.h5`` entries are counted.  Without ``kind`` (or with ``kind="jax"``)
+    the JAX compilation cache under the cache root (``jax/``) is emptied as well: a truncated
+    compiled program there would otherwise be warned about in every run.  A process reading an
+    entry while it is removed keeps reading it (see ``get_or_build(read=...)``).
     """
     removed = 0
+    if kind is None or kind == JAX_CACHE_DIR:
+        _clear_jax_cache(cache_root() / JAX_CACHE_DIR)
+        if kind == JAX_CACHE_DIR:
+            return 0
     for d in _kind_dirs(kind):
+        if d.name == JAX_CACHE_DIR:
+            continue
         keys = {p.stem for p in d.glob("*.h5") if _KEY_RE.match(p.stem)}
         keys |= {p.name[1:65] for p in d.glob(".*.h5.*.tmp") if _KEY_RE.match(p.name[1:65])}
         keys |= {p.stem for p in d.glob("*.lock") if _KEY_RE.match(p.stem)}
@@ -487,4 +594,19 @@ def clear(kind: str | None = None) -> int:
                 shutil.rmtree(d / key, ignore_errors=True)  # folder entries (e.g. pythia-init)
                 with contextlib.suppress(OSError):
                     lock.unlink()
+        for tmp in d.glob(".*.tmp"):  # temporary files of no key (other writers)
+            with contextlib.suppress(OSError):
+                tmp.unlink()
     return removed
+
+
+def _clear_jax_cache(directory: pathlib.Path) -> None:
+    """Empty JAX's compilation-cache folder (kept itself: a running process may be writing into it)."""
+    if not directory.is_dir():
+        return
+    for p in directory.iterdir():
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                p.unlink()

@@ -99,15 +99,26 @@ class FinalState:
         return out
 
 
+#: PDG Monte Carlo numbers of the daughters used below: a lookup by number is a dict access, a search by
+#: name scans the whole table (~0.2 s a name, seconds at import); names not listed are searched
+_PDG_ID = {"e-": 11, "e+": -11, "mu-": 13, "mu+": -13, "tau-": 15, "tau+": -15, "gamma": 22, "pi0": 111,
+           "pi+": 211, "pi-": -211, "K+": 321, "K-": -321, "eta": 221, "K(S)0": 310, "K(L)0": 130}
+
+
 @functools.lru_cache(maxsize=None)
 def _pdg(name: str) -> tuple[float, int, float]:
     """(mass [GeV], charge, spin) of a particle by PDG name, from the ``particle`` package."""
     from particle import Particle
 
-    found = Particle.findall(name=name)
-    if len(found) != 1:
-        raise KeyError(name)
-    p = found[0]
+    if name in _PDG_ID:
+        p = Particle.from_pdgid(_PDG_ID[name])
+        if p.name != name:  # pragma: no cover - the table above is checked by tests/test_final_states.py
+            raise KeyError(name)
+    else:
+        found = Particle.findall(name=name)
+        if len(found) != 1:
+            raise KeyError(name)
+        p = found[0]
     return (float(p.mass or 0.0) / 1000.0, int(p.charge), float(p.J))
 
 

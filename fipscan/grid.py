@@ -13,17 +13,32 @@ from fipscan.errors import InputError
 __all__ = ["Grid", "parse_range", "check_mass", "check_coupling"]
 
 
+def _digits(x: float, bound: float) -> str:
+    """``x`` with enough digits to tell it from ``bound`` (``%g`` would print 2.000000001 as 2)."""
+    for k in (6, 10, 17):
+        text = f"{x:.{k}g}"
+        if float(text) != bound or x == bound:
+            return text
+    return repr(x)
+
+
 def check_mass(m, lo=None, hi=None, what="mass") -> float:
-    """A positive finite mass [GeV] inside [lo, hi] if given, else InputError naming the problem."""
+    """A positive finite mass [GeV] inside [lo, hi] if given, else InputError naming the problem (with
+    the digits that put it outside)."""
     x = checks.positive(what, m)
-    if lo is not None and hi is not None:
-        checks.within(what, x, lo, hi, unit="GeV", where="the model's range")
+    if lo is not None and hi is not None and not lo <= x <= hi:
+        edge = lo if x < lo else hi
+        raise InputError(f"{what} {_digits(x, edge)} GeV is outside the model's range [{lo:g}, {hi:g}] GeV")
     return x
 
 
-def check_coupling(g, what="coupling") -> float:
-    """A positive finite coupling; zero, negative, NaN or inf give InputError."""
-    return checks.positive(what, g, hint="; scans run on log axes")
+def check_coupling(g, what="coupling", upper=math.inf) -> float:
+    """A positive finite coupling, at most ``upper`` (the model's physical bound, e.g. epsilon <= 1);
+    zero, negative, NaN, inf or above the bound give InputError."""
+    x = checks.positive(what, g, hint="; scans run on log axes")
+    if x > upper:
+        raise InputError(f"{what} {_digits(x, upper)} is above the physical bound {upper:g} of the model's coupling")
+    return x
 
 
 def parse_range(text: str, what: str) -> tuple[float, float, int]:
@@ -62,11 +77,13 @@ class Grid:
     def from_ranges(cls, masses: str, couplings: str) -> "Grid":
         return cls.log(*parse_range(masses, "mass"), *parse_range(couplings, "coupling"))
 
-    def validate(self, mass_range=None) -> "Grid":
+    def validate(self, mass_range=None, coupling_max=math.inf, names=("mass", "coupling")) -> "Grid":
+        """InputError unless every mass lies in ``mass_range`` and every coupling in (0, coupling_max];
+        ``names``: how the message calls the two axes (the CLI names its options)."""
         for m in (self.masses.min(), self.masses.max()):
-            check_mass(m, *(mass_range or (None, None)))
+            check_mass(m, *(mass_range or (None, None)), what=names[0])
         for g in (self.couplings.min(), self.couplings.max()):
-            check_coupling(g)
+            check_coupling(g, names[1], upper=coupling_max)
         if np.isnan(self.masses).any() or np.isnan(self.couplings).any():
             raise InputError("grid contains NaN")
         return self

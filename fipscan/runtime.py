@@ -17,16 +17,17 @@ def configure(*, x64: bool = True, compilation_cache: bool = True) -> None:
     several seconds the yield-table builder takes to compile in every new process.  Every program is
     kept, also the ~100 small ones of the contour tracing and statistics that compile in ~50 ms each:
     together they were half of a warm ``fipscan scan`` (9 s -> 6 s with them cached; ~30 MB on disk).
-    Set FIPSCAN_NO_JAX_CACHE=1 to switch it off.
+    Set FIPSCAN_NO_JAX_CACHE=1 to switch it off; ``fipscan cache clear`` empties the folder under the
+    cache root (a FIPSCAN_JAX_CACHE elsewhere is left alone).
     """
     import jax
 
     if x64:
         jax.config.update("jax_enable_x64", True)
     if compilation_cache and not os.environ.get("FIPSCAN_NO_JAX_CACHE"):
-        from fipscan.cache import cache_root
+        from fipscan.cache import JAX_CACHE_DIR, cache_root
 
-        path = os.environ.get("FIPSCAN_JAX_CACHE") or str(cache_root() / "jax")
+        path = os.environ.get("FIPSCAN_JAX_CACHE") or str(cache_root() / JAX_CACHE_DIR)
         try:
             os.makedirs(path, exist_ok=True)
         except OSError:

@@ -80,13 +80,10 @@ class ScanResult:
     def contour_by(self, by="final_state") -> dict:
         """The per-mass contour of each final state (or production channel) alone, at the primary POT
         and limit: {name: PerMassContour}."""
-        from dataclasses import replace
-
         pt = self.points[0]
         parts = self.tables.per_final_state if by == "final_state" else self.tables.per_channel
         log_g = jnp.log(jnp.asarray(self.grid.couplings, self.tables.weights.dtype))
-        return {k: per_mass_contour(replace(self.tables, weights=W), pt.pot, pt.n_limit, log_g)
-                for k, W in parts.items()}
+        return {k: per_mass_contour(self.tables.select(k, by), pt.pot, pt.n_limit, log_g) for k in parts}
 
     def save(self, outdir, *, compare=None, formats=("png", "pdf"), polygon=True) -> dict[str, Path]:
         """Write contour.csv, contour_polygon.csv, scan.h5, contour.png/.pdf (fipscan.io.results.save_scan)."""
@@ -103,7 +100,10 @@ def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=No
     from the same tables.  The limit on the signal events comes from fipscan.stats: CLs (or
     ``method="fc"``) for ``observed`` events (default: the experiment's, 0) over the background
     (default: the experiment's expected backgrounds of the chosen final states, stated at its
-    reference POT); 2.30 events at 90% CL when nothing is observed.  The background scales with POT
+    reference POT); 2.30 events at 90% CL when nothing is observed.  Feldman-Cousins takes a known
+    background: with the experiment's backgrounds it uses their central value (``inputs["notes"]``
+    says so, ``inputs["background_uncertainty_in_limit"]`` is False; a ``background_uncertainty``
+    given with ``method="fc"`` is refused).  The background scales with POT
     (``background_mode="scale"``) or is held fixed (``"fixed"``).  ``bands``: also the expected-limit
     contours (median, +-1 sigma, +-2 sigma under the background-only hypothesis) and the contours at
     POT x (1 -+ the experiment's relative POT uncertainty).
@@ -118,13 +118,18 @@ def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=No
     pot = float(experiment.pot if pot is None else pot)
     if not math.isfinite(pot) or pot <= 0:
         raise InputError(f"pot must be positive, got {pot}")
+    given = tables is not None
+    if method == "fc" and background is not None and (background_uncertainty or 0) > 0:
+        raise InputError("method='fc' needs a known background (background_uncertainty > 0 given); use "
+                         "method='cls', which integrates over the uncertainty")
     if tables is None:
         tables = precompute(model, experiment, grid.masses, channels=channels, spectra=spectra, dtype=dtype)
-    elif (np.shape(tables.masses) != grid.masses.shape
-          or not np.allclose(np.asarray(tables.masses), grid.masses, rtol=1e-12)):
+    # also for tables from the cache: tables of other masses are never used for this grid
+    if (np.shape(tables.masses) != grid.masses.shape
+            or not np.allclose(np.asarray(tables.masses), grid.masses, rtol=1e-12)):
         raise InputError(f"the yield tables hold {np.size(tables.masses)} masses that are not the grid's "
                          f"{grid.masses.size}: build them with precompute(model, experiment, grid.masses)")
-    elif tables.channels and tuple(tables.channels) != channels:
+    if given and tables.channels and tuple(tables.channels) != channels:
         raise InputError(f"the yield tables are for final states {','.join(tables.channels)}, "
                          f"the scan asks for {','.join(channels)}")
     cl = experiment.cl if cl is None else float(cl)
@@ -144,6 +149,11 @@ def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=No
         bkg_pot = pot  # stated at the primary POT of this scan
     if not (math.isfinite(b_ref) and math.isfinite(db_ref)) or b_ref < 0 or db_ref < 0:
         raise InputError(f"background must be non-negative, got {b_ref} +- {db_ref}")
+    notes = []
+    fc_central = method == "fc" and db_ref > 0  # Feldman-Cousins: the background's central value
+    if fc_central:
+        notes.append(f"method fc uses the central background value {b_ref:g} (at {bkg_pot:g} POT); its "
+                     f"uncertainty +-{db_ref:g} is not in the Feldman-Cousins belt (method cls integrates over it)")
     log_g = jnp.log(jnp.asarray(grid.couplings, dtype))
     # one grid pass: N is proportional to POT, so every POT is a rescaling; log N is -inf where N
     # underflows (deep in the short-lived regime), which only ever lies below a limit, so the
@@ -155,7 +165,8 @@ def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=No
     for p in (pot, *projections):
         scale = p / bkg_pot if background_mode == "scale" else 1.0
         b, db = b_ref * scale, db_ref * scale
-        n_lim = n_limit_for(obs, b, db, cl, method)
+        db_lim = 0.0 if fc_central else db
+        n_lim = n_limit_for(obs, b, db_lim, cl, method)
         events = events_ref * (p / pot)
         logn = logn_ref + math.log(p / pot)
         contour = per_mass_contour(tables, p, n_lim, log_g, logn=logn)
@@ -163,7 +174,7 @@ def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=No
         if bands:
             from fipscan.stats import expected_limits, pot_band as pot_factors
 
-            for key, n_q in expected_limits(b, db, cl=cl, method=method).items():
+            for key, n_q in expected_limits(b, db_lim, cl=cl, method=method).items():
                 same = abs(n_q - n_lim) < 1e-12 * n_lim
                 expected[key] = (float(n_q), contour if same else
                                  per_mass_contour(tables, p, n_q, log_g, logn=logn))
@@ -176,6 +187,7 @@ def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=No
         "pot": pot, "projections": list(projections), "channels": list(channels), "cl": cl,
         "observed": obs, "background": b_ref, "background_uncertainty": db_ref, "background_pot": bkg_pot,
         "background_mode": background_mode, "method": method,
+        "background_uncertainty_in_limit": not fc_central, "notes": notes,
         "mass_range": [float(grid.masses[0]), float(grid.masses[-1]), int(grid.masses.size)],
         "coupling_range": [float(grid.couplings[0]), float(grid.couplings[-1]), int(grid.couplings.size)],
         "model": model.settings(), "experiment": experiment.name,

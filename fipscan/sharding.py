@@ -70,7 +70,8 @@ def events_grid_sharded(tables, log_g, pot, *, devices=None, chunk=16, dlogg=Fal
     """N(m, g) on the (Nm, Ng) grid with the masses split over ``devices`` (default: all).
 
     tables: a ``fipscan.yields.YieldTables`` (or any object with ``weights`` (Nm, Nb, Nz),
-    ``log_s1`` (Nm, Nb), ``a_edges`` (Nz + 1,) and optional ``n_prod``/``n_width``); log_g (Ng,)
+    ``log_s1`` (Nm, Nb), ``a_edges`` (Nz + 1,) and optional ``n_prod``/``n_width``; tables with several
+    production powers, YieldTables.power_groups, are one pass per power, summed); log_g (Ng,)
     log couplings; pot: protons on target.  The same numbers as
     ``fipscan.kernels.yields.events_grid`` on one device (every point is the same expression;
     tests/test_sharding.py checks it on 4 CPU devices).  dlogg=True returns (N, dN/dlog g) from
@@ -80,6 +81,15 @@ def events_grid_sharded(tables, log_g, pot, *, devices=None, chunk=16, dlogg=Fal
     The tables pass through host memory once to be laid out over the devices (set-up, not the
     hot loop).
     """
+    groups = tables.power_groups() if hasattr(tables, "power_groups") else ()
+    if len(groups) > 1:  # production channels with different coupling powers: one pass per power, summed
+        from types import SimpleNamespace
+
+        parts = [events_grid_sharded(SimpleNamespace(weights=W, log_s1=tables.log_s1, a_edges=tables.a_edges,
+                                                     n_prod=n, n_width=getattr(tables, "n_width", 2.0)),
+                                     log_g, pot, devices=devices, chunk=chunk, dlogg=dlogg, gather=gather,
+                                     uniform=uniform) for n, W in groups]
+        return tuple(sum(p[k] for p in parts) for k in range(2)) if dlogg else sum(parts)
     mesh = mass_mesh(devices)
     weights = np.asarray(tables.weights)
     log_s1 = np.asarray(tables.log_s1)

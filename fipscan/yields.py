@@ -16,6 +16,7 @@ from typing import Mapping
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.scipy.special import logsumexp
 
 from fipscan.acceptance import build_acceptance_table
 from fipscan.errors import InputError
@@ -39,7 +40,11 @@ class YieldTables:
     length [m] of the cell edges from the production point; per_channel: the weights split by
     production channel (name -> (Nm, Nb, Nz); they sum to ``weights``); per_final_state: split by final
     state (name -> (Nm, Nb, Nz); they sum to ``weights``); channels: the final states; n_prod, n_width:
-    the production and width powers of the coupling.
+    the production and width powers of the coupling; channel_powers: ((production channel, power), ...)
+    for every channel when the model's channels scale with different powers of the coupling (e.g. the
+    BC5 scalar: single production ~ sin^2 theta, pair production ~ 1), empty when every channel scales
+    as g**n_prod.  Then N(m, g) = N_POT sum_n g^n sum_bk W^(n)_bk P_k(s_b), one weight array per distinct
+    power (:meth:`power_groups`); the single-power case is today's one kernel call.
     """
 
     masses: jax.Array
@@ -51,6 +56,7 @@ class YieldTables:
     channels: tuple[str, ...] = field(metadata=dict(static=True), default=())
     n_prod: float = field(metadata=dict(static=True), default=2.0)
     n_width: float = field(metadata=dict(static=True), default=2.0)
+    channel_powers: tuple[tuple[str, float], ...] = field(metadata=dict(static=True), default=())
 
     @property
     def final_states(self) -> tuple[str, ...]:
@@ -60,31 +66,89 @@ class YieldTables:
     def production_channels(self) -> tuple[str, ...]:
         return tuple(self.per_channel)
 
+    def channel_power(self, name: str) -> float:
+        """The power of the coupling in the production of channel ``name`` (n_prod unless listed in
+        ``channel_powers``)."""
+        return float(dict(self.channel_powers).get(name, self.n_prod))
+
+    def power_groups(self) -> tuple[tuple[float, jax.Array], ...]:
+        """((n, W^(n)), ...): the weights (Nm, Nb, Nz) of the production channels whose rate scales as
+        g**n, one entry per distinct power, summing to ``weights``; ((n_prod, weights),) when every
+        channel scales alike (no copy)."""
+        if not self.channel_powers:
+            return ((float(self.n_prod), self.weights),)
+        groups: dict = {}
+        for name, W in self.per_channel.items():
+            n = self.channel_power(name)
+            groups[n] = W if n not in groups else groups[n] + W
+        return tuple(sorted(groups.items(), key=lambda kv: (kv[0] != self.n_prod, kv[0])))
+
     def log_events(self, i, log_g, pot):
         """log N at mass index i (python int) and log coupling(s) ``log_g``."""
-        return kyields.log_events(log_g, self.weights[i], self.log_s1[i], self.a_edges,
-                                  jnp.log(pot), self.n_prod, self.n_width)
+        parts = [kyields.log_events(log_g, W[i], self.log_s1[i], self.a_edges, jnp.log(pot), n, self.n_width)
+                 for n, W in self.power_groups()]
+        return parts[0] if len(parts) == 1 else logsumexp(jnp.stack(parts), axis=0)
 
     def events_grid(self, log_g, pot, chunk=16):
-        """N on the (Nm, Ng) grid of these masses and the log couplings ``log_g``."""
-        return kyields.events_grid(jnp.asarray(log_g), self.weights, self.log_s1, self.a_edges,
-                                   pot, self.n_prod, self.n_width, chunk)
+        """N on the (Nm, Ng) grid of these masses and the log couplings ``log_g`` (one fused kernel per
+        power group, :meth:`power_groups`)."""
+        lg = jnp.asarray(log_g)
+        parts = [kyields.events_grid(lg, W, self.log_s1, self.a_edges, pot, n, self.n_width, chunk)
+                 for n, W in self.power_groups()]
+        return parts[0] if len(parts) == 1 else sum(parts[1:], parts[0])
+
+    def _final_state_groups(self, name) -> tuple[tuple[float, jax.Array], ...]:
+        """Power groups of final state ``name``: exact for single-power tables; with several powers the
+        final state's share of each (mass, momentum bin, cell) weight is taken to be the same in every
+        power group, W_fs^(n) = W_fs W^(n) / W (the final-state shares depend on the FIP angle inside a
+        0.033-dex momentum bin only through the acceptance ratio of the final states there)."""
+        W_fs = self.per_final_state[name]
+        groups = self.power_groups()
+        if len(groups) == 1:
+            return ((groups[0][0], W_fs),)
+        total = self.weights
+        has = total > 0
+        share = jnp.where(has, W_fs / jnp.where(has, total, 1.0), 0.0)
+        return tuple((n, share * W) for n, W in groups)
+
+    def select(self, name: str, by="final_state") -> "YieldTables":
+        """The tables of one final state (``by="final_state"``) or one production channel
+        (``by="production"``) alone: their N is that part of :meth:`events_grid`."""
+        from dataclasses import replace
+
+        if by == "production":
+            W = self.per_channel[name]
+            return replace(self, weights=W, per_channel={name: W}, per_final_state={},
+                           n_prod=self.channel_power(name), channel_powers=())
+        if by != "final_state":
+            raise ValueError(f"by must be 'final_state' or 'production', not {by!r}")
+        groups = self._final_state_groups(name)
+        if len(groups) == 1:
+            W = groups[0][1]
+            return replace(self, weights=W, per_channel={name: W}, per_final_state={name: W},
+                           channel_powers=())
+        per_channel = {f"{name}@g^{n:g}": W for n, W in groups}
+        return replace(self, weights=self.per_final_state[name], per_channel=per_channel,
+                       per_final_state={name: self.per_final_state[name]},
+                       channel_powers=tuple((k, n) for (k, (n, _)) in zip(per_channel, groups)))
 
     def split_events_grid(self, log_g, pot, by="final_state", chunk=16) -> dict:
         """N on the (Nm, Ng) grid per final state (``by="final_state"``) or per production channel
         (``by="production"``): {name: (Nm, Ng)}; the parts sum to :meth:`events_grid`.
 
         Every part uses the bins' mean 1/p over all channels (log_s1): the split is exact up to the
-        spread of 1/p inside one 0.033-dex momentum bin."""
+        spread of 1/p inside one 0.033-dex momentum bin (and, for tables with several production
+        powers, the final-state split shares each cell as :meth:`_final_state_groups` says)."""
         if by == "final_state":
-            parts = self.per_final_state
+            parts = {k: self._final_state_groups(k) for k in self.per_final_state}
         elif by == "production":
-            parts = self.per_channel
+            parts = {k: ((self.channel_power(k), W),) for k, W in self.per_channel.items()}
         else:
             raise ValueError(f"by must be 'final_state' or 'production', not {by!r}")
         lg = jnp.asarray(log_g)
-        return {k: kyields.events_grid(lg, W, self.log_s1, self.a_edges, pot, self.n_prod, self.n_width, chunk)
-                for k, W in parts.items()}
+        return {k: sum(kyields.events_grid(lg, W, self.log_s1, self.a_edges, pot, n, self.n_width, chunk)
+                       for n, W in groups)
+                for k, groups in parts.items()}
 
 
 def _log_s1(m, width1, detected_w, detected_inv_p, p_edges):
@@ -250,6 +314,7 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
     1000-mass BC1 build 0.93 GB at 8, 1.05 GB at 32, and no faster on two cores).
     """
     from fipscan.final_states import get_final_state
+    from fipscan.production.channels import channel_power
 
     if method not in ("binned", "direct"):
         raise ValueError(f"method must be 'binned' or 'direct', got '{method}'")
@@ -257,7 +322,11 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
     channels = resolve_final_states(model, experiment, channels)
     masses = _check_masses(model, masses)
     spectra = spectra if spectra is not None else experiment.load_spectra()
-    samplers = sources(model.production(), spectra, experiment.energy_gev)
+    declared = model.production()
+    samplers = sources(declared, spectra, experiment.energy_gev)
+    n_prod = float(model.coupling.production_power)
+    powers = tuple((ch.name, channel_power(ch, n_prod)) for ch in declared)
+    channel_powers = powers if any(n != n_prod for _, n in powers) else ()
     tables = dict(acceptance) if acceptance is not None else _acceptance_tables(model, experiment, channels, n_mc)
     z_edges = experiment.cell_edges(channels)
     tables = {c: _embed(tables[c], z_edges) for c in channels}
@@ -375,6 +444,7 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
         per_channel=per_channel,
         per_final_state=per_fs,
         channels=channels,
-        n_prod=float(model.coupling.production_power),
+        n_prod=n_prod,
         n_width=float(model.coupling.width_power),
+        channel_powers=channel_powers,
     )

@@ -150,3 +150,94 @@ def test_bench_is_not_a_cli_command():
     assert_one_line_error(res, "invalid choice", "bench")
     assert "bench" not in run("-h").stdout
 
+
+
+# ------------------------------------------------------------------ issue 18: kinds 4, 6, 7, 10
+def _refusal_without_jax(*args, cwd):
+    """Run the entry point in a fresh interpreter; report (exit code, stderr, whether JAX got imported)."""
+    code = ("import sys; from fipscan.cli.main import main; rc = main(sys.argv[1:]); "
+            "print('jax' in sys.modules); sys.exit(rc)")
+    res = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+    return res.returncode, res.stderr, res.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["scan", "--channels", "MUMU"], ["mumu"]),                       # issue example (took ~8 s)
+    (["scan", "--channels", "mumu,mumu"], ["--channels", "twice"]),    # kind 4
+    (["scan", "-o", ""], ["-o/--output", "empty"]),                    # kind 4: was the current folder
+    (["scan", "--background-uncertainty", "0.3"], ["--background"]),   # kind 4: was dropped
+    (["scan", "--projection", "1e18", "--projection", "1.0e18"], ["contour_pot1e18.csv"]),
+    (["contour", "--save-tables", "x.txt"], ["--save-tables"]),        # kind 6
+    (["scan", "--compare", "/dev/null"], ["--compare", "regular file"]),
+])
+def test_refused_before_jax_is_imported(args, needles, tmp_path):
+    """Kind 6: arguments that need no model are checked before JAX is imported (a refusal costs well
+    under a second), so nothing is built and no progress line is printed."""
+    code, err, jax_loaded = _refusal_without_jax(*args, cwd=tmp_path)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert not jax_loaded
+    for n in needles:
+        assert n.lower() in err.lower()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_read_only_output_refused_before_the_work(tmp_path):
+    if os.geteuid() == 0:
+        target = "/proc/fipscan-read-only/out"
+    else:
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o555)
+        target = str(ro / "out")
+    code, err, jax_loaded = _refusal_without_jax("scan", "-o", target, cwd=tmp_path)
+    assert code == 2 and "-o/--output" in err and "cannot write" in err and not jax_loaded
+
+
+def test_projection_file_names_keep_distinct_values_apart():
+    from fipscan.io.results import pot_file_name
+
+    assert pot_file_name(1e18) == "contour_pot1e18.csv"
+    assert pot_file_name(1.4e18) == "contour_pot1.4e18.csv"
+    assert pot_file_name(1.00001e18) != pot_file_name(1e18)
+    assert pot_file_name(2.5e17) == "contour_pot2.5e17.csv"
+
+
+@pytest.mark.parametrize("mass, shown", [("2.0000001", "2.0000001"), ("0.00099999", "0.00099999"),
+                                         ("2.000000000001", "2.000000000001")])
+def test_mass_at_the_range_edge_is_printed_with_its_digits(mass, shown):
+    """Kind 7: %g printed 2.0000001 as 2, hiding why it is outside [0.001, 2]."""
+    from fipscan.errors import InputError
+    from fipscan.grid import check_mass
+
+    with pytest.raises(InputError, match=shown.replace(".", r"\.")):
+        check_mass(float(mass), 0.001, 2.0, what="--mass")
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["spectra", "info", "/dev/null"], ["/dev/null", "regular file"]),  # issue: "does not exist"
+    (["spectra", "info", "."], ["directory"]),
+    (["scan", "--compare", "blob.bin"], ["--compare", "utf-8"]),       # issue: a codec message
+])
+def test_errors_name_the_file_and_the_rule(args, needles, tmp_path):
+    (tmp_path / "blob.bin").write_bytes(b"\x00\xff\xfe" * 50)
+    assert_one_line_error(run(*args, cwd=tmp_path), *needles)
+
+
+@pytest.mark.parametrize("coupling", ["1e-300", "1e-200", "5e-324"])
+def test_info_json_is_strict_json_at_tiny_couplings(coupling):
+    """Kind 10: `info --coupling 1e-300 --json` printed Infinity (c tau of a zero width)."""
+    import json
+
+    def refuse(token):
+        raise AssertionError(f"non-JSON constant {token}")
+
+    res = run("info", "--mass", "0.3", "--coupling", coupling, "--json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout, parse_constant=refuse)
+    assert doc["coupling"] == float(coupling)
+
+
+@pytest.mark.parametrize("coupling", ["1e300", "1.5", "1.0000001"])
+def test_coupling_above_the_physical_bound_is_refused(coupling):
+    """Kind 3: epsilon <= 1 for the dark photon (BC1); 1e300 gave inf production rates."""
+    assert_one_line_error(run("info", "--mass", "0.3", "--coupling", coupling), "--coupling", "physical bound")

@@ -295,10 +295,10 @@ def test_cli_contour_writes_csv_and_json(table_file, tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["--couplings", "1e-3:1e-5"], "LO < HI"),
     (["--pot", "-1"], "--pot must be positive"),
-    (["-o", "x.txt"], ".csv or .json"),
+    (["-o", "x.txt"], "-o/--output must name a polygon file (*.csv, *.json)"),
     (["-o", "/nonexistent/dir/x.csv"], "does not exist"),
-    (["--tables", "missing.h5"], "cannot read table file"),
-    (["--tables", "tables.npz"], "must be an HDF5 file"),
+    (["--tables", "missing.h5"], "--tables missing.h5 does not exist"),
+    (["--tables", "tables.npz"], "--tables must name a yield-table HDF5 file"),
     (["--masses", "0.01:5:10"], "model's range"),
 ])
 def test_cli_contour_errors_are_one_line_exit_2(argv, message, capsys):

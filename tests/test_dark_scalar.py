@@ -2,6 +2,7 @@
 branching ratios, the long-lived limit of the yields and the info CLI."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -132,10 +133,10 @@ def test_branching_ratios_sum_to_one_and_thresholds():
 
 
 def test_total_width_is_smooth_through_the_hadronic_band():
-    lo, hi = ds.HADRONIC_BAND
-    m = jnp.linspace(lo - 0.05, hi + 0.05, 400)
+    lam = ds.MULTIMESON_MATCH_GEV  # dispersive + 4 pi below, perturbative above
+    m = jnp.linspace(1.35, lam + 0.05, 400)
     w = np.log(np.asarray(ds.total_width(m, 1.0)))
-    assert np.max(np.abs(np.diff(w))) < 0.05  # no jump at either end of the band
+    assert np.max(np.abs(np.diff(w))) < 0.05  # no jump where the treatments meet
     g = jax.vmap(jax.grad(lambda x: ds.total_width(x, 1.0)))(m)
     assert np.all(np.isfinite(np.asarray(g)))
 
@@ -180,3 +181,51 @@ def test_info_json_reports_b_and_k_production():
     assert info["production"]["bplus->kplus"] == pytest.approx(1e-6 * 0.39, rel=0.05)
     assert info["production"]["kplus->piplus"] == 0.0  # closed above m_K - m_pi
     assert sum(info["branching_ratios"].values()) == pytest.approx(1.0, rel=1e-12)
+
+
+def test_b_to_kstar_and_bs_to_phi_scalar_limits():
+    br_k = float(ds.br_b_to_k_scalar(1e-4, 1.0))
+    br_v = float(ds.br_b_to_kstar_scalar(1e-4, 1.0))
+    # m -> 0: B -> K* S / B -> K S is fixed by the published form factors at q^2 = 0, A0^{B->K*}(0) = 0.374
+    # (Ball & Zwicky hep-ph/0412079) and f0^{B->K}(0) = 0.330 (hep-ph/0406232); with the literature's
+    # BR(B+ -> K+ S) = 0.43 theta^2 (Winkler; Boiarska et al.) that is BR(B+ -> K*+ S) ~ 0.48 theta^2
+    # (rates at m = 0: (m_B^2 - m_K^2)^3 f0^2/(m_b - m_s)^2 against (m_B^2 - m_K*^2)^3 A0^2/(m_b + m_s)^2)
+    ratio = (((ds.M_BPLUS**2 - ds.M_KSTAR_PLUS**2) / (ds.M_BPLUS**2 - C.M_K**2)) ** 3 * (0.374 / 0.330) ** 2
+             * ((ds.M_B_QUARK - ds.M_S_QUARK) / (ds.M_B_QUARK + ds.M_S_QUARK)) ** 2)
+    assert br_v / br_k == pytest.approx(ratio, rel=1e-3)
+    assert br_v == pytest.approx(0.43 * ratio, rel=LITERATURE_SPREAD)
+    assert float(ds.br_b_to_kstar_scalar(1e-4, 1e-8)) == pytest.approx(1e-8 * br_v, rel=1e-12)
+    for fn, end in ((ds.br_b_to_kstar_scalar, ds.M_BPLUS - ds.M_KSTAR_PLUS),
+                    (ds.br_bs_to_phi_scalar, ds.M_BS - ds.M_PHI)):
+        br = np.asarray(fn(jnp.linspace(end - 0.5, end - 1e-4, 50), 1.0))
+        assert np.all(np.diff(br) < 0) and br[-1] < 1e-4 * br[0]  # P-wave: lambda^3/2 at the end
+        assert float(fn(end + 1e-3, 1.0)) == 0.0
+    # the shipped spectra carry B_s, so B_s -> phi S is a usable channel
+    from fipscan.experiments import load_experiment
+
+    assert "bs" in load_experiment("na62-bd").load_spectra().species
+    names = [c.name for c in get_model("dark-scalar", production_channels=("bplus->kstarplus", "b0->kstar0",
+                                                                             "bs->phi")).production()]
+    assert names == ["bplus->kstarplus", "b0->kstar0", "bs->phi"]
+
+
+def test_inclusive_b_production_replaces_the_exclusive_channels():
+    from fipscan.errors import ConfigError
+
+    inc = get_model("dark-scalar", b_production="inclusive")
+    assert inc.production_channels == ds.INCLUSIVE_B_CHANNELS + ("kplus->piplus", "klong->pi0")
+    assert inc.settings()["b_production"] == "inclusive" and "b_production" not in get_model("dark-scalar").settings()
+    with pytest.raises(ConfigError, match="b_production=inclusive"):  # never both at once
+        get_model("dark-scalar", b_production="inclusive", production_channels=("bplus->kplus", "bplus->xs"))
+    with pytest.raises(ConfigError, match="b_production=exclusive"):
+        get_model("dark-scalar", production_channels=("bplus->xs",))
+    # b -> s S (Grinstein, Hall, Randall): the inclusive rate holds the exclusive ones, falls as
+    # (1 - m^2/m_b^2)^2 and closes at m_b
+    br0 = float(ds.br_b_to_xs_scalar(1e-4, 1.0))
+    assert br0 > float(ds.br_b_to_k_scalar(1e-4, 1.0) + ds.br_b_to_kstar_scalar(1e-4, 1.0))
+    assert float(ds.br_b_to_xs_scalar(2.0, 1.0)) / br0 == pytest.approx((1 - (2.0 / ds.M_B_QUARK) ** 2) ** 2, rel=1e-6)
+    assert float(ds.br_b_to_xs_scalar(ds.M_B_QUARK + 0.01, 1.0)) == 0.0
+    # the recoil mass gives the scalar the free-quark momentum (m_b^2 - m^2)/(2 m_b) in the B frame
+    m, mx = 1.0, float(ds.inclusive_recoil_mass(1.0, ds.M_BPLUS))
+    lam = (ds.M_BPLUS**2 - (m + mx) ** 2) * (ds.M_BPLUS**2 - (m - mx) ** 2)
+    assert math.sqrt(lam) / (2 * ds.M_BPLUS) == pytest.approx((ds.M_B_QUARK**2 - m * m) / (2 * ds.M_B_QUARK), rel=1e-9)

@@ -30,8 +30,8 @@ def test_na62_typed_parts():
     assert (exp.target.material, exp.target.atomic_number) == ("Cu", 29)
     assert exp.decay_volumes == {"charged": (102.425, 182.0), "neutral": (102.425, 241.495)}
     assert isinstance(exp.detector, MagneticSpectrometer) and exp.detector.straw1_z == 183.0
-    assert exp.final_states == ("ee", "mumu", "pipi")
-    assert exp.efficiency == {"ee": 0.14, "mumu": 0.14, "pipi": 0.14}
+    assert exp.final_states == ("ee", "mumu", "pipi", "kk", "pipipi0pi0")
+    assert exp.efficiency == {"ee": 0.14, "mumu": 0.14, "pipi": 0.14, "kk": 0.14, "pipipi0pi0": 0.14}
     assert exp.selections["ee"].min_separation_m == 0.10 and exp.selections["mumu"].detector == "muv3"
     assert len(exp.binning.log10p_edges) == 81 and len(exp.binning.acc_log10p) == 36
     assert exp.with_pot(1e18).pot == 1e18 and exp.pot == 1.4e17

@@ -188,3 +188,43 @@ def test_tables_refuse_weights_that_are_not_the_channel_sum(tables, tmp_path):
     bad = dataclasses.replace(tables, weights=2.0 * tables.weights)
     _one_line_input_error(lambda: save_tables(bad, tmp_path / "bad.h5"), "sum")
     assert not (tmp_path / "bad.h5").exists()
+
+
+# ------------------------------------------------------------------ issue 18, kind 10: what a result is
+def test_contour_csv_flags_edges_that_are_the_grid_edge():
+    """contour.csv says where the excluded interval reaches the end of the scanned couplings."""
+    from types import SimpleNamespace
+
+    from fipscan.io.results import contour_csv
+
+    c = SimpleNamespace(masses=np.array([0.1, 0.2, 0.3]), lower=np.array([1e-8, 2e-8, np.nan]),
+                        upper=np.array([1e-4, 1e-5, np.nan]), excluded=np.array([True, True, False]),
+                        lower_at_edge=np.array([False, True, False]), upper_at_edge=np.array([True, False, False]))
+    rows = [ln.split(",") for ln in contour_csv(c).strip().splitlines()]
+    assert rows[0] == ["mass_gev", "coupling_lower", "coupling_upper", "lower_at_grid_edge", "upper_at_grid_edge"]
+    assert [r[3:] for r in rows[1:]] == [["0", "1"], ["1", "0"]]
+    assert len(rows) == 3  # the mass without an excluded interval has no row
+
+
+def test_scan_h5_states_units_precision_time_command_and_versions(tmp_path):
+    import json
+
+    import h5py
+
+    from fipscan.grid import Grid
+    from fipscan.scanner import scan
+    from fipscan.testing import toy_tables
+
+    grid = Grid.log(0.1, 0.5, 4, 1e-8, 1e-4, 12)
+    res = scan("dark-photon", "na62-bd", grid, tables=toy_tables(grid.masses, n_p=8, n_z=6), channels="ee", bands=False,
+               projections=(1e18,))
+    written = res.save(tmp_path, formats=(), polygon=False)
+    assert "contour_pot1e18.csv" in written
+    with h5py.File(tmp_path / "scan.h5", "r") as f:
+        for key in ("created", "command_line", "precision", "library_versions", "fipscan_version"):
+            assert key in f.attrs, key
+        assert f.attrs["precision"] in ("float64", "float32")
+        assert "numpy" in json.loads(f.attrs["library_versions"])
+        assert f["pot_0/events"].attrs["units"] == "expected signal events"
+        assert f["pot_0"].attrs["pot_units"] == "protons on target"
+        assert f["pot_1/events"].attrs["pot"] == pytest.approx(1e18)

@@ -10,7 +10,7 @@ from fipscan.errors import ConfigError
 from fipscan.final_states import FINAL_STATES
 from fipscan.models import get_model, list_models, parse_model_options
 from fipscan.models.base import Model, check_model
-from fipscan.production.channels import MesonDecay
+from fipscan.production.channels import MesonDecay, channel_power
 
 MODELS = [*list_models(), "fipscan.testing:ToyScalar"]
 
@@ -31,11 +31,11 @@ def test_model_conforms(name):
     # every partial width scales as g^width_power: the total width too
     w1, w2 = model.total_width(m, 1e-4), model.total_width(m, 2e-4)
     np.testing.assert_allclose(np.asarray(w2) / np.asarray(w1), 2.0 ** model.coupling.width_power, rtol=1e-10)
-    for ch in model.production():
+    for ch in model.production():  # each channel scales with its own power (default: the model's)
         r1 = float(ch.rate(jnp.asarray(lo * 1.5), 1e-3, 400.0))
         r2 = float(ch.rate(jnp.asarray(lo * 1.5), 2e-3, 400.0))
         if r1 > 0:
-            assert r2 / r1 == pytest.approx(2.0 ** model.coupling.production_power, rel=1e-9)
+            assert r2 / r1 == pytest.approx(2.0 ** channel_power(ch, model.coupling.production_power), rel=1e-9)
     assert isinstance(model.settings(), dict) and model.settings()["model"] == model.name
 
 

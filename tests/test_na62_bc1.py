@@ -113,7 +113,7 @@ def test_cli_scan_writes_every_output(tmp_path):
     assert summary["contours"][1]["pot"] == pytest.approx(1e18)
     with open(out / "contour.csv") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["mass_gev", "coupling_lower", "coupling_upper"]
+    assert rows[0] == ["mass_gev", "coupling_lower", "coupling_upper", "lower_at_grid_edge", "upper_at_grid_edge"]
     body = np.array(rows[1:], dtype=float)
     assert len(body) >= 10 and (body[:, 1] < body[:, 2]).all()
     assert (out / "contour_pot1e18.csv").is_file()

@@ -22,7 +22,7 @@ from fipscan.shipped import SHIPPED, shipped_key
 def test_every_listed_table_is_shipped_under_its_current_key():
     root = cache.SHIPPED_ROOT / "acceptance"
     keys = {shipped_key(*entry) for entry in SHIPPED}
-    assert len(keys) == len(SHIPPED)  # six different tables
+    assert len(keys) == len(SHIPPED)  # every listed table is a different one
     on_disk = {p.stem for p in root.glob("*.h5")}
     missing = [entry for entry in SHIPPED if shipped_key(*entry) not in on_disk]
     assert not missing, f"stale shipped acceptance tables for {missing}: run 'python -m fipscan.shipped'"

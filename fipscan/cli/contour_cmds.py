@@ -73,42 +73,55 @@ def _enable_x64():
 
 
 def _couplings(text: str) -> tuple[float, float, int]:
-    from fipscan.grid import parse_range
+    from fipscan.cli import _args
 
-    parts = str(text).split(":")
-    if len(parts) == 2:
-        text = f"{text}:64"
-    lo, hi, n = parse_range(text, "coupling")
-    if n < 8:
-        raise InputError(f"coupling range needs N >= 8 bracket points, got '{text}'")
-    return lo, hi, n
+    return _args.grid_axis("--couplings", text, "coupling", min_points=8, default_n=64)
+
+
+def _precheck(args, output: tuple[str, tuple[str, ...], str] | None = None):
+    """Every argument of the common options (and the output file ``(value, suffixes, what)``) checked
+    before JAX is imported or a table is built; returns (experiment, coupling axis, mass axis, tables
+    file)."""
+    from fipscan.cli import _args
+    from fipscan.experiments import load_experiment
+
+    _args.model_name("--model", args.model)
+    _args.pot("--pot", args.pot)
+    checks.optional(checks.positive, "--n-limit", args.n_limit)
+    g_axis = _couplings(args.couplings)
+    m_axis = None
+    if args.tables:
+        _args.input_file("--tables", args.tables, (".h5", ".hdf5"), "yield-table HDF5 file")
+    else:
+        m_axis = _args.grid_axis("--masses", args.masses, "mass", min_points=3)
+        _args.grid_size(m_axis[2], g_axis[2])
+        _args.final_states("--channels", args.channels)
+    if args.save_tables is not None:  # before the work, not after
+        _check_table_path(args.save_tables)
+    if output is not None:
+        _args.output_file("-o/--output", *output)
+    experiment = load_experiment(args.experiment)
+    return experiment, g_axis, m_axis
 
 
 def _check_table_path(path) -> None:
-    """The --save-tables file name: an .h5 file in an existing folder (InputError otherwise)."""
-    from fipscan.io.tables import TABLE_SUFFIXES
+    """The --save-tables file name: an .h5 file in an existing, writable folder (InputError otherwise)."""
+    from fipscan.cli import _args
 
-    path = Path(path)
-    if path.suffix.lower() not in TABLE_SUFFIXES:
-        raise InputError(f"--save-tables needs an HDF5 file name (*.h5), got {path}")
-    if not path.parent.is_dir():
-        raise InputError(f"--save-tables: folder {path.parent} does not exist")
+    _args.output_file("--save-tables", path, (".h5", ".hdf5"), "HDF5 file")
 
 
-def _setup(args):
-    """Model, experiment, POT, limit, coupling box and the tables, from the common options."""
-    from fipscan.experiments import load_experiment
-    from fipscan.grid import parse_range
-    from fipscan.cli.scan_cmds import load_model
+def _setup(args, pre):
+    """Model, experiment, POT, limit, coupling box and the tables, from the common options (after
+    :func:`_precheck`)."""
+    from fipscan.cli.scan_cmds import _coupling_max, load_model
+    from fipscan.grid import check_coupling, check_mass
 
+    experiment, (g_lo, g_hi, n_g), m_axis = pre
     _enable_x64()
-    checks.optional(checks.positive, "--pot", args.pot)
-    checks.optional(checks.positive, "--n-limit", args.n_limit)
-    if args.save_tables:  # before the work, not after
-        _check_table_path(args.save_tables)
-    g_lo, g_hi, n_g = _couplings(args.couplings)
-    experiment = load_experiment(args.experiment)
     model = load_model(args)
+    check_coupling(g_lo, "--couplings: coupling", upper=_coupling_max(model))
+    check_coupling(g_hi, "--couplings: coupling", upper=_coupling_max(model))
     pot = float(args.pot if args.pot is not None else experiment.pot)
     n_limit = float(args.n_limit) if args.n_limit is not None else -math.log(0.1)
     if args.tables:
@@ -116,22 +129,17 @@ def _setup(args):
 
         tables = load_tables(args.tables, model=model.name, experiment=experiment.name)
     else:
-        from fipscan.yields import precompute
+        from fipscan.yields import precompute, resolve_final_states
 
-        m_lo, m_hi, n_m = parse_range(args.masses, "mass")
-        lo, hi = model.mass_range
-        if m_lo < lo or m_hi > hi:
-            raise InputError(f"mass range [{m_lo:g}, {m_hi:g}] GeV leaves the model's range [{lo:g}, {hi:g}] GeV")
-        if n_m < 3:
-            raise InputError(f"the traced contour needs at least 3 mass nodes, got {n_m}")
-        from fipscan.yields import resolve_final_states
-
+        m_lo, m_hi, n_m = m_axis
+        for m in (m_lo, m_hi):
+            check_mass(m, *model.mass_range, what="--masses: mass")
         channels = resolve_final_states(model, experiment, args.channels)
         import numpy as np
 
         print(f"fipscan: building yield tables of {model.name} at {experiment.name} ({n_m} masses)", file=sys.stderr)
         tables = precompute(model, experiment, np.geomspace(m_lo, m_hi, n_m), channels=channels)
-    if args.save_tables:
+    if args.save_tables is not None:
         from fipscan.io.tables import save_tables
 
         save_tables(tables, args.save_tables, model=model.name, experiment=experiment.name)
@@ -149,19 +157,17 @@ def _region_dict(k, r) -> dict:
 
 
 def run_contour(args) -> int:
+    out = Path(args.output)
+    if not 1 <= args.max_steps <= 1_000_000:
+        raise InputError(f"--max-steps must be an integer in [1, 1000000], got {args.max_steps}")
+    pre = _precheck(args, (args.output, (".csv", ".json"), "polygon file"))
+
     from fipscan.contour.trace import trace_tables
-    from fipscan.io.polygon import polygon_csv
     from fipscan.io.atomic import atomic_write_text
+    from fipscan.io.polygon import polygon_csv
     from fipscan.io.results import write_json
 
-    out = Path(args.output)
-    if out.suffix not in (".csv", ".json"):
-        raise InputError(f"-o must name a .csv or .json file, got {out}")
-    if not out.parent.is_dir():
-        raise InputError(f"output directory {out.parent} does not exist")
-    if args.max_steps < 1:
-        raise InputError(f"--max-steps must be a positive integer, got {args.max_steps}")
-    model, experiment, pot, n_limit, (g_lo, g_hi, n_g), tables = _setup(args)
+    model, experiment, pot, n_limit, (g_lo, g_hi, n_g), tables = _setup(args, pre)
     t0 = time.perf_counter()
     res = trace_tables(tables, pot, n_limit, couplings=(g_lo, g_hi), n_seed_grid=n_g,
                        max_steps=args.max_steps)
@@ -188,10 +194,6 @@ def run_contour(args) -> int:
 
 
 def run_optimise(args) -> int:
-    from fipscan.contour.design import optimise_decay_volume_start
-    from fipscan.contour.differentiable import contour_problem
-    from fipscan.io.results import write_json
-
     if args.objective == "reach" and args.mass is None:
         raise InputError("--objective reach needs --mass M (GeV)")
     if args.objective == "area" and args.mass is not None:
@@ -210,7 +212,18 @@ def run_optimise(args) -> int:
     checks.optional(checks.positive, "--length", args.length)
     if args.length is not None and args.constraint != "length-fixed":
         raise InputError("--length is only used with --constraint length-fixed")
-    model, experiment, pot, n_limit, (g_lo, g_hi, n_g), tables = _setup(args)
+    if args.mass is not None:
+        from fipscan.grid import check_mass
+
+        check_mass(args.mass, what="--mass")
+    pre = _precheck(args)
+    from fipscan.contour.design import optimise_decay_volume_start
+    from fipscan.contour.differentiable import contour_problem
+    from fipscan.io.results import write_json
+
+    model, experiment, pot, n_limit, (g_lo, g_hi, n_g), tables = _setup(args, pre)
+    if args.mass is not None:
+        check_mass(args.mass, *model.mass_range, what="--mass")
     problem = contour_problem(tables, experiment, pot=pot, n_limit=n_limit, couplings=(g_lo, g_hi), n_grid=n_g)
     t0 = time.perf_counter()
     res = optimise_decay_volume_start(problem, constraint=args.constraint, objective=args.objective,

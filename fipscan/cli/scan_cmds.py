@@ -7,6 +7,7 @@ import math
 import sys
 import time
 
+from fipscan import checks
 from fipscan.errors import InputError
 
 
@@ -32,11 +33,17 @@ def register(sub) -> None:
     p.add_argument("--background-mode", choices=("scale", "fixed"), default="scale",
                    help="background in projections: scaled with POT (default) or held fixed")
     p.add_argument("--no-bands", action="store_true", help="skip the expected-limit and POT-uncertainty bands")
-    p.add_argument("--method", choices=("cls", "fc"), default="cls", help="limit method (default: cls)")
+    p.add_argument("--method", choices=("cls", "fc"), default="cls",
+                   help="limit method (default: cls, which integrates over the background uncertainty); fc "
+                        "(Feldman-Cousins) needs a known background: it uses the central value of the "
+                        "experiment's backgrounds (a note says so, scan.h5 records it) and refuses "
+                        "--background-uncertainty")
     p.add_argument("--cl", type=float, default=None, help="confidence level (default: 0.9)")
     p.add_argument("--compare", default=None, help="overlay a published curve (two columns: mass, coupling)")
     p.add_argument("--float32", action="store_true", help="compute in float32 (default float64)")
-    p.add_argument("-o", "--output", default="fipscan-out", help="output directory (default: fipscan-out)")
+    p.add_argument("-o", "--output", default="fipscan-out",
+                   help="output directory (default: fipscan-out): new, empty or a previous scan's; the set of "
+                        "files is written beside it and swapped in whole")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.set_defaults(func=run_scan)
 
@@ -96,35 +103,62 @@ def _enable_precision(float32: bool):
     return jnp.float32 if float32 else jnp.float64
 
 
-def run_scan(args) -> int:
+def _precheck_scan(args):
+    """Every argument of ``scan`` that needs no JAX and no model, and every output target, checked before
+    anything expensive: (experiment, (masses, couplings) axes, channels, projections, compare curve)."""
+    from fipscan.cli import _args
     from fipscan.experiments import load_experiment
-    from fipscan.grid import Grid, check_coupling
-    from fipscan.scanner import prepare_output_dir, scan
 
+    _args.model_name("--model", args.model)
+    m_axis = _args.grid_axis("--masses", args.masses, "mass")
+    g_axis = _args.grid_axis("--couplings", args.couplings, "coupling")
+    pot = _args.pot("--pot", args.pot)
+    projections = _args.projections("--projection", args.projection) if args.projection is not None else None
+    _args.grid_size(m_axis[2], g_axis[2], 1 + len(projections or (1,)))
+    channels = _args.final_states("--channels", args.channels)
+    checks.optional(checks.nonnegative, "--background", args.background)
+    checks.optional(checks.nonnegative, "--background-uncertainty", args.background_uncertainty)
+    if args.background_uncertainty is not None and args.background is None:
+        raise InputError("--background-uncertainty needs --background (the uncertainty of which background?); "
+                         "without --background the experiment's backgrounds and their uncertainties are used")
+    if args.background is not None and args.background == 0 and (args.background_uncertainty or 0) > 0:
+        raise InputError("--background-uncertainty > 0 needs --background > 0")
+    if args.method == "fc" and (args.background_uncertainty or 0) > 0:
+        raise InputError("--background-uncertainty needs --method cls: Feldman-Cousins (--method fc) takes a "
+                         "known background")
+    if args.observed is not None:
+        checks.count("--observed", args.observed)
+    if args.cl is not None:
+        checks.probability("--cl", args.cl)
+    curve = None
+    if args.compare is not None:
+        _args.text_file("--compare", args.compare)
+        from fipscan.plotting import read_curve
+
+        curve = read_curve(args.compare)  # fail before the scan, not after
+    _args.output_dir("-o/--output", args.output)
+    from fipscan.io.results import check_output_set_dir
+
+    check_output_set_dir(args.output, "-o/--output")
+    experiment = load_experiment(args.experiment)
+    if projections is None:
+        same = experiment.pot_projection == experiment.pot
+        projections = () if pot is not None or same else (experiment.pot_projection,)
+    return experiment, m_axis, g_axis, channels, projections, curve
+
+
+def run_scan(args) -> int:
+    experiment, m_axis, g_axis, channels, projections, _ = _precheck_scan(args)
+
+    from fipscan.grid import Grid
+    from fipscan.scanner import prepare_output_dir, scan
     from fipscan.yields import resolve_final_states
 
     dtype = _enable_precision(args.float32)
     model = load_model(args)
-    experiment = load_experiment(args.experiment)
-    grid = Grid.from_ranges(args.masses, args.couplings).validate(model.mass_range)
+    grid = Grid.log(*m_axis, *g_axis).validate(model.mass_range, coupling_max=_coupling_max(model),
+                                                names=("--masses: mass", "--couplings: coupling"))
     channels = resolve_final_states(model, experiment, args.channels)
-    for name in ("pot", "background", "background_uncertainty"):
-        v = getattr(args, name)
-        if v is not None and (math.isnan(v) or v < 0 or (name == "pot" and v == 0)):
-            raise InputError(f"--{name.replace('_', '-')} must be {'positive' if name == 'pot' else 'non-negative'}, got {v}")
-    if args.observed is not None and args.observed < 0:
-        raise InputError(f"--observed must be a non-negative integer, got {args.observed}")
-    if args.cl is not None and not 0 < args.cl < 1:
-        raise InputError(f"--cl must lie in (0, 1), got {args.cl}")
-    if args.projection is not None:
-        projections = tuple(check_coupling(p, "--projection") for p in args.projection)
-    else:
-        same = experiment.pot_projection == experiment.pot
-        projections = () if args.pot is not None or same else (experiment.pot_projection,)
-    if args.compare is not None:
-        from fipscan.plotting import read_curve
-
-        read_curve(args.compare)  # fail before the scan, not after
     prepare_output_dir(args.output)
     t0 = time.perf_counter()
     print(f"fipscan: scanning {model.name} at {experiment.name} ({grid.masses.size} x {grid.couplings.size})",
@@ -133,6 +167,8 @@ def run_scan(args) -> int:
                   observed=args.observed, background=args.background,
                   background_uncertainty=args.background_uncertainty, background_mode=args.background_mode,
                   cl=args.cl, method=args.method, bands=not args.no_bands, dtype=dtype)
+    for note in result.inputs.get("notes", ()):
+        print(f"fipscan: note: {note}", file=sys.stderr)
     written = result.save(args.output, compare=args.compare)
     dt = time.perf_counter() - t0
     print(f"fipscan: wrote {', '.join(sorted(written))} to {args.output} in {dt:.1f} s", file=sys.stderr)
@@ -143,14 +179,24 @@ def run_scan(args) -> int:
     return 0
 
 
+def _coupling_max(model) -> float:
+    """The physical upper bound of the model's coupling axis (``Coupling.max``; inf if it has none)."""
+    return float(getattr(model.coupling, "max", math.inf))
+
+
 def run_info(args) -> int:
+    from fipscan.cli import _args
     from fipscan.experiments import load_experiment
     from fipscan.grid import check_coupling, check_mass
 
+    _args.model_name("--model", args.model)
+    check_mass(args.mass, what="--mass")
+    check_coupling(args.coupling, "--coupling")
+    experiment = load_experiment(args.experiment)
     _enable_precision(False)
     model = load_model(args)
-    experiment = load_experiment(args.experiment)
-    info = point_info(model, check_mass(args.mass, *model.mass_range), check_coupling(args.coupling),
+    info = point_info(model, check_mass(args.mass, *model.mass_range, what="--mass"),
+                      check_coupling(args.coupling, "--coupling", upper=_coupling_max(model)),
                       e_beam=experiment.energy_gev)
     if args.json:
         from fipscan.io.results import write_json

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from fipscan import checks
-from fipscan.errors import CacheError, InputError
+from fipscan.errors import CacheError, FipscanError, InputError
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -47,6 +47,10 @@ def _human_size(n: int) -> str:
 def _spectra_info(args: argparse.Namespace) -> int:
     from fipscan.spectra import default_spectra_path, load_spectra
 
+    if args.file is not None:
+        from fipscan.cli import _args
+
+        _args.input_file("spectra file", args.file, what="spectra HDF5 file")
     path = args.file if args.file else default_spectra_path()
     s = load_spectra(path)
     species = {sp: {"per_pot": s.per_pot[sp], "per_pp_collision": s.per_pp_collision[sp]} for sp in s.species}
@@ -98,7 +102,14 @@ def _spectra_generate(args: argparse.Namespace) -> int:
         kw["cascade_enhancement"] = True
     if args.pythia:
         kw["pythia_settings"] = tuple(args.pythia)
-    settings = GenerationSettings(**kw)
+    if args.output is not None:
+        from fipscan.cli import _args
+
+        _args.output_file("-o/--output", args.output, (".h5", ".hdf5"), "HDF5 file")
+    try:
+        settings = GenerationSettings(**kw)
+    except FipscanError as exc:  # the API names its fields; the user typed options
+        raise type(exc)(_option_names(str(exc))) from None
     s = generate(settings, out=args.output, progress=not args.quiet, resume=not args.no_resume)
     where = args.output if args.output else "the cache"
     print(f"wrote spectra to {where}")
@@ -107,9 +118,32 @@ def _spectra_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+#: GenerationSettings field -> the ``spectra generate`` option that sets it
+_GENERATE_OPTIONS = {
+    "n_events_soft": "--events", "n_events_ccbar": "--ccbar-events", "n_events_bbbar": "--bbbar-events",
+    "seed": "--seed", "n_workers": "--workers", "chunk_events": "--chunk-events", "target": "--target",
+    "sigma_ccbar_ub": "--sigma-ccbar-ub", "sigma_bbbar_nb": "--sigma-bbbar-nb",
+    "pythia_settings": "--pythia", "pythia setting": "--pythia setting",
+}
+
+
+def _option_names(message: str) -> str:
+    """``message`` with GenerationSettings field names replaced by the CLI options that set them."""
+    import re
+
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(sorted(map(re.escape, _GENERATE_OPTIONS), key=len,
+                                                            reverse=True)) + r")(?![\w-])")
+    return pattern.sub(lambda m: _GENERATE_OPTIONS[m.group(1)], message)
+
+
 # ------------------------------------------------------------------------------------ cache
 def _entry_line(e: dict) -> str:
-    state = "ok" if e["valid"] else f"BAD: {e['problem']}"
+    if not e["valid"]:
+        state = f"BAD: {e['problem']}"
+    elif e.get("stale"):
+        state = f"STALE: {e['problem']}"
+    else:
+        state = "ok"
     return f"{e['kind']:<10} {e['key'][:16]}  {_human_size(e['size']):>9}  {e['created'] or '-':<25}  {state}"
 
 
@@ -147,23 +181,26 @@ def _cache_info(args: argparse.Namespace) -> int:
 
     e = dict(_find_entry(args.key, args.kind))
     attrs: dict[str, Any] = {}
-    try:
-        with h5py.File(e["path"], "r") as f:
-            for k, v in f.attrs.items():
-                v = cache._as_str(v) if isinstance(v, (str, bytes)) else (v.item() if hasattr(v, "item") else v)
-                if k in ("settings", "provenance") and isinstance(v, str):
-                    try:
-                        v = json.loads(v)
-                    except ValueError:
-                        pass
-                attrs[k] = v
-    except OSError:
-        pass  # a damaged entry: list what we know
+    if e["valid"]:  # a damaged entry is described by its one line (its attributes may be unreadable)
+        try:
+            with h5py.File(e["path"], "r") as f:
+                for k, v in f.attrs.items():
+                    v = cache._as_str(v) if isinstance(v, (str, bytes)) else (v.item() if hasattr(v, "item") else v)
+                    if k in ("settings", "provenance") and isinstance(v, str):
+                        try:
+                            v = json.loads(v)
+                        except ValueError:
+                            pass
+                    attrs[k] = v
+        except (OSError, KeyError, RuntimeError, ValueError, TypeError) as exc:  # removed or damaged meanwhile
+            e.update(valid=False, problem=f"unreadable attributes ({' '.join(str(exc).split())})")
     e["attrs"] = attrs
     if args.json:
         _print_json(e)
         return 0
     print(_entry_line(e))
+    if not e["valid"]:
+        return 0
     print(f"path: {e['path']}")
     for k, v in attrs.items():
         text = json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else str(v)
@@ -178,7 +215,8 @@ def _cache_clear(args: argparse.Namespace) -> int:
 
     n = cache.clear(args.kind)
     what = f"{args.kind} " if args.kind else ""
-    print(f"removed {n} {what}cache entr{'y' if n == 1 else 'ies'} from {cache.cache_root()}")
+    jax = " and emptied the JAX compilation cache" if args.kind in (None, cache.JAX_CACHE_DIR) else ""
+    print(f"removed {n} {what}cache entr{'y' if n == 1 else 'ies'}{jax} from {cache.cache_root()}")
     return 0
 
 
@@ -236,6 +274,6 @@ def register(subparsers) -> None:
     ci.add_argument("--kind", help="look only among entries of this kind")
     ci.add_argument("--json", action="store_true", help="print JSON")
     ci.set_defaults(func=_cache_info)
-    cc = csub.add_parser("clear", help="remove entries")
-    cc.add_argument("--kind", help="only entries of this kind")
+    cc = csub.add_parser("clear", help="remove entries, temporary files of killed builds and the JAX compilation cache")
+    cc.add_argument("--kind", help="only entries of this kind ('jax': only the JAX compilation cache)")
     cc.set_defaults(func=_cache_clear)

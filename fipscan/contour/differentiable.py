@@ -81,6 +81,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.scipy.special import logsumexp
 
 from fipscan.errors import InputError
 from fipscan.kernels.decay import cell_log_probabilities
@@ -191,7 +192,10 @@ class YieldSurface:
     W_bk(x) = A(x) w_bk(x): the total A = sum_bk W_bk is interpolated as log A, the shape w = W / A (in
     [0, 1]) linearly, both by PCHIP in x.  x_nodes (Nm,) log masses [log GeV]; log_a, dlog_a (Nm,);
     shape, dshape (Nm, Nb, Nz); log_s1, dlog_s1 (Nm, Nb); a_edges (Nz + 1,) path lengths [m] from the
-    production point; log_pot.
+    production point; log_pot.  extra: ((log_a, dlog_a, shape, dshape), ...) of production channels whose
+    rate scales with other powers of the coupling, extra_n_prod (static) those powers: then
+    log N = logsumexp over the groups of the formula of the module docstring, each with its own
+    n_prod, A and shape and the common decay lengths (empty for single-power tables).
     """
 
     x_nodes: jax.Array
@@ -206,6 +210,8 @@ class YieldSurface:
     n_prod: float = field(metadata=dict(static=True), default=2.0)
     n_width: float = field(metadata=dict(static=True), default=2.0)
     uniform_cells: bool = field(metadata=dict(static=True), default=False)
+    extra: tuple = ()
+    extra_n_prod: tuple[float, ...] = field(metadata=dict(static=True), default=())
 
     @property
     def x_range(self) -> tuple[float, float]:
@@ -233,12 +239,14 @@ def _split_weights(weights):
 
 
 def make_surface(masses, weights, log_s1, a_edges, log_pot, n_prod=2.0, n_width=2.0,
-                 uniform_cells=None) -> YieldSurface:
+                 uniform_cells=None, extra=()) -> YieldSurface:
     """Build the surface from per-mass tables: masses (Nm,) [GeV] increasing, weights (Nm, Nb, Nz),
     log_s1 (Nm, Nb), a_edges (Nz + 1,) [m], log_pot = log N_POT.  Differentiable in every array.
 
     uniform_cells: the decay cells have equal widths (then log(1 - exp(-s w)) is computed once per
     momentum bin instead of once per cell: ~4x faster); None detects it when a_edges is concrete.
+    extra: ((n, weights (Nm, Nb, Nz)), ...) of production channels scaling as g**n with n != n_prod
+    (YieldTables.power_groups beyond the first).
     """
     masses = jnp.asarray(masses)
     if uniform_cells is None:
@@ -252,11 +260,15 @@ def make_surface(masses, weights, log_s1, a_edges, log_pot, n_prod=2.0, n_width=
     x = jnp.log(masses)
     log_a, shape = _split_weights(weights)
     log_s1 = jnp.asarray(log_s1)
+    groups = []
+    for _, W in extra:
+        la, sh = _split_weights(W)
+        groups.append((la, pchip_slopes(x, la), sh, pchip_slopes(x, sh)))
     return YieldSurface(
         x_nodes=x, log_a=log_a, dlog_a=pchip_slopes(x, log_a), shape=shape, dshape=pchip_slopes(x, shape),
         log_s1=log_s1, dlog_s1=pchip_slopes(x, log_s1), a_edges=jnp.asarray(a_edges),
         log_pot=jnp.asarray(log_pot, log_s1.dtype), n_prod=float(n_prod), n_width=float(n_width),
-        uniform_cells=bool(uniform_cells))
+        uniform_cells=bool(uniform_cells), extra=tuple(groups), extra_n_prod=tuple(float(n) for n, _ in extra))
 
 
 def surface_from_tables(tables, pot) -> YieldSurface:
@@ -295,10 +307,21 @@ def _weighted_exp(shape, T):
 
 
 def log_events_at(surface: YieldSurface, x, y):
-    """log N at scalar x = log m [log GeV], y = log g (see module docstring for the formula)."""
+    """log N at scalar x = log m [log GeV], y = log g (see module docstring for the formula; with
+    power groups, the log-sum-exp of one such term per group)."""
     base, shape, T, _ = _terms(surface, x, y)
     top, e = _weighted_exp(shape, T)
-    return base + top + jnp.log(jnp.sum(e))
+    main = base + top + jnp.log(jnp.sum(e))
+    if not surface.extra_n_prod:
+        return main
+    i, h, t = _interval(surface.x_nodes, x)
+    parts = [main]
+    for n, (la, dla, sh, dsh) in zip(surface.extra_n_prod, surface.extra):
+        log_a = _hermite(la[i], la[i + 1], dla[i], dla[i + 1], h, t)
+        shape_g = jnp.maximum(_hermite(sh[i], sh[i + 1], dsh[i], dsh[i + 1], h, t), 0.0)
+        top_g, e_g = _weighted_exp(shape_g, T)
+        parts.append(surface.log_pot + n * y + log_a + top_g + jnp.log(jnp.sum(e_g)))
+    return logsumexp(jnp.stack(parts))
 
 
 def log_events_and_dy(surface: YieldSurface, x, y):
@@ -309,7 +332,7 @@ def log_events_and_dy(surface: YieldSurface, x, y):
     p = w exp(T) / sum(w exp(T)).  Other cells: forward-mode autodiff.
     """
     base, shape, T, pieces = _terms(surface, x, y)
-    if pieces is None:
+    if pieces is None or surface.extra_n_prod:
         return jax.jvp(lambda yy: log_events_at(surface, x, yy), (y,), (jnp.ones_like(y),))
     s, width = pieces
     top, e = _weighted_exp(shape, T)
@@ -498,6 +521,10 @@ def contour_problem(tables, experiment=None, *, pot=None, n_limit=None, coupling
     tables = as_search(tables)
     if not isinstance(tables, BeamDumpSearch):
         raise InputError(f"the decay-volume design needs beam-dump yield tables, got a {type(tables).__name__}")
+    if tables.extra_n_prod:
+        raise InputError("the decay-volume design supports tables whose production channels all scale with one "
+                         "power of the coupling; these mix the powers "
+                         f"{', '.join(f'{n:g}' for n in (tables.n_prod, *tables.extra_n_prod))}")
     a_edges = np.asarray(tables.a_edges, float)
     if experiment is not None:
         z_prod = float(experiment.production_z)

@@ -36,6 +36,7 @@ __all__ = [
     "atomic_copy",
     "temp_pattern",
     "file_mode",
+    "dir_mode",
 ]
 
 _UMASK_LOCK = threading.Lock()
@@ -57,6 +58,11 @@ def _current_umask() -> int:
 def file_mode() -> int:
     """Permission bits of a new regular file under the current umask: ``0o666 & ~umask``."""
     return 0o666 & ~_current_umask()
+
+
+def dir_mode() -> int:
+    """Permission bits of a new folder under the current umask: ``0o777 & ~umask``."""
+    return 0o777 & ~_current_umask()
 
 
 def temp_pattern(path: str | os.PathLike) -> str:

@@ -1,7 +1,11 @@
 """The files of a scan: contour CSVs, the traced polygon, scan.h5, the plots, and JSON summaries.
 
-:func:`save_scan` writes every output of a :class:`fipscan.scanner.ScanResult` into a folder, each
-file through the one atomic writer (:mod:`fipscan.io.atomic`); ``ScanResult.save`` delegates here.
+:func:`save_scan` writes every output of a :class:`fipscan.scanner.ScanResult` into a folder
+(``ScanResult.save`` delegates here), atomically *as a set*: the files are written (each through the
+one atomic writer, :mod:`fipscan.io.atomic`, with the umask's permissions) into a new hidden folder
+beside the target, which then replaces the target in one step (Linux: ``renameat2(RENAME_EXCHANGE)``).
+A kill or a full disk leaves the previous set or the new one; a rerun leaves no file of the earlier
+run.  The target must be new, empty or a previous set: a folder with other files is refused.
 
 =========================  ======================================================================
 file                       content
@@ -16,11 +20,15 @@ file                       content
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import glob
 import io
 import json
 import math
 import os
+import re
+import shutil
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -30,12 +38,14 @@ from typing import IO, Any
 import numpy as np
 
 from fipscan.errors import InputError
-from fipscan.io.atomic import atomic_write, atomic_write_h5, atomic_write_text
+from fipscan.io.atomic import atomic_write, atomic_write_h5, atomic_write_text, dir_mode
 from fipscan.io.polygon import save_polygon, write_polygon_h5
 
 __all__ = [
     "save_scan",
     "prepare_output_dir",
+    "check_output_set_dir",
+    "pot_file_name",
     "contour_csv",
     "write_scan_h5",
     "scan_summary",
@@ -44,11 +54,58 @@ __all__ = [
 ]
 
 
+#: the files of an output set (``save_scan``): a folder holding only these (and hidden temporary
+#: files) is a previous set, which the next save replaces as a whole
+_SET_FILE = re.compile(r"^(contour(_pot[0-9.]+e-?[0-9]+)?\.csv|contour_polygon\.csv|scan\.h5|contour\.[A-Za-z0-9]+)$")
+
+
+def _leftover(name: str) -> bool:
+    """A hidden temporary file of a writer (``.x.tmp``) or a write probe."""
+    return name.startswith(".") and (name.endswith(".tmp") or name.startswith(".fipscan-write-probe."))
+
+
+def check_output_set_dir(outdir, name: str = "output directory") -> Path:
+    """The absolute folder an output set will be swapped into, after checking that it can be (cheap:
+    no JAX, nothing created).  InputError naming ``name`` when ``outdir`` is empty, a file, the
+    working folder (or one holding it), a folder with files that no fipscan scan wrote (the folder
+    is replaced as a whole, they would be lost), or when its parent folder is not writable."""
+    if outdir is None or not str(outdir).strip():
+        raise InputError(f"{name} is empty; give a folder")
+    path = Path(outdir)
+    target = Path(os.path.realpath(path)) if path.is_symlink() else Path(os.path.abspath(path))
+    cwd = Path(os.getcwd())
+    if target == cwd or target in cwd.parents:
+        raise InputError(f"{name} {path} is the working folder or holds it; a scan's files are written beside "
+                         "the folder and swapped in as a whole: give a subfolder such as fipscan-out")
+    if target.exists():
+        if not target.is_dir():
+            raise InputError(f"{name} {path} exists and is not a directory")
+        try:
+            entries = sorted(target.iterdir())
+        except OSError as exc:
+            raise InputError(f"{name} {path} cannot be listed ({exc.strerror})") from None
+        foreign = [p.name for p in entries if not (_leftover(p.name) or (_SET_FILE.match(p.name) and p.is_file()))]
+        if foreign:
+            more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+            raise InputError(f"{name} {path} holds '{foreign[0]}'{more}, not written by a fipscan scan; each run "
+                             "replaces the folder as a whole: give a new or empty folder")
+    anc = target.parent
+    while not anc.exists() and anc.parent != anc:
+        anc = anc.parent
+    try:  # the set is written into a new folder beside the target (os.access is not enough: root)
+        fd, probe = tempfile.mkstemp(prefix=".fipscan-write-probe.", dir=anc)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InputError(f"{name} {path}: cannot write into {anc} ({exc.strerror})") from None
+    return target
+
+
 def prepare_output_dir(outdir) -> Path:
-    """Create ``outdir`` if needed and check that it is a writable directory (InputError otherwise)."""
+    """Check ``outdir`` (:func:`check_output_set_dir`), create it if needed and check that it is a
+    writable directory (InputError otherwise)."""
+    check_output_set_dir(outdir)
     outdir = Path(outdir)
-    if outdir.exists() and not outdir.is_dir():
-        raise InputError(f"output path {outdir} exists and is not a directory")
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -62,13 +119,91 @@ def prepare_output_dir(outdir) -> Path:
     return outdir
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap the folders ``a`` and ``b`` in one atomic step (Linux renameat2 RENAME_EXCHANGE); False
+    where the system has no such call."""
+    import ctypes
+    import errno
+
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint)
+    at_fdcwd, rename_exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Make the complete folder ``staging`` the folder ``target``; the previous ``target`` (if any)
+    is removed afterwards.  Atomic where the system can exchange two folders (Linux); elsewhere the
+    previous set is moved aside first (a crash in between leaves it as ``.<name>.old-*.tmp``)."""
+    import errno
+
+    try:
+        os.rename(staging, target)  # target missing or empty: one atomic step
+    except OSError as exc:
+        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            raise
+        if _exchange(staging, target):
+            shutil.rmtree(staging, ignore_errors=True)  # now the previous set
+        else:
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{os.getpid()}-", suffix=".tmp", dir=target.parent))
+            os.rename(target, old / "set")
+            os.rename(staging, target)
+            shutil.rmtree(old, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _remove_dead_staging(target: Path) -> None:
+    """Remove the staging folders of saves into ``target`` whose process is gone (killed)."""
+    for p in target.parent.glob(f".{glob.escape(target.name)}.*-*-*.tmp"):
+        try:
+            pid = int(p.name[len(target.name) + 2:].split("-")[1])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(p, ignore_errors=True)
+        except (ValueError, IndexError, OSError):
+            continue
+
+
+def pot_file_name(pot: float) -> str:
+    """``contour_pot<P>.csv`` of a further POT: P with the fewest significant digits (1 to 4) that give
+    the value back to 1e-9, e.g. contour_pot1e18.csv, contour_pot1.4e18.csv; values that agree to 4
+    digits share a name (the CLI refuses such a pair)."""
+    for k in range(4):
+        text = f"{pot:.{k}e}"
+        if abs(float(text) - pot) <= 1e-9 * abs(pot):
+            break
+    mant, _, exp = text.partition("e")
+    return f"contour_pot{mant}e{int(exp)}.csv"
+
+
+#: columns of contour.csv; the two flags are 1 where the excluded interval reaches the end of the
+#: scanned coupling range (the true edge lies beyond the grid: widen --couplings), else 0
+CONTOUR_COLUMNS = ("mass_gev", "coupling_lower", "coupling_upper", "lower_at_grid_edge", "upper_at_grid_edge")
+
+
 def contour_csv(contour) -> str:
-    """``mass_gev,coupling_lower,coupling_upper``, one row per excluded mass of a PerMassContour."""
+    """``mass_gev,coupling_lower,coupling_upper,lower_at_grid_edge,upper_at_grid_edge``, one row per
+    excluded mass of a PerMassContour (the flags: 1 where that edge is the grid's edge, not a root)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["mass_gev", "coupling_lower", "coupling_upper"])
-    for m, lo, hi in contour.rows():
-        w.writerow([f"{m:.8g}", f"{lo:.8g}", f"{hi:.8g}"])
+    w.writerow(CONTOUR_COLUMNS)
+    ok = np.asarray(contour.excluded, bool)
+    for m, lo, hi, elo, ehi in zip(*(np.asarray(a)[ok] for a in (contour.masses, contour.lower, contour.upper,
+                                                                   contour.lower_at_edge, contour.upper_at_edge))):
+        w.writerow([f"{m:.8g}", f"{lo:.8g}", f"{hi:.8g}", int(bool(elo)), int(bool(ehi))])
     return buf.getvalue()
 
 
@@ -110,7 +245,15 @@ def write_scan_h5(f, result) -> None:
     POT a group ``pot_<i>`` with events (mass x coupling), contour, expected/<quantile>, pot_band."""
     from fipscan import __version__
 
+    import platform
+    from datetime import datetime, timezone
+
     f.attrs["fipscan_version"] = __version__
+    f.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    f.attrs["command_line"] = " ".join(sys.argv) if sys.argv and sys.argv[0] else ""
+    f.attrs["precision"] = str(np.dtype(result.tables.weights.dtype))
+    f.attrs["library_versions"] = json.dumps(_library_versions(), sort_keys=True)
+    f.attrs["python"] = platform.python_version()
     f.attrs["model"] = result.model.name
     f.attrs["experiment"] = result.experiment.name
     f.attrs["channels"] = ",".join(result.channels)
@@ -132,10 +275,13 @@ def write_scan_h5(f, result) -> None:
     for i, pt in enumerate(result.points):
         g = f.create_group(f"pot_{i}")
         g.attrs["pot"] = pt.pot
+        g.attrs["pot_units"] = "protons on target"
         g.attrs["n_limit"] = pt.n_limit
+        g.attrs["n_limit_units"] = "signal events"
         d = g.create_dataset("events", data=pt.events, compression="gzip")
         d.attrs["axes"] = "mass_gev,coupling"
         d.attrs["units"] = "expected signal events"
+        d.attrs["pot"] = pt.pot
         g.attrs["background"] = pt.background
         g.attrs["background_uncertainty"] = pt.background_uncertainty
         _write_contour(g.create_group("contour"), pt.contour)
@@ -144,6 +290,16 @@ def write_scan_h5(f, result) -> None:
             sub.attrs["n_limit"] = n_q
         for name, c in zip(("pot_low", "pot_high"), pt.pot_band):
             _write_contour(g.create_group(f"pot_band/{name}"), c)
+
+
+def _library_versions() -> dict:
+    """Versions of the libraries a result depends on (those that are imported)."""
+    out = {}
+    for name in ("jax", "jaxlib", "numpy", "h5py", "matplotlib", "particle"):
+        mod = sys.modules.get(name)
+        if mod is not None:
+            out[name] = str(getattr(mod, "__version__", "unknown"))
+    return out
 
 
 def save_scan(result, outdir, *, compare=None, formats=("png", "pdf"), polygon=True) -> dict[str, Path]:
@@ -156,26 +312,40 @@ def save_scan(result, outdir, *, compare=None, formats=("png", "pdf"), polygon=T
     """
     from fipscan.plotting import plot_result
 
-    outdir = prepare_output_dir(outdir)
-    written: dict[str, Path] = {}
-    written["contour.csv"] = atomic_write_text(outdir / "contour.csv", contour_csv(result.contour))
-    for pt in result.points[1:]:
-        name = f"contour_pot{pt.pot:.0e}.csv".replace("+", "")
-        written[name] = atomic_write_text(outdir / name, contour_csv(pt.contour))
-    regions = []
-    if polygon:
-        regions = save_polygon(result, outdir, written)
-
-    def write_h5(f):
-        write_scan_h5(f, result)
+    target = check_output_set_dir(outdir)
+    names = ["contour.csv"] + [pot_file_name(pt.pot) for pt in result.points[1:]]
+    if len(set(names)) != len(names):
+        raise InputError("two POT values of this scan would be written to the same contour_pot<P>.csv; "
+                         "give distinct POT values")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_dead_staging(target)
+    # the whole set is written into a new folder beside the target and swapped in at the end: a kill
+    # or a full disk leaves the previous set or the new one, never a mixture or stale files
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-{os.getpid()}-", suffix=".tmp", dir=target.parent))
+    try:
+        os.chmod(staging, dir_mode())
+        written: dict[str, Path] = {}
+        written["contour.csv"] = atomic_write_text(staging / "contour.csv", contour_csv(result.contour))
+        for name, pt in zip(names[1:], result.points[1:]):
+            written[name] = atomic_write_text(staging / name, contour_csv(pt.contour))
+        regions = []
         if polygon:
-            write_polygon_h5(f.create_group("contour_polygon"), regions)
+            regions = save_polygon(result, staging, written)
 
-    written["scan.h5"] = atomic_write_h5(outdir / "scan.h5", write_h5)
-    for fmt in formats:
-        written[f"contour.{fmt}"] = atomic_write(
-            outdir / f"contour.{fmt}", lambda fh, fmt=fmt: plot_result(result, fh, fmt=fmt, compare=compare))
-    return written
+        def write_h5(f):
+            write_scan_h5(f, result)
+            if polygon:
+                write_polygon_h5(f.create_group("contour_polygon"), regions)
+
+        written["scan.h5"] = atomic_write_h5(staging / "scan.h5", write_h5)
+        for fmt in formats:
+            written[f"contour.{fmt}"] = atomic_write(
+                staging / f"contour.{fmt}", lambda fh, fmt=fmt: plot_result(result, fh, fmt=fmt, compare=compare))
+        _swap_in(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return {name: Path(outdir) / name for name in written}
 
 
 def _contour_summary(contour) -> dict:

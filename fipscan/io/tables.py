@@ -12,6 +12,8 @@ cache entry (``fipscan cache list``) be read directly.  The layout (:func:`write
 attrs ``channels``                detected final states, comma separated (the names under ``per_final_state/``)
 attrs ``production``              production channels in order (the names under ``per_channel/``)
 attrs ``n_prod``, ``n_width``     powers of the coupling in production and in the width
+attrs ``production_powers``       (only when channels scale differently) the power of each production
+                                  channel, comma separated in the order of ``production``
 attrs ``model``, ``experiment``   what the tables were built for (files of :func:`save_tables` only)
 ================================  =====================================================================
 
@@ -58,6 +60,9 @@ def write_tables(f, tables) -> None:
     f.attrs["channels"] = ",".join(tables.channels)
     f.attrs["production"] = ",".join(names)
     f.attrs["n_prod"], f.attrs["n_width"] = float(tables.n_prod), float(tables.n_width)
+    powers = dict(getattr(tables, "channel_powers", ()) or ())
+    if powers:
+        f.attrs["production_powers"] = ",".join(repr(float(powers.get(k, tables.n_prod))) for k in names)
 
 
 def _attr_str(value) -> str:
@@ -101,9 +106,19 @@ def read_tables(f, dtype=None, *, where="table file"):
         per_fs = {k: jnp.asarray(f[f"per_final_state/{k}"][...], dtype) for k in channels}
         if any(w.shape != W.shape for w in per_fs.values()):
             raise InputError(f"{where} has per_final_state weights of another shape than {W.shape}")
+    channel_powers = ()
+    if "production_powers" in f.attrs:
+        try:
+            powers = [float(v) for v in _attr_str(f.attrs["production_powers"]).split(",")]
+        except ValueError:
+            powers = []
+        if len(powers) != len(names):
+            raise InputError(f"{where} has production_powers that do not match its production channels")
+        channel_powers = tuple(zip(names, powers))
     return YieldTables(masses=masses, weights=W, log_s1=log_s1, a_edges=a_edges, per_channel=per_channel,
                        per_final_state=per_fs, channels=channels,
-                       n_prod=float(f.attrs["n_prod"]), n_width=float(f.attrs["n_width"]))
+                       n_prod=float(f.attrs["n_prod"]), n_width=float(f.attrs["n_width"]),
+                       channel_powers=channel_powers)
 
 
 def _check_suffix(path: Path, what: str) -> None:

@@ -18,6 +18,7 @@ __all__ = ["get_model", "list_models", "parse_model_options"]
 _REGISTRY = {
     "dark-photon": "fipscan.models.dark_photon:DarkPhoton",
     "dark-scalar": "fipscan.models.dark_scalar:DarkScalar",
+    "dark-scalar-bc5": "fipscan.models.dark_scalar_bc5:DarkScalarBC5",
 }
 
 

@@ -25,8 +25,12 @@ class Coupling:
     """The coupling axis of a model.
 
     name: ASCII name used in files ("epsilon", "sin2theta", "g_agg"); label: LaTeX for plots (with $);
-    unit: "" or e.g. "GeV^-1"; production_power: production rates scale as g**production_power;
-    width_power: every partial width scales as g**width_power (so c tau ~ g**-width_power).
+    unit: "" or e.g. "GeV^-1"; production_power: production rates scale as g**production_power (a
+    production channel may declare its own, e.g. the coupling-independent pair production of the BC5
+    scalar: fipscan.production.channels.channel_power);
+    width_power: every partial width scales as g**width_power (so c tau ~ g**-width_power);
+    max: the physical upper bound of the axis (epsilon <= 1, sin^2 theta <= 1; inf when there is none):
+    a larger coupling is refused with a message, not computed into overflowing rates.
     """
 
     name: str
@@ -34,6 +38,7 @@ class Coupling:
     production_power: float = 2.0
     width_power: float = 2.0
     unit: str = ""
+    max: float = float("inf")
 
     @property
     def axis_label(self) -> str:

@@ -241,7 +241,8 @@ class DarkPhoton:
     name: ClassVar[str] = "dark-photon"
     benchmark: ClassVar[str] = "BC1"
     label: ClassVar[str] = "BC1 dark photon"
-    coupling: ClassVar[Coupling] = Coupling("epsilon", r"$\varepsilon$", production_power=2.0, width_power=2.0)
+    coupling: ClassVar[Coupling] = Coupling("epsilon", r"$\varepsilon$", production_power=2.0, width_power=2.0,
+                                             max=1.0)
     spin: ClassVar[int] = 1
     mass_range: ClassVar[tuple[float, float]] = (1e-3, 2.0)
     default_final_states: ClassVar[tuple[str, ...]] = ("ee", "mumu")

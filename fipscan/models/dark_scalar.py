@@ -28,15 +28,31 @@ Decays (Gamma = g x the widths below; "unit" means at g = 1)
   heavy-quark loops with the full A_1/2, NLO factor 1 + (95/4 - 7 N_F/6) alpha_s/pi, N_F = 3) plus
   S -> s sbar and c cbar (3 G_F m_q^2 m beta^3/(4 sqrt2 pi), MSbar masses, beta of the lightest meson pair:
   2 m_K, 2 m_D), alpha_s at one loop from alpha_s(m_tau) = 0.312 (PDG 2024 QCD review).
-* 1.4-2.0 GeV, where dispersive and perturbative treatments disagree (by up to ~5x at 2 GeV): a
-  documented interpolation, log Gamma_had = (1 - w) log Gamma_disp + w log Gamma_pert with the smooth
-  step w(m) = 3x^2 - 2x^3, x = (m - 1.4)/(2.0 - 1.4); inside it the pi pi and K K shares of the hadronic
-  width fall as (1 - w) Gamma_ch/Gamma_disp and the rest (w) goes to "other" (multi-hadron states of
-  the quark/gluon hadronisation: 4 pi and more, not separately modelled).
+* 4 pi (the multi-meson states) below 2 GeV: the ansatz of Boiarska et al. arXiv:1904.10447 (sec. 3,
+  the "multi-meson" channel; as in the authors' public scalar_portal code): Gamma_4pi = g C m^3 beta_4pi,
+  beta_4pi = sqrt(1 - (4 m_pi)^2/m^2) (zero below 4 m_pi+-), with C fixed so that the hadronic width is
+  continuous at Lambda = 2 GeV (:data:`MULTIMESON_MATCH_GEV`): Gamma_pipi + Gamma_KK + Gamma_4pi = the
+  perturbative width there (C = 1.6e-8 GeV^-2 with the widths of this module).  Dispersive and
+  perturbative treatments disagree by ~4x at 2 GeV (Gamma_disp = 3.8e-8, Gamma_pert = 1.6e-7 GeV at
+  g = 1); this matching is the documented interpolation between them.  Above 2 GeV the hadrons are the
+  perturbative width alone ("other": the quark/gluon hadronisation is not split into final states).
+  Charge split (an isobar assumption, not taken from a paper): the isospin-0 4 pi system is half
+  rho rho (rho+rho- : rho0rho0 = 2 : 1 -> pi+pi-pi0pi0 2/3, 2pi+2pi- 1/3) and half sigma sigma ((pi pi)_S
+  pairs, pi+pi- : pi0pi0 = 2 : 1 each -> 2pi+2pi- 4/9, pi+pi-pi0pi0 4/9, 4pi0 1/9):
+  :data:`FOUR_PI_SHARES`, pi+pi-pi0pi0 5/9, 2pi+2pi- 7/18, 4pi0 1/18 (to "other").  The shares are
+  constant above the threshold (the rho rho threshold and the pion-mass differences are not modelled).
 * tau pairs (threshold 3.55 GeV) as a lepton pair.
+* Uncertainty band (model option ``width_variation``): in 1-2 GeV (:data:`WIDTH_BAND`) the hadronic
+  widths are uncertain by about a factor of two (Gorbunov, Kriukova, Teryaev arXiv:2303.12847, "a factor
+  of two uncertainty" in Gamma(S -> pi pi); Bezrukov, Gorbunov, Timiryasov arXiv:1812.08088 on the
+  dispersive method).  "low" / "high" multiply every hadronic partial width (pi pi, K K, 4 pi, other) by
+  2^(-s(m)) / 2^(+s(m)), s(m) = 1 on 1.1-1.9 GeV, 0 outside 1-2 GeV, the smooth step 3x^2 - 2x^3 over
+  the 0.1 GeV at each end (:func:`width_variation_factor`); "nominal" is the width above.  Leptons and
+  photons are unchanged, so the band moves both the lifetime and the hadronic branching ratios.
 
-Final states (fipscan.final_states): ee, mumu, tautau, gammagamma, pipi, pi0pi0, kk (K+K-), other
-(K0 K0bar, which is K_S K_S or K_L K_L for a CP-even scalar, and the perturbative hadrons).
+Final states (fipscan.final_states): ee, mumu, tautau, gammagamma, pipi, pi0pi0, kk (K+K-), pipipi0pi0,
+pipipipi, other (K0 K0bar, which is K_S K_S or K_L K_L for a CP-even scalar, 4 pi0 and the perturbative
+hadrons above 2 GeV).
 
 Production (declarations of fipscan.production.channels)
 --------------------------------------------------------
@@ -58,16 +74,27 @@ Gamma(P -> P' S) = theta^2 |C|^2 (m_q/v)^2 (m_P^2 - m_P'^2)^2 f0(m^2)^2 lambda^1
   lambda the kaon nuclear interaction length in the copper of the TAX (option
   ``kaon_interaction_length``).  The top-loop term is the whole K -> pi S amplitude here (the chiral
   octet term of Leutwyler & Shifman is subleading and left out).
+* B+ -> K*+ S, B0 -> K*0 S, B_s -> phi S ("bplus->kstarplus", "b0->kstar0", "bs->phi"; in the default list,
+  beside B -> K S):
+  the pseudoscalar density with A0(q^2) of Ball & Zwicky hep-ph/0412079 Table 8
+  (:func:`br_meson_to_vector_scalar`); BR(B+ -> K*+ S)/theta^2 = 0.43 at m -> 0.  The shipped spectra
+  carry B_s.
+* Inclusive B -> X_s S ("bplus->xs", "b0->xs", "bs->xs"; option ``b_production="inclusive"``, which
+  replaces every exclusive B channel: never both): the free-quark b -> s S rate normalised to the
+  semileptonic width (Grinstein, Hall, Randall 1988; :func:`br_b_to_xs_scalar`), 6.1 theta^2 at m -> 0,
+  with the scalar's B-frame momentum that of the free-quark decay (:func:`inclusive_recoil_mass`).
 The top mass in the loop is the MSbar m_t(m_t) = 162.5 GeV (PDG 2024), which makes both the B and the
 K numbers land within 10% of the literature's values.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import ClassVar
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -75,7 +102,7 @@ from fipscan import constants as C
 from fipscan.errors import ConfigError
 from fipscan.kernels.numerics import float_dtype
 from fipscan.models.base import Coupling, production_channel_names
-from fipscan.production.channels import MesonDecay
+from fipscan.production.channels import MesonDecay, RecoilDecay
 
 __all__ = [
     "DarkScalar",
@@ -87,6 +114,11 @@ __all__ = [
     "width_pipi_dispersive",
     "width_kk_dispersive",
     "width_hadrons_perturbative",
+    "width_4pi_multimeson",
+    "multimeson_coefficient",
+    "width_variation_factor",
+    "FOUR_PI_SHARES",
+    "WIDTH_VARIATIONS",
     "alpha_s",
     "partial_widths",
     "total_width",
@@ -96,6 +128,15 @@ __all__ = [
     "br_b_to_k_scalar",
     "br_k_to_pi_scalar",
     "kaon_decay_fraction",
+    "br_meson_to_vector_scalar",
+    "br_b_to_kstar_scalar",
+    "br_bs_to_phi_scalar",
+    "br_b_to_xs_scalar",
+    "inclusive_recoil_mass",
+    "b_channel_declarations",
+    "resolve_production_channels",
+    "EXCLUSIVE_B_CHANNELS",
+    "INCLUSIVE_B_CHANNELS",
 ]
 
 # --- parameters (PDG 2024 unless stated) -----------------------------------------------------
@@ -151,8 +192,18 @@ WINKLER_KK = np.array([
     (1.7395, 5.60e-8), (1.7882, 5.06e-8), (1.8384, 4.62e-8), (1.8900, 4.22e-8), (1.9430, 3.84e-8),
     (1.9925, 3.52e-8), (2.0331, 3.35e-8),
 ])
-#: the band where dispersive and perturbative hadronic widths are interpolated [GeV]
-HADRONIC_BAND = (1.4, 2.0)
+#: Lambda [GeV]: the multi-meson (4 pi) width is matched to the perturbative hadronic width here and
+#: the hadrons are perturbative above (Boiarska et al. arXiv:1904.10447 sec. 3)
+MULTIMESON_MATCH_GEV = 2.0
+#: shares of the 4 pi width by charge (module docstring: half rho rho, half sigma sigma, isospin 0)
+FOUR_PI_SHARES = {"pipipi0pi0": 5.0 / 9.0, "pipipipi": 7.0 / 18.0, "pi0pi0pi0pi0": 1.0 / 18.0}
+#: the mass band [GeV] of the hadronic-width uncertainty (option ``width_variation``), its edge ramps
+#: [GeV] and the factor of the "low" / "high" variations (x 1/2, x 2)
+WIDTH_BAND = (1.0, 2.0)
+WIDTH_BAND_RAMP = 0.1
+WIDTH_BAND_FACTOR = 2.0
+#: width_variation option -> exponent of WIDTH_BAND_FACTOR inside the band
+WIDTH_VARIATIONS = {"nominal": 0.0, "low": -1.0, "high": 1.0}
 
 
 def _as_arrays(m, g):
@@ -289,60 +340,101 @@ def width_hadrons_perturbative(m, g):
     return jnp.where(m > 1.0, g * (gg + qq), 0.0)
 
 
-def _band_weight(m):
-    """w(m): 0 below HADRONIC_BAND, 1 above, the smooth step 3x^2 - 2x^3 inside."""
-    lo, hi = HADRONIC_BAND
-    x = jnp.clip((m - lo) / (hi - lo), 0.0, 1.0)
+def width_4pi_multimeson(m, g):
+    """Gamma(S -> 4 pi) [GeV], all charge states: g C m^3 beta_4pi for 4 m_pi+- < m < Lambda = 2 GeV, 0
+    elsewhere; beta_4pi = sqrt(1 - 16 m_pi^2/m^2).  C [GeV^-2] makes Gamma_pipi + Gamma_KK + Gamma_4pi
+    equal the perturbative hadronic width at Lambda (continuity).  The multi-meson ansatz of Boiarska
+    et al. arXiv:1904.10447 sec. 3 (module docstring); C from :func:`multimeson_coefficient`."""
+    m, g = _as_arrays(m, g)
+    coeff = multimeson_coefficient(str(m.dtype))
+    return jnp.where(m < MULTIMESON_MATCH_GEV, g * coeff * m**3 * _beta(m, 2.0 * C.M_PI), 0.0)
+
+
+@functools.lru_cache(maxsize=None)
+def multimeson_coefficient(dtype="float64") -> float:
+    """C [GeV^-2] of :func:`width_4pi_multimeson`: (Gamma_pert - Gamma_pipi - Gamma_KK)/(Lambda^3 beta_4pi) at
+    Lambda = 2 GeV and unit coupling, evaluated once per float precision (a constant: memoised so that
+    it is not part of every compiled program; concrete also when called while tracing)."""
+    with jax.ensure_compile_time_eval():
+        lam = jnp.asarray(MULTIMESON_MATCH_GEV, dtype)
+        one = jnp.ones((), dtype)
+        a, b = width_pipi_dispersive(lam, one)
+        c, d = width_kk_dispersive(lam, one)
+        coeff = (width_hadrons_perturbative(lam, one) - (a + b + c + d)) / (lam**3 * _beta(lam, 2.0 * C.M_PI))
+        return float(coeff)
+
+
+def _smooth_step(x):
+    x = jnp.clip(x, 0.0, 1.0)
     return x * x * (3.0 - 2.0 * x)
 
 
-def partial_widths(m, g) -> dict:
+def width_variation_factor(m, variation="nominal"):
+    """Factor on every hadronic partial width [dimensionless]: WIDTH_BAND_FACTOR ** (k s(m)), k = 0, -1, +1
+    for "nominal", "low", "high"; s(m) = 1 on (1.1, 1.9) GeV, 0 outside WIDTH_BAND = (1, 2) GeV, smooth
+    steps 3x^2 - 2x^3 over the WIDTH_BAND_RAMP at each end.  The factor-of-two band of Gorbunov,
+    Kriukova, Teryaev arXiv:2303.12847 (module docstring)."""
+    if variation not in WIDTH_VARIATIONS:
+        raise ConfigError(f"dark-scalar width_variation must be one of {', '.join(WIDTH_VARIATIONS)}, "
+                          f"not {variation!r}")
+    m = jnp.asarray(m)
+    k = WIDTH_VARIATIONS[variation]
+    if k == 0.0:
+        return jnp.ones_like(m, dtype=float_dtype(m))
+    lo, hi = WIDTH_BAND
+    s = _smooth_step((m - lo) / WIDTH_BAND_RAMP) * (1.0 - _smooth_step((m - hi + WIDTH_BAND_RAMP) / WIDTH_BAND_RAMP))
+    return WIDTH_BAND_FACTOR ** (k * s)
+
+
+def partial_widths(m, g, variation="nominal") -> dict:
     """Partial widths [GeV] keyed by final-state name (fipscan.final_states): ee, mumu, tautau,
-    gammagamma, pipi, pi0pi0, kk (K+K-), other (K0 K0bar and the perturbative / multi-hadron part).
-    Hadrons: dispersive below 1.4 GeV, perturbative above 2 GeV, the interpolation of the module
-    docstring in between."""
+    gammagamma, pipi, pi0pi0, kk (K+K-), pipipi0pi0, pipipipi, other (K0 K0bar, 4 pi0, and the
+    perturbative hadrons above 2 GeV).  Hadrons: Winkler's dispersive pi pi, K K plus the multi-meson
+    4 pi of Boiarska et al. below Lambda = 2 GeV, perturbative above (module docstring); every hadronic
+    width times :func:`width_variation_factor` (``variation``: "nominal", "low", "high")."""
     m, g = _as_arrays(m, g)
     pipi, pi0pi0 = width_pipi_dispersive(m, g)
     kk, k0k0 = width_kk_dispersive(m, g)
-    disp = pipi + pi0pi0 + kk + k0k0
-    pert = width_hadrons_perturbative(m, g)
-    w = _band_weight(m)
-    # log-interpolation only where w > 0 (both widths positive there); double-where for the logs
-    mix = w > 0
-    d_safe = jnp.where(mix, disp, 1.0)
-    p_safe = jnp.where(mix, pert, 1.0)
-    had_mix = jnp.exp((1.0 - w) * jnp.log(d_safe) + w * jnp.log(p_safe))
-    had = jnp.where(mix, had_mix, disp)
-    scale = jnp.where(mix, (1.0 - w) * had / d_safe, 1.0)  # the dispersive channels' factor
+    four = width_4pi_multimeson(m, g)
+    below = m < MULTIMESON_MATCH_GEV
+    f = width_variation_factor(m, variation).astype(m.dtype)
+
+    def low(x):  # a channel of the non-perturbative regime: f x below Lambda, 0 above
+        return jnp.where(below, f * x, 0.0)
+
+    other = jnp.where(below, k0k0 + FOUR_PI_SHARES["pi0pi0pi0pi0"] * four, width_hadrons_perturbative(m, g))
     return {
         "ee": width_ll(m, C.M_E, g),
         "mumu": width_ll(m, C.M_MU, g),
         "tautau": width_ll(m, C.M_TAU, g),
         "gammagamma": width_gammagamma(m, g),
-        "pipi": scale * pipi,
-        "pi0pi0": scale * pi0pi0,
-        "kk": scale * kk,
-        "other": scale * k0k0 + jnp.where(mix, w * had, 0.0),
+        "pipi": low(pipi),
+        "pi0pi0": low(pi0pi0),
+        "kk": low(kk),
+        "pipipi0pi0": FOUR_PI_SHARES["pipipi0pi0"] * f * four,
+        "pipipipi": FOUR_PI_SHARES["pipipipi"] * f * four,
+        "other": f * other,
     }
 
 
-def total_width(m, g):
-    """Total width Gamma(S) [GeV] at mass m [GeV] and g = sin^2 theta (the sum of :func:`partial_widths`)."""
-    return sum(partial_widths(m, g).values())
+def total_width(m, g, variation="nominal"):
+    """Total width Gamma(S) [GeV] at mass m [GeV] and g = sin^2 theta (the sum of :func:`partial_widths`;
+    ``variation``: the hadronic-width band, "nominal", "low" or "high")."""
+    return sum(partial_widths(m, g, variation).values())
 
 
-def branching_ratios(m) -> dict:
+def branching_ratios(m, variation="nominal") -> dict:
     """Branching ratios (g-independent) keyed by final-state name; they sum to one."""
     m, one = _as_arrays(m, 1.0)
-    widths = partial_widths(m, one)
+    widths = partial_widths(m, one, variation)
     tot = sum(widths.values())
     tot_safe = jnp.where(tot > 0, tot, 1.0)
     return {k: v / tot_safe for k, v in widths.items()}
 
 
-def ctau(m, g):
+def ctau(m, g, variation="nominal"):
     """Proper decay length c tau [m] = hbar c / Gamma_total."""
-    return C.HBARC / total_width(m, g)
+    return C.HBARC / total_width(m, g, variation)
 
 
 # --- production ----------------------------------------------------------------------------------
@@ -399,8 +491,142 @@ def kaon_decay_fraction(p, m_kaon, tau_kaon, interaction_length):
     return interaction_length * m_kaon / (interaction_length * m_kaon + p * ctau_k)
 
 
-#: every production channel of the dark scalar (the default of ``DarkScalar.production_channels``)
-PRODUCTION_CHANNELS = ("bplus->kplus", "b0->k0", "kplus->piplus", "klong->pi0")
+# B -> vector meson S and the inclusive b -> s S (options of the production; not in the BC4 default list)
+M_KSTAR_PLUS = 0.89167  # K*(892)+ (PDG 2024)
+M_KSTAR0 = 0.89555  # K*(892)0
+M_PHI = 1.019461  # phi(1020)
+M_BS = 5.36692  # B_s
+TAU_BS = 1.520e-12  # B_s mean lifetime [s] (PDG 2024)
+#: A0(q^2) = r1/(1 - q^2/m_R^2) + r2/(1 - q^2/m_fit^2): (r1, r2, m_R^2 [GeV^2], m_fit^2 [GeV^2]) of the
+#: light-cone sum-rule fits of Ball & Zwicky, hep-ph/0412079, Table 8 (A0(0) = 0.374 for B -> K*,
+#: 0.474 for B_s -> phi), with m_R = 5.28 GeV as in Boiarska et al. arXiv:1904.10447 App. C.2.1
+A0_BKSTAR = (1.364, -0.990, 5.28**2, 36.78)
+A0_BSPHI = (3.310, -2.835, 5.28**2, 31.57)
+V_CB = 0.0411  # |V_cb| (PDG 2024 CKM review)
+BR_B_XCLNU = 0.1065  # BR(B -> X_c l nu), B+/B0 average (PDG 2024)
+PHASE_SPACE_BCENU = 0.5  # f(m_c/m_b) of Gamma(b -> c e nu) = G_F^2 m_b^5 |V_cb|^2 f/(192 pi^3) (Bezrukov & Gorbunov)
+
+
+def _a0(params):
+    r1, r2, mr2, mfit2 = params
+    return lambda q2: r1 / (1.0 - q2 / mr2) + r2 / (1.0 - q2 / mfit2)
+
+
+def br_meson_to_vector_scalar(m, g, m_parent, m_vector, tau_parent, coupling, m_q, m_q2, a0):
+    """BR(P -> V S) = tau_P / hbar x g |C|^2 (m_q/v)^2 lambda^3/2(m_P^2, m_V^2, m^2) A0(m^2)^2 /
+    (64 pi m_P^3 (m_q + m_q')^2), 0 above m_P - m_V.
+
+    The pseudoscalar density of the flavour-changing coupling (module docstring) between a pseudoscalar
+    and a vector meson, <V(eps)| qbar' gamma5 q |P> = -i 2 m_V (eps*.q) A0(q^2)/(m_q + m_q') (equation of
+    motion of the axial current), summed over the vector's polarisations, sum |eps*.q|^2 =
+    lambda/(4 m_V^2): |M|^2 = g |C|^2 (m_q/v)^2 lambda A0^2/(4 (m_q + m_q')^2) and Gamma = |M|^2
+    lambda^1/2/(16 pi m_P^3) (Boiarska et al. arXiv:1904.10447 App. B.2, the vector case; Winkler
+    arXiv:1809.01876 sec. 4.1 for B -> K* S).  Arguments as :func:`br_meson_to_meson_scalar`; a0:
+    callable q^2 -> A0.
+    """
+    m, g = _as_arrays(m, g)
+    mp2, mv2 = m_parent**2, m_vector**2
+    lam = (mp2 - mv2 - m * m) ** 2 - 4.0 * mv2 * m * m
+    open_ = (lam > 0) & (m < m_parent - m_vector)
+    lam_ok = jnp.where(open_, lam, 0.0)
+    amp2 = (coupling * m_q / C.V_HIGGS) ** 2 * lam_ok * a0(m * m) ** 2 / (4.0 * (m_q + m_q2) ** 2)
+    width = amp2 * jnp.where(open_, jnp.sqrt(jnp.where(open_, lam, 1.0)), 0.0) / (16.0 * C.PI * m_parent**3)
+    return g * width * tau_parent / C.HBAR
+
+
+def br_b_to_kstar_scalar(m, g, charged=True):
+    """BR(B+ -> K*+ S) (charged) or BR(B0 -> K*0 S) at mass m [GeV], g = sin^2 theta
+    (:func:`br_meson_to_vector_scalar` with A0 of Ball & Zwicky, :data:`A0_BKSTAR`); 0.43 g as m -> 0."""
+    mb, mv, tau = (M_BPLUS, M_KSTAR_PLUS, TAU_BPLUS) if charged else (M_B0, M_KSTAR0, TAU_B0)
+    return br_meson_to_vector_scalar(m, g, mb, mv, tau, _c_top(V_TS * V_TB), M_B_QUARK, M_S_QUARK, _a0(A0_BKSTAR))
+
+
+def br_bs_to_phi_scalar(m, g):
+    """BR(B_s -> phi S) at mass m [GeV], g = sin^2 theta (A0 of Ball & Zwicky, :data:`A0_BSPHI`; the
+    shipped spectra carry B_s)."""
+    return br_meson_to_vector_scalar(m, g, M_BS, M_PHI, TAU_BS, _c_top(V_TS * V_TB), M_B_QUARK, M_S_QUARK,
+                                     _a0(A0_BSPHI))
+
+
+def br_b_to_xs_scalar(m, g):
+    """Inclusive BR(B -> X_s S) at mass m [GeV], g = sin^2 theta, any B hadron (spectator model):
+
+        BR = BR(B -> X_c l nu) x 27 sqrt2 G_F m_t^4 |V_ts* V_tb|^2 / (64 pi^2 f m_b^2 |V_cb|^2) (1 - m^2/m_b^2)^2
+
+    the free-quark rate Gamma(b -> s S) = g |C|^2 m_b^3 (1 - m^2/m_b^2)^2/(32 pi v^2) (massless s) over the
+    semileptonic Gamma(b -> c e nu) = G_F^2 m_b^5 |V_cb|^2 f/(192 pi^3), f = :data:`PHASE_SPACE_BCENU`
+    (Grinstein, Hall, Randall, Phys. Lett. B 211 (1988) 363; Bezrukov & Gorbunov arXiv:0912.0390 eq. (3.3);
+    Boiarska et al. arXiv:1904.10447 App. B.1), with the MSbar m_t, m_b of this module; 0 above m_b.
+    6.1 g as m -> 0.  Never used together with the exclusive B channels (option ``b_production``).
+    """
+    m, g = _as_arrays(m, g)
+    x = jnp.clip(1.0 - (m / M_B_QUARK) ** 2, 0.0, None)
+    ratio = (27.0 * math.sqrt(2.0) * C.G_F * M_T_MSBAR**4 * (V_TS * V_TB / V_CB) ** 2
+             / (64.0 * C.PI**2 * PHASE_SPACE_BCENU * M_B_QUARK**2))
+    return g * BR_B_XCLNU * ratio * x * x
+
+
+def inclusive_recoil_mass(m, m_meson):
+    """The recoil mass m_X [GeV] that gives the scalar of B -> X_s S (B of mass ``m_meson``) the
+    momentum of the free-quark decay b -> s S in the b rest frame, p = (m_b^2 - m^2)/(2 m_b):
+    m_X^2 = m_B^2 + m^2 - 2 m_B sqrt(p^2 + m^2).  The approximation of the inclusive kinematics: the b
+    quark at rest in the B (no Fermi motion), a massless s quark, the B mass for the boost."""
+    m = jnp.minimum(jnp.asarray(m), 0.999 * M_B_QUARK)
+    p = (M_B_QUARK**2 - m * m) / (2.0 * M_B_QUARK)
+    return jnp.sqrt(m_meson**2 + m * m - 2.0 * m_meson * jnp.sqrt(p * p + m * m))
+
+
+def b_channel_declarations(b_production="exclusive") -> dict:
+    """{name: declaration} of the B-meson channels of one production mode: "exclusive" (B -> K S,
+    B -> K* S, B_s -> phi S) or "inclusive" (B -> X_s S of B+, B0 and B_s, one recoil node at
+    :func:`inclusive_recoil_mass`)."""
+    if b_production == "inclusive":
+        def decl(parent, m_b):
+            return RecoilDecay(f"{parent}->xs", parent, m_b, lambda m, g: br_b_to_xs_scalar(m, g),
+                               lambda m: (jnp.reshape(inclusive_recoil_mass(m, m_b), (1,)),
+                                          jnp.ones((1,), jnp.result_type(m, float))),
+                               threshold_mass=M_B_QUARK)
+
+        return {c.name: c for c in (decl("bplus", M_BPLUS), decl("b0", M_B0), decl("bs", M_BS))}
+    return {
+        "bplus->kplus": MesonDecay("bplus", "kplus", M_BPLUS, C.M_K, lambda m, g: br_b_to_k_scalar(m, g, charged=True)),
+        "b0->k0": MesonDecay("b0", "k0", M_B0, C.M_K0, lambda m, g: br_b_to_k_scalar(m, g, charged=False)),
+        "bplus->kstarplus": MesonDecay("bplus", "kstarplus", M_BPLUS, M_KSTAR_PLUS,
+                                       lambda m, g: br_b_to_kstar_scalar(m, g, charged=True)),
+        "b0->kstar0": MesonDecay("b0", "kstar0", M_B0, M_KSTAR0,
+                                 lambda m, g: br_b_to_kstar_scalar(m, g, charged=False)),
+        "bs->phi": MesonDecay("bs", "phi", M_BS, M_PHI, br_bs_to_phi_scalar),
+    }
+
+
+#: every production channel of the dark scalar (the default of ``DarkScalar.production_channels``): the
+#: exclusive B -> K S, B -> K* S and B_s -> phi S (the two-body B channels of Boiarska et al.
+#: arXiv:1904.10447 sec. 2.1 with the largest rates; their K_0*(700), K_1 channels are not modelled) and the kaon decays
+PRODUCTION_CHANNELS = ("bplus->kplus", "b0->k0", "bplus->kstarplus", "b0->kstar0", "bs->phi",
+                       "kplus->piplus", "klong->pi0")
+#: the exclusive B channels (``b_production="exclusive"``, the default)
+EXCLUSIVE_B_CHANNELS = ("bplus->kplus", "b0->k0", "bplus->kstarplus", "b0->kstar0", "bs->phi")
+#: the inclusive B channels (``b_production="inclusive"``), replacing every exclusive one
+INCLUSIVE_B_CHANNELS = ("bplus->xs", "b0->xs", "bs->xs")
+B_PRODUCTION_MODES = ("exclusive", "inclusive")
+
+
+def resolve_production_channels(model_name, chosen, b_production, default, extra=()) -> tuple[str, ...]:
+    """A dark-scalar model's production_channels for its b_production mode: the default list with its
+    exclusive B channels replaced by :data:`INCLUSIVE_B_CHANNELS` in inclusive mode; an explicit list
+    checked against the names of its mode (exclusive and inclusive B channels never together).
+    ConfigError (one line) otherwise."""
+    if b_production not in B_PRODUCTION_MODES:
+        raise ConfigError(f"{model_name} b_production must be one of {', '.join(B_PRODUCTION_MODES)}, "
+                          f"not {b_production!r}")
+    others = tuple(c for c in PRODUCTION_CHANNELS if c not in EXCLUSIVE_B_CHANNELS) + tuple(extra)
+    if b_production == "inclusive":
+        if tuple(chosen) == tuple(default):
+            chosen = INCLUSIVE_B_CHANNELS + tuple(c for c in default if c not in EXCLUSIVE_B_CHANNELS)
+        known = INCLUSIVE_B_CHANNELS + others
+    else:
+        known = EXCLUSIVE_B_CHANNELS + others
+    return production_channel_names(f"{model_name} (b_production={b_production})", chosen, known)
 
 
 @dataclass(frozen=True)
@@ -410,39 +636,55 @@ class DarkScalar:
     Options (``--model-option KEY=VALUE``): production_channels -- names among
     :data:`PRODUCTION_CHANNELS` (default all); kaon_interaction_length -- the kaon nuclear interaction
     length [m] in the dump material that decides which kaons decay before interacting (default
-    :data:`LAMBDA_INT_KAON_CU`, copper).
+    :data:`LAMBDA_INT_KAON_CU`, copper); width_variation -- "nominal" (default), "low" or "high": the
+    hadronic widths in 1-2 GeV x 1/2 or x 2 (:func:`width_variation_factor`), to draw the band;
+    b_production -- "exclusive" (default: B -> K S, B -> K* S, B_s -> phi S,
+    :data:`EXCLUSIVE_B_CHANNELS`) or "inclusive" (B -> X_s S, :data:`INCLUSIVE_B_CHANNELS`, which then
+    replace the exclusive ones; never both).
     """
 
     production_channels: tuple[str, ...] = PRODUCTION_CHANNELS
     kaon_interaction_length: float = LAMBDA_INT_KAON_CU
+    width_variation: str = "nominal"
+    b_production: str = "exclusive"
 
+    #: production channels a subclass adds to the dark scalar's (names, and :meth:`_extra_production`)
+    extra_channels: ClassVar[tuple[str, ...]] = ()
     name: ClassVar[str] = "dark-scalar"
     benchmark: ClassVar[str] = "BC4"
     label: ClassVar[str] = r"BC4 dark scalar (Higgs mixing $\theta$)"
-    coupling: ClassVar[Coupling] = Coupling("sin2theta", r"$\sin^2\theta$", production_power=1.0, width_power=1.0)
+    coupling: ClassVar[Coupling] = Coupling("sin2theta", r"$\sin^2\theta$", production_power=1.0, width_power=1.0,
+                                         max=1.0)
     spin: ClassVar[int] = 0
     mass_range: ClassVar[tuple[float, float]] = (1e-3, 4.5)
     default_final_states: ClassVar[tuple[str, ...]] = ("ee", "mumu", "pipi")
 
     def __post_init__(self):
-        chans = production_channel_names("dark-scalar", self.production_channels, PRODUCTION_CHANNELS)
+        default = type(self).__dataclass_fields__["production_channels"].default
+        chans = resolve_production_channels(self.name, self.production_channels, self.b_production, default,
+                                            self.extra_channels)
         object.__setattr__(self, "production_channels", chans)
         lam = self.kaon_interaction_length
         if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not (0 < lam < math.inf):
             raise ConfigError(f"dark-scalar kaon_interaction_length must be a positive length in metres, not {lam!r}")
         object.__setattr__(self, "kaon_interaction_length", float(lam))
+        if self.width_variation not in WIDTH_VARIATIONS:
+            raise ConfigError(f"dark-scalar width_variation must be one of {', '.join(WIDTH_VARIATIONS)}, "
+                              f"not {self.width_variation!r}")
 
     def settings(self) -> dict:
         return {"model": self.name, "production_channels": list(self.production_channels),
-                "kaon_interaction_length": self.kaon_interaction_length, "physics_version": 1}
+                "kaon_interaction_length": self.kaon_interaction_length,
+                "width_variation": self.width_variation, "physics_version": 2,
+                **({"b_production": self.b_production} if self.b_production != "exclusive" else {})}
 
     def total_width(self, m, g):
-        """Total width [GeV] (:func:`total_width`)."""
-        return total_width(m, g)
+        """Total width [GeV] (:func:`total_width`, with this model's ``width_variation``)."""
+        return total_width(m, g, self.width_variation)
 
     def branching_ratios(self, m) -> dict:
-        """Branching ratios keyed by final-state name (:func:`branching_ratios`)."""
-        return branching_ratios(m)
+        """Branching ratios keyed by final-state name (:func:`branching_ratios`, ``width_variation``)."""
+        return branching_ratios(m, self.width_variation)
 
     def production(self) -> tuple:
         """Declarations of the production channels (fipscan.production.channels)."""
@@ -452,14 +694,17 @@ class DarkScalar:
             return lambda p: kaon_decay_fraction(p, m_k, tau_k, lam)
 
         chans = {
-            "bplus->kplus": MesonDecay("bplus", "kplus", M_BPLUS, C.M_K,
-                                       lambda m, g: br_b_to_k_scalar(m, g, charged=True)),
-            "b0->k0": MesonDecay("b0", "k0", M_B0, C.M_K0, lambda m, g: br_b_to_k_scalar(m, g, charged=False)),
+            **b_channel_declarations(self.b_production),
             "kplus->piplus": MesonDecay("kplus", "piplus", C.M_K, C.M_PI,
                                         lambda m, g: br_k_to_pi_scalar(m, g, charged=True),
                                         parent_weight=kaon_weight(C.M_K, TAU_KPLUS)),
             "klong->pi0": MesonDecay("klong", "pi0", C.M_K0, C.M_PI0,
                                      lambda m, g: br_k_to_pi_scalar(m, g, charged=False),
                                      parent_weight=kaon_weight(C.M_K0, TAU_KLONG)),
+            **self._extra_production(),
         }
         return tuple(chans[name] for name in self.production_channels)
+
+    def _extra_production(self) -> dict:
+        """{name: declaration} of the channels a subclass adds (:attr:`extra_channels`); none here."""
+        return {}

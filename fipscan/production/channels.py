@@ -10,12 +10,17 @@ the acceptance.  Kinds:
 * :class:`Bremsstrahlung` -- a proton bremsstrahlung table per proton interaction, a function of
   (mass, log10 p bin edges, log10 theta bin edges, beam energy);
 * :class:`Tabulated` -- any FIP table per POT given on the same bins (for channels whose spectrum a
-  model computes itself; e.g. mixing or Primakoff later).
+  model computes itself; e.g. mixing or Primakoff later);
+* :class:`RecoilDecay` -- parent -> FIP(s) + a recoiling system whose invariant mass has a distribution
+  (a three-body decay B -> K S S seen from one S, or an inclusive B -> X_s S), isotropic in the parent
+  rest frame.
 
 Every declaration has ``name`` (unique within a model), ``rate(m, g, e_beam)`` (the number that
 ``fipscan info`` prints: a branching ratio for a meson decay, FIPs per proton interaction for a
-table), ``rate_unit`` and ``scaling`` -- production at coupling g is the unit-coupling rate times
-g**model.coupling.production_power.
+table), ``rate_unit`` and ``scaling`` -- production at coupling g is the unit-coupling rate times g**n,
+with n the declaration's ``production_power`` when it has one and model.coupling.production_power otherwise
+(:func:`channel_power`; e.g. the BC5 scalar pair production does not depend on the mixing angle, n = 0,
+while its single-scalar channels scale as sin^2 theta, n = 1).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-__all__ = ["ProductionChannel", "MesonDecay", "Bremsstrahlung", "Tabulated"]
+__all__ = ["ProductionChannel", "MesonDecay", "Bremsstrahlung", "Tabulated", "RecoilDecay", "channel_power"]
 
 
 class ProductionChannel:
@@ -36,6 +41,13 @@ class ProductionChannel:
         raise NotImplementedError
 
 
+def channel_power(channel, default: float) -> float:
+    """The power n of the coupling in the production rate of ``channel`` (rate ~ g**n): its own
+    ``production_power`` when set, else ``default`` (the model's coupling.production_power)."""
+    own = getattr(channel, "production_power", None)
+    return float(default if own is None else own)
+
+
 @dataclass(frozen=True)
 class MesonDecay(ProductionChannel):
     """parent -> companion + FIP, e.g. ``MesonDecay("pi0", "gamma", m_pi0, 0.0, br)``.
@@ -45,7 +57,8 @@ class MesonDecay(ProductionChannel):
     [GeV]; br(m, g): BR(parent -> companion FIP) at mass m [GeV] and coupling g (jnp, broadcasting).
     parent_weight(p): optional fraction of the parents of momentum p [GeV] that decay at all (e.g. the
     kaons of a dump that decay before interacting); it multiplies the parent spectrum per momentum bin
-    before the decay kinematics (None: every parent decays).  The name is ``parent->companion``.
+    before the decay kinematics (None: every parent decays).  production_power: the power of the
+    coupling in br (None: the model's).  The name is ``parent->companion``.
     """
 
     parent: str
@@ -55,6 +68,7 @@ class MesonDecay(ProductionChannel):
     br: Callable
     rate_unit: str = "branching ratio"
     parent_weight: Optional[Callable] = None
+    production_power: Optional[float] = None
 
     @property
     def name(self) -> str:
@@ -81,6 +95,7 @@ class Bremsstrahlung(ProductionChannel):
     p_support: Optional[Callable] = None
     name: str = "brems"
     rate_unit: str = "per proton interaction"
+    production_power: Optional[float] = None
 
     def rate(self, m, g, e_beam):
         return self.total(m, g, e_beam)
@@ -96,6 +111,42 @@ class Tabulated(ProductionChannel):
     total: Callable
     p_support: Optional[Callable] = None
     rate_unit: str = "per POT"
+    production_power: Optional[float] = None
 
     def rate(self, m, g, e_beam):
         return self.total(m, g, e_beam)
+
+
+@dataclass(frozen=True)
+class RecoilDecay(ProductionChannel):
+    """parent -> ``n_fips`` FIP(s) + recoil, where the system recoiling against one FIP has an invariant
+    mass with a distribution: e.g. B+ -> K+ S S (recoil = K+ and the other S, ``n_fips=2``) or the
+    inclusive b -> s S of a B meson (recoil = X_s).
+
+    name: the channel name (unique within the model); parent: the spectra species; m_parent [GeV];
+    br(m, g): the branching ratio of the decay (once per decay, not per FIP); recoil(m) -> (masses (n,)
+    [GeV], weights (n,) summing to 1): a quadrature of the distribution of the recoil invariant mass
+    at FIP mass m (jnp, jittable), which fixes the FIP's rest-frame momentum node by node; the FIP
+    direction is isotropic in the parent rest frame and independent of the recoil mass (a spin-0
+    parent).  n_fips: FIPs per decay (each counted, with the same marginal distribution);
+    parent_weight, production_power: as for :class:`MesonDecay`; threshold_mass [GeV]: the FIP mass
+    above which the decay is closed.
+    """
+
+    name: str
+    parent: str
+    m_parent: float
+    br: Callable
+    recoil: Callable
+    threshold_mass: float
+    n_fips: int = 1
+    rate_unit: str = "branching ratio"
+    parent_weight: Optional[Callable] = None
+    production_power: Optional[float] = None
+
+    def rate(self, m, g, e_beam=None):
+        """BR(parent -> FIP(s) + recoil) at (m, g) (per decay; the FIPs per decay are ``n_fips``)."""
+        return self.br(m, g)
+
+    def threshold(self) -> float:
+        return float(self.threshold_mass)

@@ -2,7 +2,8 @@
 
 ``sources(channels, spectra, e_beam)`` returns, per declared channel, a sampler of
 fipscan.production.samples: a :class:`MesonSampler` on the parent's spectrum (times the declaration's
-``parent_weight`` per momentum bin centre, when it has one) for a meson decay, a
+``parent_weight`` per momentum bin centre, when it has one) for a meson decay, a :class:`RecoilSampler`
+for a decay with a recoil-mass distribution (three-body, inclusive), a
 :class:`TableSampler` for bremsstrahlung and tabulated channels.  FIPs are counted per POT at unit
 coupling: meson spectra are per POT (fipscan.spectra), bremsstrahlung tables per proton interaction
 with one interaction per POT (the thick-target approximation of the dump; Bluemlein & Brunner,
@@ -17,8 +18,8 @@ import numpy as np
 
 from fipscan.constants import M_P
 from fipscan.errors import ConfigError
-from fipscan.production.channels import Bremsstrahlung, MesonDecay, Tabulated
-from fipscan.production.samples import MesonSampler, TableSampler
+from fipscan.production.channels import Bremsstrahlung, MesonDecay, RecoilDecay, Tabulated
+from fipscan.production.samples import MesonSampler, RecoilSampler, TableSampler
 
 __all__ = ["sources"]
 
@@ -28,7 +29,7 @@ def sources(channels, spectra, e_beam: float) -> dict:
     edges_p, edges_t = spectra.log10p_edges, spectra.log10theta_edges
     out = {}
     for ch in channels:
-        if isinstance(ch, MesonDecay):
+        if isinstance(ch, (MesonDecay, RecoilDecay)):
             if ch.parent not in spectra.species:
                 raise ConfigError(f"production channel {ch.name}: the spectra have no '{ch.parent}' "
                                   f"(species: {', '.join(spectra.species)})")
@@ -37,6 +38,10 @@ def sources(channels, spectra, e_beam: float) -> dict:
             if ch.parent_weight is not None:  # e.g. the fraction of the dump's kaons that decay
                 p_centres = 10.0 ** (0.5 * (np.asarray(edges_p)[1:] + np.asarray(edges_p)[:-1]))
                 hist = np.asarray(hist, dtype=float) * np.asarray(ch.parent_weight(p_centres), dtype=float)[:, None]
+            if isinstance(ch, RecoilDecay):
+                out[ch.name] = RecoilSampler(hist, edges_p, edges_t, ch.m_parent, ch.recoil,
+                                             lambda m, _br=br: _br(m, 1.0), n_fips=ch.n_fips)
+                continue
             out[ch.name] = MesonSampler(hist, edges_p, edges_t, ch.m_parent,
                                         ch.m_companion, lambda m, _br=br: _br(m, 1.0))
         elif isinstance(ch, (Bremsstrahlung, Tabulated)):

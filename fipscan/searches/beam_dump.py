@@ -3,7 +3,10 @@
 :class:`BeamDumpSearch` implements :class:`fipscan.searches.base.Search` around the coupling-independent
 yield tables of :func:`fipscan.yields.precompute` (fields masses, weights, log_s1, a_edges, n_prod,
 n_width, channels): N(m, g) = N_POT g^n_prod sum_bk W_bk P_k(s_b), s_b = s1_b g^n_width, evaluated by
-the fused kernels of :mod:`fipscan.kernels.yields`.  The decay-volume design of
+the fused kernels of :mod:`fipscan.kernels.yields`.  Tables whose production channels scale with
+different powers of the coupling (YieldTables.power_groups) add one term per further power,
+N = N_POT sum_n g^n sum_bk W^(n)_bk P_k(s_b) (``extra_weights``, ``extra_n_prod``); a single power is
+one kernel call as before.  The decay-volume design of
 :mod:`fipscan.contour.design` also reads the weights and cell edges (it moves the decay volume).
 
 Kinematic thresholds: a mass node whose weights are all zero has N = 0 at every coupling.  Between a
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.scipy.special import logsumexp
 
 from fipscan.errors import InputError
 from fipscan.kernels import yields as kyields
@@ -61,7 +65,9 @@ class BeamDumpSearch:
     unit coupling; a_edges (Nz + 1,) decay-cell edges [m] from the production point (array leaves).
     Static: n_prod, n_width (powers of the coupling in production and width), channels (final
     states), thresholds (their kinematic thresholds [GeV]), uniform_cells (equal cell widths: the
-    fast kernel path).  Build it with :meth:`from_tables` or :func:`as_search`.
+    fast kernel path).  extra_weights (tuple of (Nm, Nb, Nz), leaves) and extra_n_prod (static): the
+    weights of production channels that scale with other powers of the coupling (empty for most
+    models).  Build it with :meth:`from_tables` or :func:`as_search`.
     """
 
     masses: jax.Array
@@ -73,6 +79,8 @@ class BeamDumpSearch:
     channels: tuple[str, ...] = field(metadata=dict(static=True), default=())
     thresholds: tuple[float, ...] = field(metadata=dict(static=True), default=())
     uniform_cells: bool = field(metadata=dict(static=True), default=False)
+    extra_weights: tuple = ()
+    extra_n_prod: tuple[float, ...] = field(metadata=dict(static=True), default=())
 
     @classmethod
     def from_tables(cls, tables) -> "BeamDumpSearch":
@@ -82,10 +90,18 @@ class BeamDumpSearch:
         if missing:
             raise InputError(f"yield tables need the fields {', '.join(TABLE_FIELDS)}; missing {', '.join(missing)}")
         channels = tuple(getattr(tables, "channels", ()) or ())
-        return cls(masses=tables.masses, weights=tables.weights, log_s1=tables.log_s1, a_edges=tables.a_edges,
-                   n_prod=float(getattr(tables, "n_prod", 2.0)), n_width=float(getattr(tables, "n_width", 2.0)),
+        groups = (tables.power_groups() if hasattr(tables, "power_groups")
+                  else ((float(getattr(tables, "n_prod", 2.0)), tables.weights),))
+        (n_prod, weights), extra = groups[0], groups[1:]
+        return cls(masses=tables.masses, weights=weights, log_s1=tables.log_s1, a_edges=tables.a_edges,
+                   n_prod=float(n_prod), n_width=float(getattr(tables, "n_width", 2.0)),
                    channels=channels, thresholds=final_state_thresholds(channels),
-                   uniform_cells=bool(kyields.uniform_cells(tables.a_edges)))
+                   uniform_cells=bool(kyields.uniform_cells(tables.a_edges)),
+                   extra_weights=tuple(W for _, W in extra), extra_n_prod=tuple(float(n) for n, _ in extra))
+
+    def groups(self) -> tuple:
+        """((n_prod, weights), ...) of every power group, the main one first."""
+        return ((self.n_prod, self.weights), *zip(self.extra_n_prod, self.extra_weights))
 
     @property
     def dtype(self):
@@ -100,17 +116,21 @@ class BeamDumpSearch:
         underflows; ~5x faster); finite=True: the log kernel (finite where N underflows)."""
         log_g = jnp.asarray(log_g)
         if finite:
-            return kyields.log_events_grid(log_g, self.weights, self.log_s1, self.a_edges, self._log_pot(pot),
-                                           self.n_prod, self.n_width)
-        return jnp.log(kyields.events_grid(log_g, self.weights, self.log_s1, self.a_edges, pot,
-                                           self.n_prod, self.n_width, chunk))
+            parts = [kyields.log_events_grid(log_g, W, self.log_s1, self.a_edges, self._log_pot(pot), n, self.n_width)
+                     for n, W in self.groups()]
+            return parts[0] if len(parts) == 1 else logsumexp(jnp.stack(parts), axis=0)
+        parts = [kyields.events_grid(log_g, W, self.log_s1, self.a_edges, pot, n, self.n_width, chunk)
+                 for n, W in self.groups()]
+        return jnp.log(parts[0] if len(parts) == 1 else sum(parts[1:], parts[0]))
 
     def log_events_at(self, i, log_g, pot):
         """log N at mass node ``i`` (int or traced integer) and scalar ``log_g`` (the fast log kernel;
         differentiable in log_g, finite where N underflows)."""
         log_g = jnp.asarray(log_g)
-        return kyields.log_events_at(log_g[None], self.weights[i][None], self.log_s1[i][None], self.a_edges,
-                                     self._log_pot(pot), self.n_prod, self.n_width, uniform=self.uniform_cells)[0]
+        parts = [kyields.log_events_at(log_g[None], W[i][None], self.log_s1[i][None], self.a_edges,
+                                       self._log_pot(pot), n, self.n_width, uniform=self.uniform_cells)[0]
+                 for n, W in self.groups()]
+        return parts[0] if len(parts) == 1 else logsumexp(jnp.stack(parts))
 
     def surface(self, pot, mass_range=None):
         """The continuous yield surface (fipscan.contour.differentiable.make_surface) at ``pot``.
@@ -123,9 +143,10 @@ class BeamDumpSearch:
         if np.any(np.diff(masses) <= 0):
             raise InputError("the yield tables' masses must be strictly increasing for the yield surface")
         log_pot = self._log_pot(pot)
+        extra = tuple(zip(self.extra_n_prod, self.extra_weights))
         if mass_range is None:
             return make_surface(self.masses, self.weights, self.log_s1, self.a_edges, log_pot,
-                                self.n_prod, self.n_width)
+                                self.n_prod, self.n_width, extra=extra)
         lo, hi = (float(v) for v in mass_range)
         rel = 1e-12
         idx = np.nonzero((masses >= lo * (1 - rel)) & (masses <= hi * (1 + rel)))[0]
@@ -143,16 +164,17 @@ class BeamDumpSearch:
             raise InputError(f"the yield surface on [{lo:.6g}, {hi:.6g}] GeV needs two mass nodes, has one")
         if len(pick) == masses.size and idx.size == masses.size:
             return make_surface(self.masses, self.weights, self.log_s1, self.a_edges, log_pot,
-                                self.n_prod, self.n_width)
+                                self.n_prod, self.n_width, extra=extra)
         pick = jnp.asarray(pick)
         return make_surface(jnp.asarray(m_nodes, self.masses.dtype), self.weights[pick], self.log_s1[pick],
-                            self.a_edges, log_pot, self.n_prod, self.n_width)
+                            self.a_edges, log_pot, self.n_prod, self.n_width,
+                            extra=tuple((n, W[pick]) for n, W in extra))
 
     def signal_ranges(self) -> tuple[SignalRange, ...]:
         """Maximal runs of mass nodes with non-zero weights, each widened to the decay threshold that
         switches the signal on below its first node (module docstring)."""
         masses = np.asarray(self.masses, float)
-        nonzero = np.asarray(jnp.any(self.weights > 0, axis=(-2, -1)))
+        nonzero = np.any([np.asarray(jnp.any(W > 0, axis=(-2, -1))) for _, W in self.groups()], axis=0)
         out = []
         n = masses.size
         i = 0

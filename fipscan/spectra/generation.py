@@ -106,6 +106,9 @@ _MAX_SEED = 900_000_000
 INIT_SEED = 1
 #: cache kind (a folder of the cache) holding PYTHIA initialisation files
 INIT_KIND = "pythia-init"
+#: most events of one run (1e12 is years of PYTHIA on a cluster) and most chunks of one run (files)
+MAX_EVENTS = 10**12
+MAX_CHUNKS = 1_000_000
 #: version of the chunking/seeding/counting rules; chunks left by another version are not resumed
 ALGORITHM_VERSION = 2
 
@@ -153,12 +156,19 @@ class GenerationSettings:
         for name in ("n_events_soft", "n_events_ccbar", "n_events_bbbar"):
             if getattr(self, name) < 0:
                 raise InputError(f"{name} must be >= 0, not {getattr(self, name)}")
+            if getattr(self, name) > MAX_EVENTS:  # the chunk list alone would not fit in memory
+                raise InputError(f"{name} = {getattr(self, name):.3g} is above {MAX_EVENTS:.0e} events (years of "
+                                 "PYTHIA); give fewer")
         if self.n_events_soft + self.n_events_ccbar + self.n_events_bbbar == 0:
             raise InputError("at least one of n_events_soft, n_events_ccbar, n_events_bbbar must be > 0")
         if not 0 <= self.seed < 2**63:
             raise InputError(f"seed must be a non-negative integer, not {self.seed}")
         if self.chunk_events < 1:
             raise InputError(f"chunk_events must be >= 1, not {self.chunk_events}")
+        n_chunks = max(-(-self.n_events(r) // self.chunk_events) for r in ("soft", "ccbar", "bbbar"))
+        if n_chunks > MAX_CHUNKS:
+            raise InputError(f"chunk_events = {self.chunk_events} makes {n_chunks} chunks of one run (at most "
+                             f"{MAX_CHUNKS}); give larger chunks")
         for name in ("e_beam", "sigma_ccbar_ub", "sigma_bbbar_nb", "cascade_ccbar", "cascade_bbbar",
                      "target_a", "sigma_pa_inel_mb"):  # fmt: skip
             v = getattr(self, name)

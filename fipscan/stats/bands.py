@@ -10,11 +10,13 @@ asymptotic formulae; here with the exact Poisson distribution of the count).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._checks import as_background, as_choice, as_cl, as_nonnegative, as_positive
-from ._poisson import normal_sf, pmf_background
-from .limits import METHODS, _cls_upper, fc_interval
+from ._poisson import WINDOW_MAX, log_pmf_range, normal_isf, normal_sf
+from .limits import METHODS, _cls_upper, check_sizes, fc_interval
 
 __all__ = [
     "BAND_QUANTILES",
@@ -34,15 +36,20 @@ BAND_QUANTILES = {
 
 
 def _quantile_counts(b: float, db: float) -> dict[str, int]:
-    """Smallest n with P(N <= n | b) >= q for each band probability q (N background-only)."""
-    q_max = max(BAND_QUANTILES.values())
-    size = int(b + 10.0 * np.sqrt(b + db * db) + 20.0)
+    """Smallest n with P(N <= n | b) >= q for each band probability q (N background-only): the exact
+    cdf over the bulk of N (a window of at most WINDOW_MAX counts), the Gaussian quantile beyond."""
+    sd = math.sqrt(b + db * db)
+    lo = max(0, int(b - 12.0 * sd - 20.0))
+    hi = int(b + 12.0 * sd + 50.0 * (1.0 + (db * db / b if b > 0 else 0.0)) + 20.0)
+    if hi - lo > WINDOW_MAX:
+        return {k: max(0, math.ceil(b + normal_isf(1.0 - q) * sd - 0.5)) for k, q in BAND_QUANTILES.items()}
     while True:
-        cdf = np.cumsum(pmf_background(size, b, db))
-        if cdf[-1] >= q_max:
+        log_pmf = log_pmf_range(lo, hi, b, db)
+        cdf = np.exp(np.logaddexp.accumulate(log_pmf))
+        if cdf[-1] >= max(BAND_QUANTILES.values()):
             break
-        size *= 2
-    return {k: int(np.searchsorted(cdf, q, side="left")) for k, q in BAND_QUANTILES.items()}
+        hi = lo + 2 * (hi - lo)
+    return {k: lo + int(np.searchsorted(cdf, q, side="left")) for k, q in BAND_QUANTILES.items()}
 
 
 def expected_limits(background, background_uncertainty=0.0, cl=0.9, method="cls") -> dict:
@@ -61,6 +68,7 @@ def expected_limits(background, background_uncertainty=0.0, cl=0.9, method="cls"
         raise ValueError(
             "method='fc' supports a known background only (background_uncertainty=0); use method='cls'"
         )
+    check_sizes(0, b, db, m)
     counts = _quantile_counts(b, db)
     cache: dict[int, float] = {}
     for n in set(counts.values()):

@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from ._checks import as_background, as_choice, as_cl, as_count, as_finite, as_nonnegative, as_positive
-from ._poisson import normal_isf, normal_sf, sf_background
+from ._poisson import MAX_COUNT, log_normal_sf, log_sf_background, normal_isf, normal_sf, sf_background
 
 __all__ = [
     "sigma_to_pvalue",
@@ -65,18 +65,33 @@ def background_only_pvalue(n_obs, background, background_uncertainty=0.0) -> flo
     return sf_background(n, b, db)
 
 
-def _min_n_for_pvalue(b: float, db: float, p_threshold: float) -> int:
-    """Smallest n >= 1 with P(N >= n | b, db) < p_threshold (the p-value falls with n)."""
+#: the largest significance accepted: its one-sided tail is e^-5000; beyond it no count is meaningful
+MAX_SIGMA = 100.0
+
+
+def _check_discovery_sizes(b: float, db: float, z: float) -> None:
+    if z > MAX_SIGMA:
+        raise ValueError(f"sigma {z:g} is above {MAX_SIGMA:g} (a one-sided tail below e^-5000); give a "
+                         "significance of at most 100")
+    for name, x in (("background", b), ("background_uncertainty", db)):
+        if x > MAX_COUNT:
+            raise ValueError(f"{name} {x:.6g} is above {MAX_COUNT:g} events: counts that large cannot be told "
+                             "from their neighbours in double precision")
+
+
+def _min_n_for_pvalue(b: float, db: float, log_p_threshold: float) -> int:
+    """Smallest n >= 1 with log P(N >= n | b, db) < log_p_threshold (the p-value falls with n); in log
+    space, so thresholds below the smallest double (40 sigma is 1e-350) are reached."""
     if b == 0.0:
         return 1  # P(N >= 1 | 0) = 0: a single event is significant
-    if sf_background(1, b, db) < p_threshold:
+    if log_sf_background(1, b, db) < log_p_threshold:
         return 1
     lo, hi = 1, 2  # invariant: sf(lo) >= threshold
-    while sf_background(hi, b, db) >= p_threshold:
+    while log_sf_background(hi, b, db) >= log_p_threshold:
         lo, hi = hi, 2 * hi
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if sf_background(mid, b, db) < p_threshold:
+        if log_sf_background(mid, b, db) < log_p_threshold:
             hi = mid
         else:
             lo = mid
@@ -93,7 +108,8 @@ def min_observed_for_discovery(background, background_uncertainty=0.0, sigma=5.0
     """
     b, db = as_background(background, background_uncertainty)
     z = as_positive("sigma", sigma)
-    return _min_n_for_pvalue(b, db, normal_sf(z))
+    _check_discovery_sizes(b, db, z)
+    return _min_n_for_pvalue(b, db, log_normal_sf(z))
 
 
 def _resolution_function(mass_resolution):
@@ -190,13 +206,24 @@ def min_observed_global(
     """
     b, db = as_background(background, background_uncertainty)
     z = as_positive("sigma", sigma)
+    _check_discovery_sizes(b, db, z)
     meth = as_choice("method", method, GLOBAL_METHODS)
     k = as_positive("window_sigmas", window_sigmas)
     n_trials = trials_factor(mass_window, mass_resolution, k)
     m, sig = _sigma_on_grid(mass_window, mass_resolution)
     frac = min(1.0, float(2.0 * k * sig.max() / (m[-1] - m[0])))
-    p_local = local_pvalue_threshold(normal_sf(z), n_trials, meth)
-    return _min_n_for_pvalue(b * frac, db * frac, p_local)
+    return _min_n_for_pvalue(b * frac, db * frac, _log_local_threshold(z, n_trials, meth))
+
+
+def _log_local_threshold(z: float, n_trials: float, method: str) -> float:
+    """log of :func:`local_pvalue_threshold` of the tail of ``z``; for tails below 1e-300 the Sidak and
+    Bonferroni thresholds coincide (p/N) and are taken in log space."""
+    log_p = log_normal_sf(z)
+    if log_p > -650.0:
+        p_local = local_pvalue_threshold(math.exp(log_p), n_trials, method)
+        if p_local > 0.0:
+            return math.log(p_local)
+    return log_p - math.log(n_trials)
 
 
 def discovery_report(
@@ -220,20 +247,24 @@ def discovery_report(
     b, db = as_background(background, background_uncertainty)
     z = as_positive("sigma", sigma)
     md = as_choice("mode", mode, ("local", "global"))
+    _check_discovery_sizes(b, db, z)
     p_thr = normal_sf(z)
-    report = {"background": b, "background_uncertainty": db, "sigma": z, "mode": md, "p_threshold": p_thr}
+    report = {"background": b, "background_uncertainty": db, "sigma": z, "mode": md, "p_threshold": p_thr,
+              "log10_p_threshold": log_normal_sf(z) / math.log(10.0)}
     if md == "local":
-        n = _min_n_for_pvalue(b, db, p_thr)
+        n = _min_n_for_pvalue(b, db, log_normal_sf(z))
         report["min_observed"] = int(n)
         report["p_value_at_min"] = float(sf_background(n, b, db))
+        report["log10_p_value_at_min"] = log_sf_background(n, b, db) / math.log(10.0)
         return report
     meth = as_choice("method", method, GLOBAL_METHODS)
     k = as_positive("window_sigmas", window_sigmas)
     n_trials = trials_factor(mass_window, mass_resolution, k)
     m, sig = _sigma_on_grid(mass_window, mass_resolution)
     frac = min(1.0, float(2.0 * k * sig.max() / (m[-1] - m[0])))
-    p_local = local_pvalue_threshold(p_thr, n_trials, meth)
-    n = _min_n_for_pvalue(b * frac, db * frac, p_local)
+    log_p_local = _log_local_threshold(z, n_trials, meth)
+    p_local = math.exp(log_p_local)
+    n = _min_n_for_pvalue(b * frac, db * frac, log_p_local)
     report.update(
         {
             "mass_window": [float(m[0]), float(m[-1])],

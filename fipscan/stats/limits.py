@@ -27,7 +27,7 @@ import math
 import numpy as np
 
 from ._checks import as_background, as_choice, as_cl, as_count, as_nonnegative
-from ._poisson import brentq, cdf_total
+from ._poisson import MAX_COUNT, brentq, cdf_total, log_cdf_total
 
 __all__ = [
     "cls_value",
@@ -69,10 +69,11 @@ def _cls_upper(n: int, b: float, db: float, cl: float) -> float:
         # CLs(s) = exp(-s) exactly for n = 0 (the background factors cancel)
         return -math.log(alpha)
     log_alpha = math.log(alpha)
-    denominator = cdf_total(n, 0.0, b, db)
+    # in log space: P(N <= n | b) underflows for n far below b (n = 3 over b = 800 is e^-780)
+    log_denominator = log_cdf_total(n, 0.0, b, db)
 
     def f(s: float) -> float:
-        return math.log(max(cdf_total(n, s, b, db), 1e-320)) - math.log(denominator) - log_alpha
+        return log_cdf_total(n, s, b, db) - log_denominator - log_alpha
 
     lo, hi = 0.0, max(2.0, n + 3.0 * math.sqrt(n) + 3.0)
     while f(hi) > 0.0:
@@ -293,6 +294,7 @@ def fc_interval(n_obs, background, cl=0.9) -> tuple[float, float]:
     n0 = as_count("n_obs", n_obs)
     b = as_nonnegative("background", background)
     c = as_cl("cl", cl)
+    check_sizes(n0, b, 0.0, "fc")
     mu1, mu2 = _fc_raw_interval(n0, b, c)
     mu2 = _fc_upper_max_over_background(n0, b, c, mu2)
     return float(mu1), float(mu2)
@@ -303,11 +305,28 @@ def fc_interval(n_obs, background, cl=0.9) -> tuple[float, float]:
 # --------------------------------------------------------------------------------------------------
 
 
+#: Feldman-Cousins builds its belt on a grid of mu step 0.005 over ~sqrt(n + b) counts: beyond these
+#: sizes it takes minutes and the asymptotic CLs answer is the one to use
+FC_MAX_COUNT = 1000
+
+
+def check_sizes(n: int, b: float, db: float, method: str) -> None:
+    """Refuse counts that float64 cannot resolve, and FC problems too large to construct."""
+    for name, x in (("n_obs", n), ("background", b), ("background_uncertainty", db)):
+        if x > MAX_COUNT:
+            raise ValueError(f"{name} {x:.6g} is above {MAX_COUNT:g} events: counts that large cannot be told "
+                             "from their neighbours in double precision")
+    if method == "fc" and max(n, b) > FC_MAX_COUNT:
+        raise ValueError(f"method='fc' builds its belt for counts up to {FC_MAX_COUNT} (got n_obs={n}, "
+                         f"background={b:g}); use method='cls' (asymptotically the same there)")
+
+
 def _upper_limit_scalar(n_obs, background, background_uncertainty, cl, method) -> float:
     n = as_count("n_obs", n_obs)
     b, db = as_background(background, background_uncertainty)
     c = as_cl("cl", cl)
     m = as_choice("method", method, METHODS)
+    check_sizes(n, b, db, m)
     if m == "cls":
         return float(_cls_upper(n, b, db, c))
     if db > 0.0:
@@ -351,6 +370,7 @@ def limit_report(n_obs, background=0.0, background_uncertainty=0.0, cl=0.9, meth
     b, db = as_background(background, background_uncertainty)
     c = as_cl("cl", cl)
     m = as_choice("method", method, METHODS)
+    check_sizes(n, b, db, m)
     report = {
         "n_obs": n,
         "background": b,

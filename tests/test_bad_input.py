@@ -1,0 +1,330 @@
+"""Malformed invocations of every subcommand through the real ``fipscan`` console script.
+
+Each one must exit with code 2, print exactly one line on stderr that names the argument, file or key
+(the needle), print no traceback, write nothing, and stay under 20 s and 2 GB (peak RSS from
+``os.wait4``; the address space is capped at 8 GB with RLIMIT_AS so that a runaway allocation fails
+inside the child instead of taking the machine).  The invocations run concurrently (two at a time,
+the CI's cores) in ONE test item: refusals are cheap (arguments are checked before JAX is imported),
+so the whole file costs well under 90 CPU-seconds; a failure lists every offending invocation.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+FIPSCAN = str(Path(sys.executable).with_name("fipscan"))
+TOML = Path(__file__).resolve().parents[1] / "fipscan" / "experiments" / "na62_bd.toml"
+S = ["--masses", "0.1:0.5:8", "--couplings", "1e-7:1e-4:10"]
+WALL_LIMIT_S = 20.0
+RSS_LIMIT_KB = 2 * 1024 * 1024
+
+# (arguments, needles): {d} is a fresh folder per invocation (also its working directory), {f} an
+# existing text file, {bin} a binary file, {toml:...} an experiment TOML with one edit, {ro} a folder
+# nothing can be written to.
+CASES: list[tuple[list[str], list[str]]] = [
+    # --- scan: grids
+    (["scan", "--masses", "0.5:0.1:10"], ["--masses", "lo < hi"]),
+    (["scan", "--masses", "0.1:0.5"], ["--masses", "lo:hi:n"]),
+    (["scan", "--masses", "0.1:0.5:8:9"], ["--masses"]),
+    (["scan", "--masses", "a:0.5:8"], ["--masses", "numbers"]),
+    (["scan", "--masses", "0.1:0.5:x"], ["--masses", "integer"]),
+    (["scan", "--masses", "0.1:0.5:2.5"], ["--masses", "integer"]),
+    (["scan", "--masses", "0.1:0.5:1"], ["--masses", "n >= 2"]),
+    (["scan", "--masses", "0:0.5:8"], ["--masses", "positive"]),
+    (["scan", "--masses=-0.1:0.5:8"], ["--masses", "positive"]),
+    (["scan", "--masses", "0.1:inf:8"], ["--masses"]),
+    (["scan", "--masses", ""], ["--masses"]),
+    (["scan", "--masses", "0.1:1:1000000000"], ["--masses", "points"]),
+    (["scan", "--masses", "0.1:1:100000", "--couplings", "1e-9:1e-3:100000"], ["--masses", "gib"]),
+    (["scan", "--masses", "0.1:1:5000", "--couplings", "1e-9:1e-3:90000"], ["cells"]),
+    (["scan", "--couplings", "0:1e-3:10"], ["--couplings", "positive"]),
+    (["scan", "--couplings", "1e-3:1e-7:10"], ["--couplings", "lo < hi"]),
+    (["scan", "--couplings", "1e-7:1e-3"], ["--couplings", "lo:hi:n"]),
+    (["scan", "--couplings", "1e-7:1e-3:1"], ["--couplings", "n >= 2"]),
+    (["scan", "--couplings", "1e-7:1e-3:10000000"], ["--couplings", "points"]),
+    (["scan", "--couplings", "-1e-7:1e-3:10"], ["--couplings"]),
+    # --- scan: numbers
+    (["scan", *S, "--pot", "0"], ["--pot", "positive"]),
+    (["scan", *S, "--pot", "nan"], ["--pot", "nan"]),
+    (["scan", *S, "--pot", "inf"], ["--pot"]),
+    (["scan", *S, "--pot", "1e300"], ["--pot", "physical"]),
+    (["scan", *S, "--pot", "lots"], ["--pot", "invalid float"]),
+    (["scan", *S, "--projection", "0"], ["--projection", "positive"]),
+    (["scan", *S, "--projection", "1e300"], ["--projection"]),
+    (["scan", *S, "--projection", "1e18", "--projection", "1e18"], ["--projection", "contour_pot1e18.csv"]),
+    (["scan", *S, "--projection", "1.23441e18", "--projection", "1.23449e18"], ["--projection", "contour_pot1.234e18.csv"]),
+    (["scan", *S, "--observed", "-1"], ["--observed"]),
+    (["scan", *S, "--observed", "2.5"], ["--observed", "invalid int"]),
+    (["scan", *S, "--background", "-1"], ["--background", "non-negative"]),
+    (["scan", *S, "--background", "nan"], ["--background"]),
+    (["scan", *S, "--background-uncertainty", "0.5"], ["--background-uncertainty", "--background"]),
+    (["scan", *S, "--background", "1", "--background-uncertainty", "-0.5"], ["--background-uncertainty"]),
+    (["scan", *S, "--background", "0", "--background-uncertainty", "0.5"], ["--background-uncertainty"]),
+    (["scan", *S, "--cl", "0"], ["--cl"]),
+    (["scan", *S, "--cl", "90"], ["--cl"]),
+    (["scan", *S, "--method", "bayes"], ["--method", "invalid choice"]),
+    (["scan", *S, "--background-mode", "double"], ["--background-mode"]),
+    # --- scan: names
+    (["scan", *S, "--channels", "MUMU"], ["final state", "mumu"]),
+    (["scan", *S, "--channels", "mumu,mumu"], ["--channels", "twice"]),
+    (["scan", *S, "--channels", ""], ["--channels", "empty"]),
+    (["scan", *S, "--channels", ",mumu"], ["--channels", "empty"]),
+    (["scan", *S, "--channels", "electrons"], ["final state", "electrons"]),
+    (["scan", *S, "--channels", "all,ee"], ["final state", "all"]),
+    (["scan", *S, "--model", "nope"], ["--model", "nope"]),
+    (["scan", *S, "--model", ""], ["--model"]),
+    (["scan", *S, "--model", "no_such_module:Model"], ["model", "no_such_module"]),
+    (["scan", *S, "--experiment", "ship-of-theseus"], ["experiment", "ship-of-theseus"]),
+    (["scan", *S, "--experiment", "{d}/missing.toml"], ["missing.toml"]),
+    (["scan", *S, "--experiment", "{bin}"], ["bin"]),
+    (["scan", *S, "--experiment", "{toml:pot = 1.4e17=>pot = \"1.4e17\"}"], ["beam.pot"]),
+    (["scan", *S, "--experiment", "{toml:pot = 1.4e17=>pot = -1.4e17}"], ["beam.pot"]),
+    (["scan", *S, "--experiment", "{toml:pot = 1.4e17=>}"], ["beam.pot"]),
+    (["scan", *S, "--experiment", "{toml:pot = 1.4e17=>pot = 1.4e17\nbogus_key = 1}"], ["bogus_key"]),
+    (["scan", *S, "--bogus-flag"], ["unrecognized", "--bogus-flag"]),
+    (["scan", *S, "--masses"], ["--masses", "expected one argument"]),
+    # --- scan: output targets and files
+    (["scan", *S, "-o", ""], ["-o/--output", "empty"]),
+    (["scan", *S, "-o", "{f}"], ["-o/--output", "not a directory"]),
+    (["scan", *S, "-o", "{f}/sub"], ["-o/--output"]),
+    (["scan", *S, "-o", "{ro}/out"], ["-o/--output", "cannot write"]),
+    (["scan", *S, "--compare", "{d}/none.csv"], ["--compare", "does not exist"]),
+    (["scan", *S, "--compare", "{bin}"], ["--compare", "utf-8"]),
+    (["scan", *S, "--compare", "{d}"], ["--compare", "directory"]),
+    (["scan", *S, "--compare", "/dev/null"], ["--compare", "regular file"]),
+    (["scan", *S, "--compare", "{f}"], ["comparison curve", "two points"]),
+    # --- scan: checks that need the model (JAX), still before the first progress line
+    (["scan", "--masses", "0.0001:0.5:10", "--couplings", "1e-7:1e-4:10"], ["--masses", "outside"]),
+    (["scan", "--masses", "0.1:2.0000001:10", "--couplings", "1e-7:1e-4:10"], ["--masses", "2.0000001"]),
+    (["scan", "--masses", "0.1:0.5:8", "--couplings", "1e-7:1e300:10"], ["--couplings", "physical bound"]),
+    (["scan", *S, "--model-option", "colour=red"], ["option", "colour"]),
+    # --- info
+    (["info", "--mass", "-0.1", "--coupling", "1e-6"], ["--mass", "positive"]),
+    (["info", "--mass", "0", "--coupling", "1e-6"], ["--mass"]),
+    (["info", "--mass", "nan", "--coupling", "1e-6"], ["--mass", "nan"]),
+    (["info", "--mass", "abc", "--coupling", "1e-6"], ["--mass", "number"]),
+    (["info", "--mass", "", "--coupling", "1e-6"], ["--mass"]),
+    (["info", "--mass", "0.3", "--coupling", "0"], ["--coupling", "positive"]),
+    (["info", "--mass", "0.3", "--coupling=-1e-6"], ["--coupling"]),
+    (["info", "--mass", "0.3"], ["required", "--coupling"]),
+    (["info", "--coupling", "1e-6"], ["required", "--mass"]),
+    (["info", "--mass", "0.3", "--coupling", "1e-6", "--model", "axion-of-doom"], ["--model", "axion-of-doom"]),
+    (["info", "--mass", "0.3", "--coupling", "1e-6", "--experiment", "nowhere"], ["experiment", "nowhere"]),
+    (["info", "--mass", "0.3", "--coupling", "1e-6", "--experiment", "{toml:energy_gev = 400=>energy_gev = -400}"], ["beam.energy_gev"]),
+    (["info", "--mass", "5", "--coupling", "1e-6"], ["--mass", "outside"]),
+    (["info", "--mass", "0.3", "--coupling", "1e300"], ["--coupling", "physical bound"]),
+    (["info", "--mass", "0.3", "--coupling", "1e-6", "--bogus"], ["unrecognized"]),
+    # --- list
+    (["list"], ["the following arguments are required", "what"]),
+    (["list", "detectors"], ["invalid choice", "detectors"]),
+    (["list", "models", "extra"], ["unrecognized", "extra"]),
+    (["list", "models", "--bogus"], ["unrecognized"]),
+    # --- limit
+    (["limit"], ["required", "--observed"]),
+    (["limit", "--observed", "-1"], ["--observed"]),
+    (["limit", "--observed", "2.5"], ["--observed", "integer"]),
+    (["limit", "--observed", "abc"], ["--observed"]),
+    (["limit", "--observed", "inf"], ["--observed"]),
+    (["limit", "--observed", "1e16"], ["n_obs", "1e+15"]),
+    (["limit", "--observed", "3", "--background", "-1"], ["--background"]),
+    (["limit", "--observed", "3", "--background", "nan"], ["--background"]),
+    (["limit", "--observed", "3", "--background", "inf"], ["--background"]),
+    (["limit", "--observed", "3", "--background", "1e300"], ["background", "1e+300"]),
+    (["limit", "--observed", "3", "--background-uncertainty", "-1"], ["--background-uncertainty"]),
+    (["limit", "--observed", "3", "--background-uncertainty", "1"], ["background_uncertainty", "background"]),
+    (["limit", "--observed", "3", "--cl", "1.5"], ["--cl"]),
+    (["limit", "--observed", "3", "--cl", "nan"], ["--cl"]),
+    (["limit", "--observed", "3", "--method", "bayes"], ["--method", "invalid choice"]),
+    (["limit", "--observed", "3", "--method", "fc", "--background", "1", "--background-uncertainty", "0.5"],
+     ["fc", "background_uncertainty"]),
+    (["limit", "--observed", "3", "--method", "fc", "--background", "1e6"], ["fc", "cls"]),
+    (["limit", "--observed", "5000", "--method", "fc"], ["fc", "n_obs=5000"]),
+    # --- discovery
+    (["discovery"], ["required", "--background"]),
+    (["discovery", "--background", "-1"], ["--background"]),
+    (["discovery", "--background", "nan"], ["--background"]),
+    (["discovery", "--background", "1e300"], ["background", "1e+300"]),
+    (["discovery", "--background", "1", "--sigma", "0"], ["--sigma", "positive"]),
+    (["discovery", "--background", "1", "--sigma", "nan"], ["--sigma"]),
+    (["discovery", "--background", "1", "--sigma", "1e300"], ["sigma", "100"]),
+    (["discovery", "--background", "1", "--background-uncertainty", "-2"], ["--background-uncertainty"]),
+    (["discovery", "--background", "0", "--background-uncertainty", "2"], ["background_uncertainty"]),
+    (["discovery", "--background", "1", "--global"], ["--global", "--mass-window"]),
+    (["discovery", "--background", "1", "--global", "--mass-window", "0.1:1"], ["--global", "--resolution"]),
+    (["discovery", "--background", "1", "--global", "--mass-window", "1", "--resolution", "0.01"],
+     ["--mass-window"]),
+    (["discovery", "--background", "1", "--global", "--mass-window", "a:b", "--resolution", "0.01"],
+     ["--mass-window"]),
+    (["discovery", "--background", "1", "--global", "--mass-window", "1:0.1", "--resolution", "0.01"],
+     ["mass_window"]),
+    (["discovery", "--background", "1", "--global", "--mass-window", "0.1:1", "--resolution", "0"],
+     ["--resolution"]),
+    # --- contour / optimise
+    (["contour", "--tables", "old-tables.npz"], ["--tables", ".h5"]),
+    (["contour", "--tables", "{d}/none.h5"], ["--tables", "does not exist"]),
+    (["contour", "--tables", "{d}"], ["--tables"]),
+    (["contour", "--save-tables", "tables.npz"], ["--save-tables", ".h5"]),
+    (["contour", "--save-tables", "x.txt"], ["--save-tables", ".h5"]),
+    (["contour", "--save-tables", "{d}/no/such/t.h5"], ["--save-tables", "does not exist"]),
+    (["contour", "--save-tables", "{ro}/t.h5"], ["--save-tables"]),
+    (["contour", "--save-tables", ""], ["--save-tables", "empty"]),
+    (["contour", "-o", "x.png"], ["-o/--output", ".csv"]),
+    (["contour", "-o", ""], ["-o/--output", "empty"]),
+    (["contour", "-o", "{d}/no/such/p.csv"], ["-o/--output", "does not exist"]),
+    (["contour", "-o", "{ro}/p.csv"], ["-o/--output"]),
+    (["contour", "--pot", "nan"], ["--pot", "nan"]),
+    (["contour", "--pot", "1e300"], ["--pot"]),
+    (["contour", "--n-limit", "0"], ["--n-limit", "positive"]),
+    (["contour", "--masses", "0.1:1:2"], ["--masses", "n >= 3"]),
+    (["contour", "--masses", "0.1:1:10000000"], ["--masses", "points"]),
+    (["contour", "--couplings", "1e-9:1e-3:4"], ["--couplings", "n >= 8"]),
+    (["contour", "--couplings", "1e-3:1e-9"], ["--couplings"]),
+    (["contour", "--channels", "ee,ee"], ["--channels", "twice"]),
+    (["contour", "--channels", "EE"], ["final state", "EE"]),
+    (["contour", "--max-steps", "0"], ["--max-steps"]),
+    (["contour", "--max-steps", "1e3"], ["--max-steps", "invalid int"]),
+    (["contour", "--model", "nope"], ["--model", "nope"]),
+    (["contour", "--experiment", "nope"], ["experiment", "nope"]),
+    (["optimise", "--objective", "reach"], ["--objective reach", "--mass"]),
+    (["optimise", "--mass", "0.1"], ["--mass", "reach"]),
+    (["optimise", "--steps", "0"], ["--steps"]),
+    (["optimise", "--steps", "100000"], ["--steps"]),
+    (["optimise", "--range", "5"], ["--range"]),
+    (["optimise", "--range", "90:80"], ["--range"]),
+    (["optimise", "--constraint", "length-fixed", "--length", "-3"], ["--length", "positive"]),
+    (["optimise", "--length", "30"], ["--length", "length-fixed"]),
+    (["optimise", "--parameter", "magnet"], ["--parameter", "invalid choice"]),
+    (["optimise", "--objective", "reach", "--mass", "-1"], ["--mass"]),
+    (["optimise", "--save-tables", "t.npz"], ["--save-tables", ".h5"]),
+    (["optimize", "--couplings", "1e-9:1e-3:2"], ["--couplings"]),
+    # --- spectra
+    (["spectra", "info", "/dev/null"], ["/dev/null", "regular file"]),
+    (["spectra", "info", "{d}/none.h5"], ["none.h5", "does not exist"]),
+    (["spectra", "info", "{d}"], ["directory"]),
+    (["spectra", "info", "{f}"], ["{f}"]),
+    (["spectra", "info", "{bin}"], ["{bin}"]),
+    (["spectra", "bogus"], ["invalid choice", "bogus"]),
+    (["spectra", "generate", "--events", "-5"], ["--events"]),
+    (["spectra", "generate", "--events", "2.5"], ["--events"]),
+    (["spectra", "generate", "--seed", "-1"], ["--seed"]),
+    (["spectra", "generate", "--sigma-ccbar-ub", "nan"], ["--sigma-ccbar-ub"]),
+    (["spectra", "generate", "--target", "lead"], ["--target", "invalid choice"]),
+    (["spectra", "generate", "-o", "{d}/spectra.txt"], ["-o/--output", ".h5"]),
+    (["spectra", "generate", "-o", "{d}/no/such/s.h5"], ["-o/--output", "does not exist"]),
+    (["spectra", "generate", "-o", ""], ["-o/--output", "empty"]),
+    # --- cache
+    (["cache", "info", "ab"], ["cache key", "ab"]),
+    (["cache", "info", "ffffffffffff"], ["ffffffffffff"]),
+    (["cache", "info"], ["required", "key"]),
+    (["cache", "bogus"], ["invalid choice", "bogus"]),
+    (["cache", "list", "--bogus"], ["unrecognized"]),
+    (["cache", "clear", "extra"], ["unrecognized", "extra"]),
+    # --- top level
+    (["bench", "--quick"], ["invalid choice", "bench"]),
+    (["--bogus"], ["unrecognized"]),
+    (["scna"], ["invalid choice", "scna"]),
+]
+
+
+#: sets the limits in the child, then becomes the fipscan command (same pid: os.wait4 measures it).  A
+#: small exec wrapper, not ``preexec_fn``: that runs Python between fork and exec in a multithreaded
+#: (JAX) process, which can deadlock.
+_LIMITS = ("import os, resource, sys; "
+           "resource.setrlimit(resource.RLIMIT_AS, (8 * 2**30, 8 * 2**30)); "
+           "resource.setrlimit(resource.RLIMIT_CPU, (60, 60)); "
+           "os.execv(sys.argv[1], sys.argv[1:])")
+
+
+def _materialise(arg: str, d: Path, shared: dict) -> str:
+    if arg.startswith("{toml:") and arg.endswith("}"):  # {toml:OLD=>NEW}: the shipped TOML with one edit
+        target, _, replacement = arg[len("{toml:"):-1].partition("=>")
+        text = TOML.read_text()
+        assert target in text, target
+        edited = d.parent / (d.name + ".toml")
+        edited.write_text(text.replace(target, replacement, 1))
+        return str(edited)
+    return arg.format(d=d, **shared)
+
+
+def _run(case, root: Path, shared: dict):
+    args, needles = case
+    d = Path(tempfile.mkdtemp(dir=root))
+    argv = [_materialise(a, d, shared) for a in args]
+    needles = [n.format(d=d, **shared) for n in needles]
+    env = dict(os.environ, FIPSCAN_CACHE=str(root / "cache"))
+    t0 = time.perf_counter()
+    with open(d.parent / (d.name + ".err"), "w+b") as err, open(os.devnull, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-c", _LIMITS, FIPSCAN, *argv], stdout=out, stderr=err,
+                                stdin=subprocess.DEVNULL, cwd=d, env=env)
+        killer = threading.Timer(3 * WALL_LIMIT_S, proc.kill)
+        killer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            killer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t0
+        err.seek(0)
+        stderr = err.read().decode("utf-8", "replace")
+    problems = []
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    if proc.returncode != 2:
+        problems.append(f"exit {proc.returncode}")
+    if len(lines) != 1:
+        problems.append(f"{len(lines)} stderr lines")
+    if "Traceback" in stderr:
+        problems.append("traceback")
+    for n in needles:
+        if not lines or n.lower() not in lines[0].lower():
+            problems.append(f"no {n!r} in the message")
+    if wall > WALL_LIMIT_S:
+        problems.append(f"{wall:.1f} s")
+    if usage.ru_maxrss > RSS_LIMIT_KB:
+        problems.append(f"{usage.ru_maxrss / 1024:.0f} MB")
+    left = sorted(p.name for p in d.iterdir())
+    if left:
+        problems.append(f"left files {left}")
+    cpu = usage.ru_utime + usage.ru_stime
+    return argv, problems, stderr.strip(), cpu, wall
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    base = tmp_path_factory.mktemp("bad-input-files")
+    f = base / "notes.txt"
+    f.write_text("just one line of text\n")
+    b = base / "blob.bin"
+    b.write_bytes(bytes(range(256)) * 4)
+    if os.geteuid() == 0:
+        ro = "/proc/fipscan-not-writable"  # root ignores permission bits; /proc takes no new files
+    else:
+        ro_dir = base / "read-only"
+        ro_dir.mkdir()
+        ro_dir.chmod(0o555)
+        ro = str(ro_dir)
+    return {"f": str(f), "bin": str(b), "ro": ro}
+
+
+def test_at_least_150_invocations_cover_every_subcommand():
+    assert len(CASES) >= 150
+    firsts = {args[0] for args, _ in CASES}
+    assert {"scan", "info", "list", "limit", "discovery", "contour", "optimise", "spectra", "cache"} <= firsts
+
+
+def test_every_bad_invocation_is_refused_in_one_line(shared, tmp_path):
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda c: _run(c, tmp_path, shared), CASES))
+    failures = [f"fipscan {' '.join(argv)}: {', '.join(problems)}\n    stderr: {stderr[-400:]}"
+                for argv, problems, stderr, _cpu, _wall in results if problems]
+    cpu = sum(r[3] for r in results)
+    print(f"{len(results)} invocations, {cpu:.1f} CPU-s, slowest {max(r[4] for r in results):.1f} s")
+    assert not failures, f"{len(failures)} of {len(CASES)} invocations misbehaved:\n" + "\n".join(failures)
