@@ -356,8 +356,8 @@ def _open_verified(
         if key is not None:
             got_key = _as_str(f.attrs.get("key", ""))
             if got_key != key:
-                raise CacheError(f"bad fipscan file: {path} holds the entry of key {got_key[:16] or '(none)'}..., "
-                                 f"not {key[:16]}... (copied or renamed from another entry); {fix}")
+                raise CacheError(f"bad fipscan file: {path} holds key {got_key[:16] or '(none)'}..., not "
+                                 f"{key[:16]}... (an entry of another key, copied or renamed); {fix}")
         stored = _as_str(f.attrs["checksum"])
         try:
             actual = content_checksum(f)

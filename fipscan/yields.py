@@ -236,6 +236,7 @@ def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=N
     from fipscan.io.tables import read_tables, write_tables
 
     masses = _check_masses(model, masses)
+    experiment.check_masses(masses)
     spectra = spectra if spectra is not None else experiment.load_spectra()
     acceptance = _acceptance_tables(model, experiment, channels, n_mc)
     acc_hash = {c: hashlib.sha256(np.ascontiguousarray(t.values, dtype=np.float64).tobytes()).hexdigest()
@@ -321,6 +322,7 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
     model, experiment = _resolve(model, experiment)
     channels = resolve_final_states(model, experiment, channels)
     masses = _check_masses(model, masses)
+    experiment.check_masses(masses)
     spectra = spectra if spectra is not None else experiment.load_spectra()
     declared = model.production()
     samplers = sources(declared, spectra, experiment.energy_gev)

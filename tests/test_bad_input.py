@@ -69,6 +69,8 @@ CASES: list[tuple[list[str], list[str]]] = [
     (["scan", *S, "--background-uncertainty", "0.5"], ["--background-uncertainty", "--background"]),
     (["scan", *S, "--background", "1", "--background-uncertainty", "-0.5"], ["--background-uncertainty"]),
     (["scan", *S, "--background", "0", "--background-uncertainty", "0.5"], ["--background-uncertainty"]),
+    (["scan", *S, "--method", "fc", "--background", "1", "--background-uncertainty", "0.5"],
+     ["--background-uncertainty", "--method cls"]),
     (["scan", *S, "--cl", "0"], ["--cl"]),
     (["scan", *S, "--cl", "90"], ["--cl"]),
     (["scan", *S, "--method", "bayes"], ["--method", "invalid choice"]),
@@ -90,6 +92,19 @@ CASES: list[tuple[list[str], list[str]]] = [
     (["scan", *S, "--experiment", "{toml:pot = 1.4e17=>pot = -1.4e17}"], ["beam.pot"]),
     (["scan", *S, "--experiment", "{toml:pot = 1.4e17=>}"], ["beam.pot"]),
     (["scan", *S, "--experiment", "{toml:pot = 1.4e17=>pot = 1.4e17\nbogus_key = 1}"], ["bogus_key"]),
+    # --- scan: experiment values of the wrong type, range or relation (kind 1), refused at load
+    (["scan", *S, "--experiment", "{toml:production_z = 23.070=>production_z = [1, 2]}"],
+     ["geometry.production_z", "must be a number"]),
+    (["scan", *S, "--experiment", "{toml:r_min = 0.10\nr_max = 1.0=>r_min = 2.0\nr_max = 1.0}"],
+     ["detector.straw1.r_min", "below r_max"]),
+    (["scan", *S, "--experiment",
+      "{toml:[efficiency]\nee = 0.14\nmumu = 0.14\npipi = 0.14\nkk = 0.14\npipipi0pi0 = 0.14\n=>}"],
+     ["missing key 'efficiency'"]),
+    (["scan", *S, "--experiment", "{toml:mass_max_gev = 2.0=>mass_max_gev = 0.2}"],
+     ["binning.acceptance.mass_max_gev", "threshold"]),
+    (["scan", *S, "--experiment", "{toml:n_z = 32=>n_z = 4000}"], ["binning.n_momentum", "bins"]),
+    (["info", "--mass", "0.3", "--coupling", "1e-6", "--experiment", "{toml:charged = [102.425, 182.0]=>charged = [102.425, 200.0]}"],
+     ["geometry.decay_volumes.charged", "beyond"]),
     (["scan", *S, "--bogus-flag"], ["unrecognized", "--bogus-flag"]),
     (["scan", *S, "--masses"], ["--masses", "expected one argument"]),
     # --- scan: output targets and files
@@ -97,6 +112,8 @@ CASES: list[tuple[list[str], list[str]]] = [
     (["scan", *S, "-o", "{f}"], ["-o/--output", "not a directory"]),
     (["scan", *S, "-o", "{f}/sub"], ["-o/--output"]),
     (["scan", *S, "-o", "{ro}/out"], ["-o/--output", "cannot write"]),
+    (["scan", *S, "-o", "{notaset}"], ["-o/--output", "not written by a fipscan scan"]),  # kind 9
+    (["scan", *S, "-o", "."], ["-o/--output", "working folder"]),
     (["scan", *S, "--compare", "{d}/none.csv"], ["--compare", "does not exist"]),
     (["scan", *S, "--compare", "{bin}"], ["--compare", "utf-8"]),
     (["scan", *S, "--compare", "{d}"], ["--compare", "directory"]),
@@ -221,6 +238,11 @@ CASES: list[tuple[list[str], list[str]]] = [
     (["spectra", "generate", "-o", "{d}/spectra.txt"], ["-o/--output", ".h5"]),
     (["spectra", "generate", "-o", "{d}/no/such/s.h5"], ["-o/--output", "does not exist"]),
     (["spectra", "generate", "-o", ""], ["-o/--output", "empty"]),
+    # kind 7: option names, not the API's field names
+    (["spectra", "generate", "--chunk-events", "0"], ["--chunk-events"]),
+    (["spectra", "generate", "--events", "0", "--ccbar-events", "0", "--bbbar-events", "0"], ["--events"]),
+    (["spectra", "generate", "--workers", "0"], ["--workers"]),
+    (["spectra", "generate", "--events", "1e40"], ["--events", "1e+12"]),
     # --- cache
     (["cache", "info", "ab"], ["cache key", "ab"]),
     (["cache", "info", "ffffffffffff"], ["ffffffffffff"]),
@@ -311,7 +333,7 @@ def shared(tmp_path_factory):
         ro_dir.mkdir()
         ro_dir.chmod(0o555)
         ro = str(ro_dir)
-    return {"f": str(f), "bin": str(b), "ro": ro}
+    return {"f": str(f), "bin": str(b), "ro": ro, "notaset": str(base)}  # base holds notes.txt
 
 
 def test_at_least_150_invocations_cover_every_subcommand():

@@ -235,3 +235,145 @@ def test_sigkill_mid_write_leaves_no_corrupt_entry(cdir, tmp_path):
     assert cache.get_or_build("crash", {"k": 1}, 1, _build_simple) == path
     cache.verify_h5(path)
     assert not any(q.name.endswith(".tmp") for q in path.parent.iterdir())
+
+
+# ------------------------------------------------------------------ identity (issue 18, kind 8)
+def _counting(calls):
+    def build(f):
+        calls.append(1)
+        _build_simple(f)
+
+    return build
+
+
+def test_entry_of_another_key_under_this_name_is_rebuilt(cdir, caplog):
+    """The issue's example: a valid entry of another key copied over this key's path was read as this
+    key's (9-mass tables for an 8-mass scan).  The entry stores its key; a mismatch is rebuilt with
+    one warning line."""
+    mine = cache.get_or_build("demo", {"masses": 8}, 1, _build_simple)
+    other = cache.get_or_build("demo", {"masses": 9}, 1, lambda f: f.create_dataset("x", data=np.zeros(9)))
+    mine.write_bytes(other.read_bytes())  # valid file, checksum fine, wrong identity
+    with pytest.raises(CacheError, match="holds key"):
+        cache.verify_h5(mine, key=mine.stem)
+    calls = []
+    with caplog.at_level("WARNING", logger="fipscan.cache"):
+        got = cache.get_or_build("demo", {"masses": 8}, 1, _counting(calls))
+    assert calls == [1] and got == mine
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert "holds key" in warning and "\n" not in warning
+    with h5py.File(mine) as f:
+        assert f["x"].shape == (1000,) and f.attrs["key"] == mine.stem
+    # the same entry copied under a name of another kind, and an entry that carries no key at all
+    (cdir / "other").mkdir()
+    moved = cdir / "other" / mine.name
+    moved.write_bytes(mine.read_bytes())
+    assert not cache.list_entries("other")[0]["valid"]
+    bare = cache.entry_path("demo", cache.canonical_key("demo", {"masses": 10}, 1))
+    cache.atomic_write_h5(bare, _build_simple, kind="demo", schema_version=1)  # checksum, no key
+    calls = []
+    cache.get_or_build("demo", {"masses": 10}, 1, _counting(calls))
+    assert calls == [1]
+
+
+def test_scan_refuses_tables_of_other_masses_from_the_cache(monkeypatch):
+    """scan() compares the tables' masses with the grid's also when it built (or read) them itself."""
+    import fipscan.scanner as scanner
+    from fipscan.grid import Grid
+    from fipscan.testing import toy_tables
+
+    grid = Grid.log(0.1, 0.5, 8, 1e-7, 1e-4, 10)
+    for masses in (np.geomspace(0.1, 0.5, 9), np.geomspace(0.1, 0.6, 8), grid.masses[:1]):
+        monkeypatch.setattr(scanner, "precompute", lambda *a, m=masses, **k: toy_tables(m, n_p=4, n_z=3))
+        with pytest.raises(InputError, match=f"hold {masses.size} masses that are not the grid's 8"):
+            scanner.scan("dark-photon", "na62-bd", grid, channels="ee", bands=False)
+
+
+def test_cache_list_marks_entries_of_another_schema_version(cdir, capsys):
+    from fipscan.acceptance import SCHEMA_VERSION as acceptance_schema
+    from fipscan.cli.main import main
+    from fipscan.spectra.core import SCHEMA_VERSION as spectra_schema
+    from fipscan.yields import YIELDS_SCHEMA_VERSION
+
+    assert cache.SCHEMA_VERSIONS == {"acceptance": acceptance_schema, "yields": YIELDS_SCHEMA_VERSION,
+                                     "spectra": spectra_schema}
+    old = cache.SCHEMA_VERSIONS["yields"] - 1
+    cache.get_or_build("yields", {"i": 1}, old, _build_simple)
+    cache.get_or_build("yields", {"i": 1}, cache.SCHEMA_VERSIONS["yields"], _build_simple)
+    cache.get_or_build("acceptance", {"i": 1}, 99, _build_simple)  # a newer fipscan's entry
+    cache.get_or_build("demo", {"i": 1}, 7, _build_simple)  # a kind of no known version
+    entries = {(e["kind"], e["schema_version"]): e for e in cache.list_entries()}
+    assert entries[("yields", old)]["stale"] and entries[("acceptance", 99)]["stale"]
+    assert not entries[("yields", old + 1)]["stale"] and not entries[("demo", 7)]["stale"]
+    assert all(e["valid"] for e in entries.values())
+    assert main(["cache", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert sum("STALE: schema" in ln for ln in lines) == 2 and sum(ln.endswith(" ok") for ln in lines) == 2
+
+
+@pytest.mark.parametrize("damage", ["zero-tail", "empty", "text"])
+def test_cache_info_on_a_damaged_entry_is_one_line(cdir, capsys, damage):
+    from fipscan.cli.main import main
+
+    p = cache.get_or_build("demo", SETTINGS, 1, _build_simple, attrs={"provenance": {"x": 1}})
+    n = p.stat().st_size
+    if damage == "zero-tail":  # the issue's example: a zero-filled tail (a crash of the file system)
+        with open(p, "r+b") as fh:
+            fh.seek(n // 20)
+            fh.write(b"\0" * (n - n // 20))
+    else:
+        p.write_bytes(b"" if damage == "empty" else b"not hdf5\n")
+    assert main(["cache", "info", p.stem[:8]]) == 0
+    out, err = capsys.readouterr()
+    assert len(out.strip().splitlines()) == 1 and "BAD: bad fipscan file" in out and err == ""
+
+
+def test_a_reader_racing_clear_keeps_reading(cdir):
+    """get_or_build(read=...) verifies and reads through one open handle: a clear in between does not
+    make the reader fail; an entry cleared before it was opened is rebuilt."""
+    cache.get_or_build("demo", SETTINGS, 1, _build_simple)
+
+    def read_after_a_clear(f):
+        assert cache.clear() == 1  # another process's 'fipscan cache clear', right after the check
+        return f["x"][()].sum(), f["g/y"][()].shape
+
+    assert cache.get_or_build("demo", SETTINGS, 1, _build_simple, read=read_after_a_clear) == (499500.0, (3, 4))
+    calls = []
+    assert cache.get_or_build("demo", SETTINGS, 1, _counting(calls), read=lambda f: f["x"].shape) == (1000,)
+    assert calls == [1]  # the cleared entry was rebuilt, under the lock that clear also takes
+    assert cache.get_or_build("demo", SETTINGS, 1, _counting(calls), read=lambda f: f["x"].shape) == (1000,)
+    assert calls == [1]
+
+
+def test_stale_temporary_files_are_removed_by_any_build_and_by_clear(cdir):
+    from filelock import FileLock
+
+    d = cdir / "demo"
+    d.mkdir(parents=True)
+    k1, k2, k3 = (cache.canonical_key("demo", {"i": i}, 1) for i in range(3))
+    killed = d / f".{k1}.h5.abc123.tmp"  # a build of k1 was killed: nobody holds k1.lock
+    building = d / f".{k2}.h5.def456.tmp"  # k2 is being built right now (its lock is held)
+    old_other, new_other = d / ".x.old.tmp", d / ".x.new.tmp"
+    for p in (killed, building, old_other, new_other):
+        p.write_bytes(b"partial")
+    os.utime(old_other, (time.time() - 2 * cache.STALE_TMP_SECONDS,) * 2)
+    with FileLock(d / f"{k2}.lock"):
+        cache.get_or_build("demo", {"i": 2}, 1, _build_simple)  # a build of a third key sweeps the folder
+    assert not killed.exists() and not old_other.exists()
+    assert building.exists() and new_other.exists()
+    cache.clear("demo")
+    assert not building.exists() and not new_other.exists()
+
+
+def test_clear_empties_the_jax_compilation_cache(cdir, capsys):
+    from fipscan.cli.main import main
+
+    jax_dir = cache.cache_root() / cache.JAX_CACHE_DIR
+    (jax_dir / "sub").mkdir(parents=True)
+    (jax_dir / "jit_f-truncated").write_bytes(b"\0" * 10)
+    (jax_dir / "sub" / "x").write_bytes(b"1")
+    cache.get_or_build("demo", SETTINGS, 1, _build_simple)
+    assert cache.clear("demo") == 1 and len(list(jax_dir.iterdir())) == 2  # one kind: JAX's cache stays
+    assert main(["cache", "clear"]) == 0
+    assert "JAX compilation cache" in capsys.readouterr().out
+    assert jax_dir.is_dir() and list(jax_dir.iterdir()) == []
+    assert cache.list_entries() == []

@@ -84,6 +84,20 @@ def test_k_to_pi_scalar_limits():
     assert np.isfinite(float(grad))
 
 
+def test_klong_to_pi0_scalar_is_cp_conserving():
+    # S is CP-even and pi0 S (s wave) is CP-odd like K_L: K_L -> pi0 S goes with Re(V_ts* V_td)
+    # (Leutwyler & Shifman 1990; Bezrukov & Gorbunov arXiv:0912.0390).  At m -> 0 the two kaon rates
+    # differ only by the lifetimes, (Re/|V_ts* V_td|)^2 and the phase space (M^2 - m^2)^3 / M^3.
+    m_kl, m_pi0, m_kp, m_pip = 0.497611, 0.1349768, 0.493677, 0.13957039  # PDG 2024
+    tau_l, tau_p = 5.116e-8, 1.2380e-8
+    re, mod = 0.826**2 * 0.22501**5 * (1 - 0.159), 0.0415 * 0.0086  # PDG CKM review (A, lambda, rho_bar)
+    space = ((m_kl**2 - m_pi0**2) ** 3 / m_kl**3) / ((m_kp**2 - m_pip**2) ** 3 / m_kp**3)
+    expected = tau_l / tau_p * (re / mod) ** 2 * space
+    ratio = float(ds.br_k_to_pi_scalar(1e-5, 1.0, charged=False) / ds.br_k_to_pi_scalar(1e-5, 1.0))
+    assert ratio == pytest.approx(expected, rel=2e-3)
+    assert 3.5 < ratio < 4.5  # the CP-violating (Im) amplitude would give ~0.6
+
+
 def test_kaon_decay_fraction_between_its_limits():
     lam = ds.LAMBDA_INT_KAON_CU
     f = ds.kaon_decay_fraction(jnp.asarray([1e-9, 1.0, 10.0, 100.0]), C.M_K, ds.TAU_KPLUS, lam)
@@ -181,6 +195,11 @@ def test_info_json_reports_b_and_k_production():
     assert info["production"]["bplus->kplus"] == pytest.approx(1e-6 * 0.39, rel=0.05)
     assert info["production"]["kplus->piplus"] == 0.0  # closed above m_K - m_pi
     assert sum(info["branching_ratios"].values()) == pytest.approx(1.0, rel=1e-12)
+    # partial widths: the closed form of Gamma(S -> mu mu) (Winkler arXiv:1809.01876 eq. (4)), and their sum
+    beta = math.sqrt(1 - 4 * C.M_MU**2 / 0.25)
+    gamma_mumu = 1e-6 * C.G_F * C.M_MU**2 * 0.5 * beta**3 / (4 * math.sqrt(2) * math.pi)
+    assert info["partial_widths_gev"]["mumu"] == pytest.approx(gamma_mumu, rel=1e-9)
+    assert sum(info["partial_widths_gev"].values()) == pytest.approx(info["total_width_gev"], rel=1e-12)
 
 
 def test_b_to_kstar_and_bs_to_phi_scalar_limits():

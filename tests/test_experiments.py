@@ -87,6 +87,19 @@ def test_unknown_key_is_refused_by_name(tmp_path, old, new, key):
     ("n_mc = 256", "n_mc = 0", "'binning.acceptance.n_mc' 0 is outside the allowed range"),
     ("energy_gev = 400.0", "energy_gev = -400.0", "'beam.energy_gev' must be positive and finite"),
     ('spectra = "default"', 'spectra = "/nonexistent/spectra.h5"', "'beam.spectra' names no file"),
+    # issue 18 kind 1: wrong types and ranges, and relations between keys, all refused at load
+    ("production_z = 23.070", "production_z = 150.0", "'geometry.decay_volumes.charged' must start after"),
+    ("[efficiency]\nee = 0.14", '[efficiency]\nee = "0.14"', "'efficiency.ee' must be a number, not '0.14'"),
+    ("[efficiency]\nee = 0.14", "[efficiency]\nee = true", "'efficiency.ee' must be a number"),
+    ("pot_uncertainty = 0.20", "pot_uncertainty = [0.2]", "'beam.pot_uncertainty' must be a number"),
+    ("z_start = 196.35", "z_start = 150.0", "'detector.magnet.z_start' and z_end must lie between"),
+    ("r_min = 0.11", "r_min = 2.0", "'detector.muv3.r_min' = 2.0 leaves no muon detector"),
+    ("octagon_sum = 1.598", "octagon_sum = 3.0", "'detector.lkr.octagon_sum' = 3.0 must lie between"),
+    ("mass_max_gev = 2.0", "mass_max_gev = 0.2", "'binning.acceptance.mass_max_gev' = 0.2 is below the threshold of mumu"),
+    ("log10_theta_rad = [-5.0, -1.8]\nn_theta = 40", "log10_theta_rad = [-5.0, 1.0]\nn_theta = 40",
+     "'binning.log10_theta_rad' ends at 10^1 rad, beyond pi"),
+    ("n_mc = 256", "n_mc = 1000000", "'binning.acceptance.n_mc' x n_mass"),
+    ("n_z = 32", "n_z = 4000", "'binning.n_momentum' x n_theta x n_z = 12800000"),
 ])
 def test_bad_values_are_refused_with_file_and_key(tmp_path, old, new, message):
     path = _variant(tmp_path, old, new)
@@ -94,6 +107,24 @@ def test_bad_values_are_refused_with_file_and_key(tmp_path, old, new, message):
         load_experiment(path)
     text = str(err.value)
     assert str(path) in text and message in text and "\n" not in text
+
+
+def test_an_experiment_without_efficiency_is_refused(tmp_path):
+    """Issue 18 kind 1: no [efficiency] table (or no entry for a selected final state) is refused, never
+    read as 1.0; a geometry-only estimate says efficiency = 1.0 explicitly."""
+    cfg = NA62.read_text()
+    path = tmp_path / "no_efficiency.toml"
+    path.write_text(cfg[: cfg.index("[efficiency]")] + cfg[cfg.index("# Expected backgrounds"):])
+    with pytest.raises(ConfigError, match=r"no_efficiency.toml: missing key 'efficiency'$"):
+        load_experiment(path)
+    path.write_text(cfg.replace("mumu = 0.14\n", "mumu = 1.0  # geometry only\n", 1))
+    assert load_experiment(path).efficiency["mumu"] == 1.0
+
+
+def test_calorimeter_hole_must_leave_some_face(tmp_path):
+    path = _variant(tmp_path, "r_min = 0.05", "r_min = 10.0", base=TOY)
+    with pytest.raises(ConfigError, match="'detector.r_min' = 10.0 covers the whole face"):
+        load_experiment(path)
 
 
 def test_missing_tables_and_keys(tmp_path):

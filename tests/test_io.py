@@ -228,3 +228,99 @@ def test_scan_h5_states_units_precision_time_command_and_versions(tmp_path):
         assert f["pot_0/events"].attrs["units"] == "expected signal events"
         assert f["pot_0"].attrs["pot_units"] == "protons on target"
         assert f["pot_1/events"].attrs["pot"] == pytest.approx(1e18)
+
+
+# ------------------------------------------------------- output sets (issue 18, kind 9)
+@pytest.fixture(scope="module")
+def toy_results():
+    """Two scans of one toy grid: with a projection (two contour files) and without."""
+    from fipscan.grid import Grid
+    from fipscan.scanner import scan
+    from fipscan.testing import toy_tables
+
+    grid = Grid.log(0.1, 0.5, 4, 1e-8, 1e-4, 12)
+    tables = toy_tables(grid.masses, n_p=8, n_z=6)
+    kw = dict(tables=tables, channels="ee", bands=False)
+    return scan("dark-photon", "na62-bd", grid, projections=(1e18,), **kw), scan("dark-photon", "na62-bd", grid, **kw)
+
+
+def _snapshot(folder: Path) -> dict:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_a_rerun_replaces_the_whole_set(toy_results, tmp_path):
+    with_projection, without = toy_results
+    out = tmp_path / "out"
+    with_projection.save(out, formats=(), polygon=False)
+    assert sorted(os.listdir(out)) == ["contour.csv", "contour_pot1e18.csv", "scan.h5"]
+    written = without.save(out, formats=(), polygon=False)
+    assert sorted(os.listdir(out)) == ["contour.csv", "scan.h5"]  # no stale file of the earlier run
+    assert written == {"contour.csv": out / "contour.csv", "scan.h5": out / "scan.h5"}
+    assert sorted(os.listdir(tmp_path)) == ["out"]  # no staging folder left beside it
+
+
+@pytest.mark.parametrize("stage", ["scan.h5", "contour_pot", "swap"])
+def test_a_failed_save_leaves_the_previous_set_untouched(toy_results, tmp_path, monkeypatch, stage):
+    """A full disk (ENOSPC) at any file of the set, or a failure of the final swap, leaves the previous
+    set as it was and nothing beside it."""
+    import errno
+
+    import fipscan.io.results as results
+
+    with_projection, without = toy_results
+    out = tmp_path / "out"
+    without.save(out, formats=(), polygon=False)
+    before = _snapshot(out)
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if stage == "scan.h5":
+        monkeypatch.setattr(results, "write_scan_h5", full)
+    elif stage == "contour_pot":
+        monkeypatch.setattr(results, "contour_csv", lambda c, n=[0]: (n.append(1), full() if len(n) > 2 else "x\n")[1])
+    else:
+        monkeypatch.setattr(results, "_swap_in", full)
+    with pytest.raises(OSError, match="No space"):
+        with_projection.save(out, formats=(), polygon=False)
+    assert _snapshot(out) == before
+    assert sorted(os.listdir(tmp_path)) == ["out"]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
+@pytest.mark.parametrize("mask", [0o002, 0o022, 0o077])
+def test_the_set_follows_the_umask(toy_results, tmp_path, mask):
+    with umask(mask):
+        toy_results[1].save(tmp_path / "out", formats=(), polygon=False)
+    assert _mode(tmp_path / "out") == 0o777 & ~mask
+    assert {_mode(p) for p in (tmp_path / "out").iterdir()} == {0o666 & ~mask}
+
+
+def test_folders_that_are_no_output_set_are_refused(toy_results, tmp_path, monkeypatch):
+    from fipscan.io.results import check_output_set_dir
+
+    res = toy_results[1]
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "notes.txt").write_text("mine\n")
+    (mixed / "contour.csv").write_text("old\n")
+    with pytest.raises(InputError, match="holds 'notes.txt', not written by a fipscan scan"):
+        res.save(mixed, formats=(), polygon=False)
+    assert sorted(os.listdir(mixed)) == ["contour.csv", "notes.txt"]
+    (mixed / "notes.txt").unlink()
+    (mixed / "sub").mkdir()
+    with pytest.raises(InputError, match="holds 'sub'"):
+        check_output_set_dir(mixed)
+    monkeypatch.chdir(tmp_path)
+    for here in (".", str(tmp_path.parent)):
+        with pytest.raises(InputError, match="working folder"):
+            check_output_set_dir(here, "-o/--output")
+    # a save killed outright leaves its staging folder; the next save into that folder removes it
+    import subprocess
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f".out.new-{dead.pid}-abc.tmp"
+    (stale / "x").mkdir(parents=True)
+    res.save(tmp_path / "out", formats=(), polygon=False)
+    assert sorted(os.listdir(tmp_path)) == ["mixed", "out"]

@@ -82,3 +82,57 @@ def test_background_scales_with_pot_or_stays_fixed(setup):
     assert fixed.points[1].background == pytest.approx(0.016, rel=1e-12)
     with pytest.raises(ValueError, match="background_mode"):
         scan(setup, background_mode="sometimes")
+
+
+# -------------------------------------------------------- Feldman-Cousins (issue 18, kind 5)
+def test_fc_uses_the_central_value_of_the_experiments_background(setup, tmp_path):
+    """Feldman-Cousins takes a known background: with the experiment's backgrounds (which carry
+    uncertainties) it uses their central value, says so once and records it in scan.h5."""
+    import h5py
+    import json
+
+    r = scan(setup, method="fc", projections=(1e18,))
+    (note,) = r.inputs["notes"]
+    assert "central background value 0.016" in note and "+-0.002" in note
+    assert r.inputs["background_uncertainty_in_limit"] is False
+    p0, p1 = r.points
+    assert p0.background_uncertainty == pytest.approx(0.002)  # stated, not used in the belt
+    assert p0.n_limit == pytest.approx(upper_limit(0, 0.016, method="fc"), rel=1e-9)
+    assert p1.n_limit == pytest.approx(upper_limit(0, 0.016 * 1e18 / 1.4e17, method="fc"), rel=1e-9)
+    assert p0.expected["0"][0] == pytest.approx(expected_limits(0.016, method="fc")["0"], rel=1e-9)
+    r.save(tmp_path / "out", formats=(), polygon=False)
+    with h5py.File(tmp_path / "out" / "scan.h5") as f:
+        inputs = json.loads(f.attrs["inputs"])
+    assert inputs["notes"] == [note] and inputs["method"] == "fc"
+    # more inputs of the kind: observed events over the central value; a known background (no note);
+    # an uncertainty given with fc is refused; cls keeps integrating over the uncertainty
+    r2 = scan(setup, method="fc", observed=2, bands=False)
+    assert r2.points[0].n_limit == pytest.approx(upper_limit(2, 0.016, method="fc"), rel=1e-9)
+    r3 = scan(setup, method="fc", background=0.5, bands=False)
+    assert r3.inputs["notes"] == [] and r3.inputs["background_uncertainty_in_limit"]
+    with pytest.raises(fipscan.errors.InputError, match="method='fc' needs a known background"):
+        scan(setup, method="fc", background=0.5, background_uncertainty=0.1, bands=False)
+    r4 = scan(setup, observed=2, bands=False)
+    assert r4.inputs["notes"] == [] and r4.points[0].n_limit == pytest.approx(
+        upper_limit(2, 0.016, 0.002), rel=1e-9)
+
+
+def test_cli_scan_method_fc_with_the_shipped_experiment(tmp_path, capsys, monkeypatch):
+    """The issue's command, which exited 2 (its tables replaced by toy tables of the same masses and
+    the plots and traced polygon left out, to spare their compilation: the CLI path is what is
+    tested): exit 0, the note once on stderr, the files written."""
+    import fipscan.scanner as scanner
+    from fipscan.cli.main import main
+    from fipscan.io.results import save_scan
+    from fipscan.testing import toy_tables
+
+    monkeypatch.setattr(scanner, "precompute", lambda model, exp, masses, **kw: toy_tables(masses, n_p=8, n_z=6))
+    monkeypatch.setattr(scanner.ScanResult, "save",
+                        lambda self, outdir, **kw: save_scan(self, outdir, formats=(), polygon=False))
+    out = tmp_path / "out"
+    code = main(["scan", "--masses", "0.1:0.5:8", "--couplings", "1e-7:1e-4:10", "--method", "fc", "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    notes = [ln for ln in err.splitlines() if "note:" in ln]
+    assert len(notes) == 1 and "central background value 0.0254" in notes[0]
+    assert (out / "contour.csv").is_file() and (out / "scan.h5").is_file()

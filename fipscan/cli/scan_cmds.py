@@ -158,6 +158,7 @@ def run_scan(args) -> int:
     model = load_model(args)
     grid = Grid.log(*m_axis, *g_axis).validate(model.mass_range, coupling_max=_coupling_max(model),
                                                 names=("--masses: mass", "--couplings: coupling"))
+    experiment.check_masses(grid.masses, what="--masses: mass")
     channels = resolve_final_states(model, experiment, args.channels)
     prepare_output_dir(args.output)
     t0 = time.perf_counter()
@@ -216,7 +217,7 @@ def run_info(args) -> int:
 
 
 def point_info(model, m: float, g: float, e_beam: float = 400.0) -> dict:
-    """Total width, c tau, branching ratios (final-state name -> BR) and production rates (channel name
+    """Total width, partial widths and branching ratios (final-state name -> Gamma [GeV], BR), c tau, and production rates (channel name
     -> rate, with its unit in ``production_units``; a meson decay ``parent->companion`` is its BR at g)
     of ``model`` at (m, g), for a beam of ``e_beam`` GeV.  Every value is finite (JSON-safe): c tau of a
     FIP with zero width is reported as null."""
@@ -236,6 +237,7 @@ def point_info(model, m: float, g: float, e_beam: float = 400.0) -> dict:
         "model": model.name, "benchmark": model.benchmark, "mass_gev": m, "coupling": g,
         "coupling_name": model.coupling.name, "beam_energy_gev": e_beam,
         "total_width_gev": width,
+        "partial_widths_gev": {k: v * width for k, v in brs.items()},
         "ctau_m": ctau if ctau is None or math.isfinite(ctau) else None,
         "branching_ratios": brs,
         "production": prod,

@@ -49,6 +49,10 @@ class Calorimeter:
             y_centre=sec.number("y_centre", 0.0), half_width_x=sec.number("half_width_x", positive=True),
             half_width_y=sec.number("half_width_y", positive=True), r_min=sec.number("r_min", 0.0, nonnegative=True),
         )
+        far = ((abs(det.x_centre) + det.half_width_x) ** 2 + (abs(det.y_centre) + det.half_width_y) ** 2) ** 0.5
+        if det.r_min >= far:
+            raise sec.error("r_min", f"= {det.r_min} covers the whole face (its farthest point is {far:.4g} m from "
+                                     "the beam axis)")
         return det
 
     def kernel_geometry(self, production_z: float, production_y: float, decay_volume):

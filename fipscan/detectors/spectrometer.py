@@ -89,6 +89,11 @@ class MagneticSpectrometer:
                                            "(field_t and the magnet length)")
         if det.lkr_r_min >= det.lkr_half_width:
             raise lkr.error("r_min", f"= {det.lkr_r_min} leaves no calorimeter inside half_width")
+        if not det.lkr_half_width <= det.lkr_octagon_sum <= 2 * det.lkr_half_width:
+            raise lkr.error("octagon_sum", f"= {det.lkr_octagon_sum} must lie between half_width and 2 x half_width "
+                                           f"({det.lkr_half_width} .. {2 * det.lkr_half_width}: |x| + |y| cuts the corners)")
+        if det.muv3_r_min >= det.muv3_half_width:
+            raise muv3.error("r_min", f"= {det.muv3_r_min} leaves no muon detector inside half_width")
         return det
 
     def kernel_geometry(self, production_z: float, production_y: float, decay_volume):

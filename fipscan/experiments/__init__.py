@@ -44,6 +44,11 @@ __all__ = ["Experiment", "Beam", "Target", "Binning", "Background", "load_experi
            "parse_experiment"]
 
 KINDS = ("beam-dump",)
+#: the largest yield-table binning (momentum x angle x decay cells, per mass and final state: 8 bytes
+#: each, several arrays of it) and acceptance Monte Carlo (decays per final state) a file may ask for;
+#: na62_bd.toml has 1.0e5 and 1.3e7
+MAX_TABLE_BINS = 10_000_000
+MAX_ACCEPTANCE_POINTS = 2e9
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,17 @@ class Experiment:
     def decay_volume(self) -> tuple[float, float]:
         """The charged-track decay volume (z_start, z_end) [m]."""
         return self.decay_volumes["charged"]
+
+    def check_masses(self, masses, what: str = "masses") -> None:
+        """InputError unless every mass [GeV] lies at or below the acceptance tables' upper end
+        (``[binning.acceptance] mass_max_gev``): above it the acceptance would be the last node's,
+        extrapolated flat, which is not a number fipscan stands behind."""
+        from fipscan.errors import InputError
+
+        top = float(np.max(masses))
+        if top > self.binning.mass_max_gev * (1 + 1e-12):
+            raise InputError(f"{what} {top:.10g} GeV is above the {self.name} acceptance range: its tables end at "
+                             f"mass_max_gev = {self.binning.mass_max_gev:g} ({self.source}, [binning.acceptance])")
 
     def with_pot(self, pot: float) -> "Experiment":
         """The same experiment at another number of protons on target."""
@@ -393,6 +409,23 @@ def parse_experiment(cfg: Mapping, source: str = "<experiment>") -> Experiment:
         acc_log10theta=_points(ac, "log10_theta_rad", "n_theta"),
         n_mc=int(ac.number("n_mc", integer=True, lo=1, hi=1 << 20)),
     )
+    for fs_name in selections:  # the acceptance grid starts at each final state's threshold
+        fs = get_final_state(fs_name)
+        if not max(fs.threshold * 1.001, 1e-3) < binning.mass_max_gev:
+            raise ac.error("mass_max_gev", f"= {binning.mass_max_gev} is below the threshold of {fs_name} "
+                                           f"({fs.threshold:.6g} GeV)")
+    for sec, key, pts in ((bn, "log10_theta_rad", binning.log10theta_edges),
+                          (ac, "log10_theta_rad", binning.acc_log10theta)):
+        if pts[-1] > math.log10(math.pi):
+            raise sec.error(key, f"ends at 10^{pts[-1]:g} rad, beyond pi (polar angles are in [0, pi])")
+    n_yield = (len(binning.log10p_edges) - 1) * (len(binning.log10theta_edges) - 1) * binning.n_z
+    if n_yield > MAX_TABLE_BINS:
+        raise bn.error("n_momentum", f"x n_theta x n_z = {n_yield} bins per mass and final state; at most "
+                                     f"{MAX_TABLE_BINS} (the yield tables would not fit in memory)")
+    n_points = binning.n_mass * len(binning.acc_log10p) * len(binning.acc_log10theta) * binning.n_mc
+    if n_points > MAX_ACCEPTANCE_POINTS:
+        raise ac.error("n_mc", f"x n_mass x n_momentum x n_theta = {n_points:.3g} Monte Carlo decays per final "
+                               f"state; at most {MAX_ACCEPTANCE_POINTS:.0e} (hours of acceptance Monte Carlo)")
     ac.done()
     bn.done()
     top.done()

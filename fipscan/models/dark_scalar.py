@@ -67,7 +67,13 @@ Gamma(P -> P' S) = theta^2 |C|^2 (m_q/v)^2 (m_P^2 - m_P'^2)^2 f0(m^2)^2 lambda^1
   arXiv:1809.01876 and Boiarska et al.; the spread is the choice of m_t and |V_ts|).
 * K+ -> pi+ S, K_L -> pi0 S ("kplus->piplus", "klong->pi0"): f0(q^2) = 0.9698 (1 + 0.0134 q^2/m_pi^2)
   (f+(0) FLAG 2021 arXiv:2111.09849; linear slope lambda_0 of the PDG K_l3 review); |V_ts* V_td| for
-  K+, Im(V_ts* V_td) for the CP-violating K_L amplitude.  BR(K+ -> pi+ S)/theta^2 at m -> 0 is
+  K+, Re(V_ts* V_td) for K_L: S is CP-even and couples through the scalar density (the d-bar s + s-bar d
+  combination, CP-even for a real coefficient), pi0 S in an s wave is CP-odd like K_L, so K_L -> pi0 S is
+  CP-conserving and takes the real part (unlike K_L -> pi0 nu nu-bar or K_L -> pi0 a of a CP-odd ALP,
+  which take the imaginary one; Leutwyler & Shifman, Nucl. Phys. B 343 (1990) 369; Bezrukov & Gorbunov
+  arXiv:0912.0390).  The isospin factor 1/sqrt2 of K0 -> pi0 and the sqrt2 of K_L = (K0 + K0bar)/sqrt2
+  cancel, so Gamma(K_L -> pi0 S) = Gamma(K+ -> pi+ S) (Re/|V_ts* V_td|)^2 up to the masses:
+  BR(K_L -> pi0 S)/theta^2 = 4.9e-3 at m -> 0.  BR(K+ -> pi+ S)/theta^2 at m -> 0 is
   1.3e-3 here (Bezrukov & Gorbunov arXiv:0912.0390 quote 1.3e-3; Boiarska et al. 1.4e-3).
   The kaons of the dump decay only if they do so before interacting: each parent spectrum bin is
   weighted by the decay fraction lambda/(lambda + beta gamma c tau) (:func:`kaon_decay_fraction`), with
@@ -159,7 +165,7 @@ TAU_KLONG = 5.116e-8  # K_L lifetime [s]
 V_TS = 0.0415  # |V_ts|
 V_TB = 0.999  # |V_tb| (CKM unitarity fit)
 V_TD = 0.0086  # |V_td|
-IM_VTS_VTD = 1.37e-4  # Im(V_ts* V_td) = A^2 lambda^5 eta_bar (PDG CKM review: A 0.826, lambda 0.22501, eta_bar 0.348)
+RE_VTS_VTD = 3.31e-4  # |Re(V_ts* V_td)| = A^2 lambda^5 (1 - rho_bar) (PDG CKM review: A 0.826, lambda 0.22501, rho_bar 0.159)
 ALPHA_S_MTAU = 0.312  # alpha_s(m_tau) (PDG 2024 QCD review, tau decays)
 F0_BK_0, M_FIT2_BK = 0.330, 37.46  # B -> K scalar form factor (Ball & Zwicky hep-ph/0406232, Table 8)
 F0_KPI_0, LAMBDA0_KPI = 0.9698, 0.0134  # K -> pi: f+(0) (FLAG 2021), linear slope of f0 (PDG K_l3 review)
@@ -474,10 +480,11 @@ def br_b_to_k_scalar(m, g, charged=True):
 
 
 def br_k_to_pi_scalar(m, g, charged=True):
-    """BR(K+ -> pi+ S) (charged; |V_ts* V_td|) or BR(K_L -> pi0 S) (Im(V_ts* V_td), the CP-violating
-    amplitude) at mass m [GeV], g = sin^2 theta; 1.3e-3 g for K+ as m -> 0."""
+    """BR(K+ -> pi+ S) (charged; |V_ts* V_td|) or BR(K_L -> pi0 S) (Re(V_ts* V_td): a CP-conserving
+    decay, see the module docstring) at mass m [GeV], g = sin^2 theta; 1.3e-3 g for K+ and 4.9e-3 g for
+    K_L as m -> 0."""
     mk, mpi, tau, ckm = ((C.M_K, C.M_PI, TAU_KPLUS, V_TS * V_TD) if charged
-                         else (C.M_K0, C.M_PI0, TAU_KLONG, IM_VTS_VTD))
+                         else (C.M_K0, C.M_PI0, TAU_KLONG, RE_VTS_VTD))
     return br_meson_to_meson_scalar(m, g, mk, mpi, tau, _c_top(ckm), M_S_QUARK, M_D_QUARK, _f0_kpi)
 
 

@@ -54,6 +54,11 @@ Options: every option of :class:`fipscan.models.dark_scalar.DarkScalar` (the pai
 its production_channels: :data:`PAIR_CHANNELS`), and br_h_to_ss (default 10^-2, the BC5 definition).
 With ``b_production="inclusive"`` the single-scalar B channels become B -> X_s S while pair
 production stays the exclusive B -> K S S (the inclusive b -> s S S is not modelled).
+
+Not modelled: pair production with a K*, phi or in B_s decays (B -> K* S S, B_s -> phi S S) and the
+inclusive b -> s S S, so the pair rate is below the full b -> s S S one by about 2x (its inclusive
+free-quark estimate is ~1.4e-10 at m -> 0).  At NA62-BD this is immaterial: pair production beats the
+single channels only below sin^2 theta ~ 3e-10, where fewer than 1e-3 events are expected.
 """
 
 from __future__ import annotations
@@ -181,5 +186,6 @@ class DarkScalarBC5(ds.DarkScalar):
                 name, "bplus" if charged else "b0", m_b,
                 lambda m, g, _c=charged: br_b_to_k_scalar_pair(m, g, charged=_c, br_h_to_ss=b),
                 lambda m, _c=charged: pair_recoil(m, charged=_c, br_h_to_ss=b),
-                threshold_mass=0.5 * (m_b - m_k), n_fips=2, production_power=0.0)
+                threshold_mass=0.5 * (m_b - m_k), n_fips=2, production_power=0.0,
+                rate_unit="branching ratio (2 S per decay)")
         return out
