@@ -10,7 +10,7 @@ import numpy as np
 from fipscan import checks
 from fipscan.errors import InputError
 
-__all__ = ["Grid", "parse_range", "check_mass", "check_coupling"]
+__all__ = ["Grid", "parse_axis", "parse_range", "check_mass", "check_coupling", "MAX_AXIS_POINTS"]
 
 
 def _digits(x: float, bound: float) -> str:
@@ -41,23 +41,40 @@ def check_coupling(g, what="coupling", upper=math.inf) -> float:
     return x
 
 
-def parse_range(text: str, what: str) -> tuple[float, float, int]:
-    """Parse 'LO:HI:N' (log-spaced, LO < HI, N >= 2)."""
+#: the most points an axis may have (a 10^5 x 10^5 grid is already 80 GB of float64)
+MAX_AXIS_POINTS = 100_000
+
+
+def parse_axis(name: str, text, what: str, *, min_points: int = 2, default_n: int | None = None):
+    """LO:HI:N (or LO:HI with ``default_n``) of a log-spaced axis: LO < HI positive finite, N an
+    integer in [min_points, MAX_AXIS_POINTS].  Values are named with all their digits (repr)."""
     parts = str(text).split(":")
+    if len(parts) == 2 and default_n is not None:
+        parts.append(str(default_n))
     if len(parts) != 3:
-        raise InputError(f"{what} range must be LO:HI:N, got '{text}'")
+        raise InputError(f"{name} must be LO:HI:N ({what} range), got '{text}'")
     try:
         lo, hi = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise InputError(f"{name} must be LO:HI:N with numbers LO and HI, got '{text}'") from None
+    try:
         n = int(parts[2])
     except ValueError:
-        raise InputError(f"{what} range must be LO:HI:N with numbers, got '{text}'") from None
+        raise InputError(f"{name}: N must be an integer number of points, got '{parts[2]}' in '{text}'") from None
     if not (math.isfinite(lo) and math.isfinite(hi)) or lo <= 0 or hi <= 0:
-        raise InputError(f"{what} range needs positive finite bounds, got '{text}'")
+        raise InputError(f"{name} needs positive finite LO and HI (log axis), got '{text}'")
     if lo >= hi:
-        raise InputError(f"{what} range needs LO < HI, got '{text}'")
-    if n < 2:
-        raise InputError(f"{what} range needs N >= 2 points, got '{text}'")
+        raise InputError(f"{name} needs LO < HI, got '{text}'")
+    if n < min_points:
+        raise InputError(f"{name} needs N >= {min_points} points, got '{text}'")
+    if n > MAX_AXIS_POINTS:
+        raise InputError(f"{name} asks for {n} points; at most {MAX_AXIS_POINTS} per axis")
     return lo, hi, n
+
+
+def parse_range(text: str, what: str) -> tuple[float, float, int]:
+    """Parse 'LO:HI:N' (log-spaced, LO < HI, 2 <= N <= MAX_AXIS_POINTS) of the ``what`` axis."""
+    return parse_axis(f"{what} range", text, what)
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ Never called at library import: a library must not change a user's JAX configura
 from __future__ import annotations
 
 import os
+import time
 
-__all__ = ["configure"]
+__all__ = ["configure", "drop_unreadable_jax_entries"]
 
 
 def configure(*, x64: bool = True, compilation_cache: bool = True) -> None:
@@ -17,6 +18,7 @@ def configure(*, x64: bool = True, compilation_cache: bool = True) -> None:
     several seconds the yield-table builder takes to compile in every new process.  Every program is
     kept, also the ~100 small ones of the contour tracing and statistics that compile in ~50 ms each:
     together they were half of a warm ``fipscan scan`` (9 s -> 6 s with them cached; ~30 MB on disk).
+    Entries left truncated by a killed process are removed first (:func:`drop_unreadable_jax_entries`).
     Set FIPSCAN_NO_JAX_CACHE=1 to switch it off; ``fipscan cache clear`` empties the folder under the
     cache root (a FIPSCAN_JAX_CACHE elsewhere is left alone).
     """
@@ -32,5 +34,49 @@ def configure(*, x64: bool = True, compilation_cache: bool = True) -> None:
             os.makedirs(path, exist_ok=True)
         except OSError:
             return  # an unwritable cache only costs compile time
+        drop_unreadable_jax_entries(path)
         jax.config.update("jax_compilation_cache_dir", path)
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+
+#: the stamp file of :func:`drop_unreadable_jax_entries` (entries older than it were checked)
+_CHECKED_STAMP = ".fipscan-checked"
+
+
+def drop_unreadable_jax_entries(path) -> list[str]:
+    """Remove the entries of JAX's compilation cache in ``path`` that cannot be decompressed.
+
+    JAX writes its entries in place, without a lock when the cache is unbounded: a process killed
+    during a write leaves a truncated entry, which JAX then fails to read, with a warning, in every
+    later run, and never replaces.  Here every entry written since the last check (newer than the
+    stamp file ``.fipscan-checked``) is decompressed with JAX's own codec; one that fails is removed
+    (JAX compiles and stores it again).  Only new entries are read, so a warm start reads none.
+    Returns the names removed.  Never raises: a cache that cannot be checked is left as it is.
+    """
+    import pathlib
+
+    try:
+        from jax._src.compilation_cache import decompress_executable
+    except ImportError:  # pragma: no cover - another JAX layout: do not guess its format
+        return []
+    root = pathlib.Path(path)
+    stamp = root / _CHECKED_STAMP
+    removed = []
+    try:
+        since = stamp.stat().st_mtime - 1.0 if stamp.exists() else -1.0
+        started = time.time()
+        for entry in root.glob("*-cache"):
+            try:
+                if entry.stat().st_mtime < since:
+                    continue
+                decompress_executable(entry.read_bytes())
+            except FileNotFoundError:
+                continue
+            except Exception:
+                entry.unlink(missing_ok=True)
+                removed.append(entry.name)
+        stamp.touch()
+        os.utime(stamp, (started, started))
+    except OSError:
+        pass
+    return removed

@@ -113,7 +113,8 @@ def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=No
 
     model = get_model(model)
     experiment = load_experiment(experiment)
-    grid.validate(model.mass_range)
+    grid.validate(model.mass_range, coupling_max=float(getattr(model.coupling, "max", math.inf)))
+    experiment.check_masses(grid.masses)
     channels = resolve_final_states(model, experiment, channels)
     pot = float(experiment.pot if pot is None else pot)
     if not math.isfinite(pot) or pot <= 0:
@@ -122,8 +123,10 @@ def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=No
     if method == "fc" and background is not None and (background_uncertainty or 0) > 0:
         raise InputError("method='fc' needs a known background (background_uncertainty > 0 given); use "
                          "method='cls', which integrates over the uncertainty")
+    provenance = {}  # cache keys and checksums of the tables built or read here (scan.h5 records them)
     if tables is None:
-        tables = precompute(model, experiment, grid.masses, channels=channels, spectra=spectra, dtype=dtype)
+        tables = precompute(model, experiment, grid.masses, channels=channels, spectra=spectra, dtype=dtype,
+                            provenance=provenance)
     # also for tables from the cache: tables of other masses are never used for this grid
     if (np.shape(tables.masses) != grid.masses.shape
             or not np.allclose(np.asarray(tables.masses), grid.masses, rtol=1e-12)):
@@ -193,5 +196,6 @@ def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=No
         "model": model.settings(), "experiment": experiment.name,
         "efficiency": {c: experiment.efficiency[c] for c in channels},
         "pot_uncertainty": experiment.pot_uncertainty,
+        "provenance": provenance,
     }
     return ScanResult(model, experiment, grid, channels, points, tables, inputs)

@@ -213,7 +213,8 @@ def _check_masses(model, masses) -> np.ndarray:
 
 
 def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=None,
-               dtype=jnp.float64, method="binned", mass_chunk=8, cache=True) -> YieldTables:
+               dtype=jnp.float64, method="binned", mass_chunk=8, cache=True,
+               provenance: dict | None = None) -> YieldTables:
     """Yield tables of ``model`` at ``experiment`` (instances or names, as for ``scan``) for the given
     masses [GeV], from the cache when an entry with the same inputs exists (``cache=True``), else built
     by :func:`compute_tables` and stored (same rules as the spectra and acceptance tables: atomic write,
@@ -221,16 +222,18 @@ def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=N
 
     The key covers the model settings, every number of the experiment, the masses, final states, the
     spectra and acceptance-table checksums, method, dtype and the algorithm tag above.  Arguments as
-    :func:`compute_tables`.
+    :func:`compute_tables`.  ``provenance``: a dict that, when given, receives what identifies the
+    tables: ``yield_table_key`` (the cache key; "" with ``cache=False``), ``spectra_sha256`` (of the
+    spectra histograms) and ``acceptance_sha256`` (final state -> checksum of its acceptance table).
     """
     model, experiment = _resolve(model, experiment)
     channels = resolve_final_states(model, experiment, channels)
     if not cache:
+        if provenance is not None:
+            provenance["yield_table_key"] = ""
         return compute_tables(model, experiment, masses, channels=channels, spectra=spectra, n_mc=n_mc,
                               dtype=dtype, method=method, mass_chunk=mass_chunk)
     import hashlib
-
-    import h5py
 
     from fipscan import cache as fcache
     from fipscan.io.tables import read_tables, write_tables
@@ -258,11 +261,16 @@ def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=N
         built["tables"] = t
         write_tables(f, t)
 
-    path = fcache.get_or_build("yields", settings, YIELDS_SCHEMA_VERSION, build)
-    if "tables" in built:
-        return built["tables"]
-    with h5py.File(path, "r") as f:
-        tables = read_tables(f, dtype, where=f"yield-table cache entry {path}")
+    def read(f):  # the verified entry through the handle that was verified (safe against 'cache clear')
+        if "tables" in built:  # just built here: no need to read it back
+            return built["tables"]
+        return read_tables(f, dtype, where=f"yield-table cache entry {f.filename}")
+
+    tables = fcache.get_or_build("yields", settings, YIELDS_SCHEMA_VERSION, build, read=read)
+    key = fcache.canonical_key("yields", settings, YIELDS_SCHEMA_VERSION)
+    path = fcache.entry_path("yields", key)
+    if provenance is not None:
+        provenance.update(yield_table_key=key, spectra_sha256=settings["spectra"], acceptance_sha256=acc_hash)
     if tables.masses.shape != masses.shape or not np.allclose(np.asarray(tables.masses), masses, rtol=1e-12):
         raise InputError(f"yield-table cache entry {path} holds other masses than were asked for; "
                          "remove it with 'fipscan cache clear --kind yields'")

@@ -123,6 +123,10 @@ CASES: list[tuple[list[str], list[str]]] = [
     (["scan", "--masses", "0.0001:0.5:10", "--couplings", "1e-7:1e-4:10"], ["--masses", "outside"]),
     (["scan", "--masses", "0.1:2.0000001:10", "--couplings", "1e-7:1e-4:10"], ["--masses", "2.0000001"]),
     (["scan", "--masses", "0.1:0.5:8", "--couplings", "1e-7:1e300:10"], ["--couplings", "physical bound"]),
+    (["scan", "--model", "dark-scalar", "--masses", "0.1:0.5:8", "--couplings", "1e-9:2:10"],
+     ["--couplings", "physical bound"]),
+    (["scan", "--model", "dark-scalar", "--masses", "1:3:4", "--couplings", "1e-9:1e-6:10"],
+     ["--masses", "mass_max_gev"]),
     (["scan", *S, "--model-option", "colour=red"], ["option", "colour"]),
     # --- info
     (["info", "--mass", "-0.1", "--coupling", "1e-6"], ["--mass", "positive"]),

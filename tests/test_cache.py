@@ -377,3 +377,23 @@ def test_clear_empties_the_jax_compilation_cache(cdir, capsys):
     assert "JAX compilation cache" in capsys.readouterr().out
     assert jax_dir.is_dir() and list(jax_dir.iterdir()) == []
     assert cache.list_entries() == []
+
+
+def test_truncated_jax_compilation_cache_entries_are_dropped_once(tmp_path):
+    # issue 18, kind 8: a JAX cache entry truncated by a killed writer would warn in every later run;
+    # configure() removes entries that cannot be decompressed (only those newer than its last check)
+    from jax._src.compilation_cache import compress_executable
+
+    from fipscan.runtime import drop_unreadable_jax_entries
+
+    good = compress_executable(b"x" * 5000)
+    (tmp_path / "jit_f-aaa-cache").write_bytes(good)
+    (tmp_path / "jit_g-bbb-cache").write_bytes(good[: len(good) // 2])  # truncated
+    (tmp_path / "jit_h-ccc-cache").write_bytes(b"")  # killed before the first byte
+    assert sorted(drop_unreadable_jax_entries(tmp_path)) == ["jit_g-bbb-cache", "jit_h-ccc-cache"]
+    assert sorted(p.name for p in tmp_path.glob("*-cache")) == ["jit_f-aaa-cache"]
+    # a second run reads nothing old: an entry older than the stamp is not opened again
+    old = tmp_path / "jit_k-ddd-cache"
+    old.write_bytes(b"\x00garbage")
+    os.utime(old, (1.0, 1.0))
+    assert drop_unreadable_jax_entries(tmp_path) == [] and old.exists()

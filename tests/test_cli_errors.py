@@ -241,3 +241,24 @@ def test_info_json_is_strict_json_at_tiny_couplings(coupling):
 def test_coupling_above_the_physical_bound_is_refused(coupling):
     """Kind 3: epsilon <= 1 for the dark photon (BC1); 1e300 gave inf production rates."""
     assert_one_line_error(run("info", "--mass", "0.3", "--coupling", coupling), "--coupling", "physical bound")
+
+
+@pytest.mark.parametrize("model, couplings", [("dark-photon", (1e-6, 2.0)), ("dark-scalar", (1e-9, 1.5))])
+def test_api_scan_refuses_couplings_above_the_physical_bound(model, couplings):
+    """Kind 3 in the API: epsilon <= 1 (BC1), sin^2 theta <= 1 (BC4), before any table is built."""
+    from fipscan.errors import InputError
+    from fipscan.grid import Grid
+    from fipscan.scanner import scan
+
+    with pytest.raises(InputError, match="coupling"):
+        scan(model, "na62-bd", Grid.log(0.1, 0.3, 3, *couplings, 4))
+
+
+def test_api_scan_refuses_masses_beyond_the_acceptance_tables():
+    """The NA62-BD acceptance tables end at 2 GeV; the dark scalar's range goes to 4.5 GeV."""
+    from fipscan.errors import InputError
+    from fipscan.grid import Grid
+    from fipscan.scanner import scan
+
+    with pytest.raises(InputError, match="mass_max_gev = 2"):
+        scan("dark-scalar", "na62-bd", Grid.log(1.0, 3.0, 3, 1e-9, 1e-6, 4))

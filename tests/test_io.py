@@ -228,6 +228,42 @@ def test_scan_h5_states_units_precision_time_command_and_versions(tmp_path):
         assert f["pot_0/events"].attrs["units"] == "expected signal events"
         assert f["pot_0"].attrs["pot_units"] == "protons on target"
         assert f["pot_1/events"].attrs["pot"] == pytest.approx(1e18)
+        # the spectra the scan used: their file and its sha256, recomputed here
+        import hashlib
+
+        from fipscan.spectra.core import default_spectra_path
+
+        assert f.attrs["spectra"] == str(default_spectra_path())
+        assert f.attrs["spectra_sha256"] == hashlib.sha256(default_spectra_path().read_bytes()).hexdigest()
+
+
+def test_open_polygon_fragments_are_counted_and_reported_in_one_line(tmp_path, caplog, monkeypatch):
+    # a polygon whose regions are not closed is written (with closed = False), counted in scan.h5
+    # (contour_polygon n_open) and reported in ONE warning line however many fragments there are
+    from types import SimpleNamespace
+
+    import h5py
+
+    from fipscan.io import polygon as P
+
+    def region(closed, msg):
+        return SimpleNamespace(vertices=np.log([[0.1, 1e-6], [0.2, 1e-6], [0.2, 1e-5]]), closed=closed,
+                               touches_edge=False, edges=(), hole=False, area=0.1, n_evaluations=3, n_steps=3,
+                               message=msg)
+
+    regions = [region(True, "")] + [region(False, f"walk {k} stopped") for k in range(5)]
+    tables = SimpleNamespace(weights=np.zeros(1, np.float32))
+    pt = SimpleNamespace(pot=1e18, n_limit=2.3)
+    result = SimpleNamespace(points=[pt], grid=SimpleNamespace(couplings=np.array([1e-8, 1e-4])), tables=tables)
+    monkeypatch.setattr("fipscan.contour.trace.trace_regions", lambda *a, **k: regions)
+    with caplog.at_level("WARNING", logger="fipscan.contour"):
+        got = P.save_polygon(result, tmp_path)
+    lines = [r.getMessage() for r in caplog.records if r.name == "fipscan.contour"]
+    assert len(lines) == 1 and "5 of 6 traced regions are not closed" in lines[0] and "float64" in lines[0]
+    with h5py.File(tmp_path / "p.h5", "w") as f:
+        P.write_polygon_h5(f.create_group("contour_polygon"), got)
+    with h5py.File(tmp_path / "p.h5", "r") as f:
+        assert f["contour_polygon"].attrs["n_open"] == 5 and f["contour_polygon"].attrs["n_regions"] == 6
 
 
 # ------------------------------------------------------- output sets (issue 18, kind 9)

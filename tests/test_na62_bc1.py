@@ -130,6 +130,9 @@ def test_cli_scan_writes_every_output(tmp_path):
         assert f["pot_0"].attrs["n_limit"] == pytest.approx(2.302585, rel=1e-6)
         assert set(f["pot_0/expected"].keys()) == {"-2", "-1", "0", "+1", "+2"}
         assert f["contour_polygon"].attrs["n_regions"] >= 1
+        # provenance (issue 18, kind 10): the yield-table cache key and the spectra file's checksum
+        assert len(f.attrs["yield_table_key"]) == 64 and len(f.attrs["spectra_sha256"]) == 64
+        assert set(inputs["provenance"]["acceptance_sha256"]) == {"ee", "mumu"}
     for fmt, magic in (("png", b"\x89PNG"), ("pdf", b"%PDF")):
         assert (out / f"contour.{fmt}").read_bytes()[:4] == magic
     assert not list(out.glob(".*tmp"))  # no temporary files left behind

@@ -18,12 +18,12 @@ from pathlib import Path
 
 from fipscan import checks
 from fipscan.errors import InputError
+from fipscan.grid import MAX_AXIS_POINTS, parse_axis
 
 __all__ = ["output_dir", "output_file", "input_file", "text_file", "final_states", "grid_axis",
            "grid_size", "physical_memory", "pot", "projections", "model_name"]
 
-#: the most points one log-spaced axis may have, and the most (mass, coupling) cells of a grid
-MAX_AXIS_POINTS = 100_000
+#: the most (mass, coupling) cells of a grid (the most points of one axis: fipscan.grid.MAX_AXIS_POINTS)
 MAX_GRID_CELLS = 20_000_000
 #: bytes a scan holds per grid cell (N at each POT, its log, the contours' brackets, the split by final
 #: state and production channel: measured ~40 float64 arrays of the grid's shape) and per mass (the
@@ -137,31 +137,8 @@ def final_states(name: str, text):
         raise InputError(message if message.startswith(name) else f"{name}: {message}") from None
 
 
-def grid_axis(name: str, text, what: str, *, min_points: int = 2, default_n: int | None = None):
-    """LO:HI:N (or LO:HI with ``default_n``) of a log-spaced axis: LO < HI positive finite, N an
-    integer in [min_points, MAX_AXIS_POINTS].  Values are named with all their digits (repr)."""
-    parts = str(text).split(":")
-    if len(parts) == 2 and default_n is not None:
-        parts.append(str(default_n))
-    if len(parts) != 3:
-        raise InputError(f"{name} must be LO:HI:N ({what} range), got '{text}'")
-    try:
-        lo, hi = float(parts[0]), float(parts[1])
-    except ValueError:
-        raise InputError(f"{name} must be LO:HI:N with numbers LO and HI, got '{text}'") from None
-    try:
-        n = int(parts[2])
-    except ValueError:
-        raise InputError(f"{name}: N must be an integer number of points, got '{parts[2]}' in '{text}'") from None
-    if not (math.isfinite(lo) and math.isfinite(hi)) or lo <= 0 or hi <= 0:
-        raise InputError(f"{name} needs positive finite LO and HI (log axis), got '{text}'")
-    if lo >= hi:
-        raise InputError(f"{name} needs LO < HI, got '{text}'")
-    if n < min_points:
-        raise InputError(f"{name} needs N >= {min_points} points, got '{text}'")
-    if n > MAX_AXIS_POINTS:
-        raise InputError(f"{name} asks for {n} points; at most {MAX_AXIS_POINTS} per axis")
-    return lo, hi, n
+# LO:HI:N of a log-spaced axis: one implementation, in fipscan.grid (light: numpy only)
+grid_axis = parse_axis
 
 
 def physical_memory() -> int:

@@ -38,8 +38,10 @@ def polygon_csv(regions) -> str:
 def write_polygon_h5(group, regions) -> None:
     """Write regions into an h5py group: one subgroup ``region_<k>`` per region with datasets
     mass_gev, coupling (vertices in order, first not repeated) and attributes closed, touches_edge,
-    edges, hole, area_lnln, n_evaluations, n_steps, message."""
+    edges, hole, area_lnln, n_evaluations, n_steps, message; the group's n_regions and n_open (regions
+    that are not closed)."""
     group.attrs["n_regions"] = len(regions)
+    group.attrs["n_open"] = sum(1 for r in regions if not r.closed)
     group.attrs["coordinates"] = "vertices in (mass_gev, coupling); areas in ln(m/GeV) x ln(g) units"
     for k, r in enumerate(regions):
         g = group.create_group(f"region_{k}")
@@ -70,9 +72,13 @@ def save_polygon(result, outdir, written=None, *, couplings=None, **options) -> 
     options.setdefault("raise_on_failure", False)
     regions = trace_regions(result.tables, pt.pot, pt.n_limit, couplings=(float(np.min(cpl)), float(np.max(cpl))),
                             **options)
-    for r in regions:
-        if not r.closed:
-            logging.getLogger("fipscan.contour").warning("contour polygon not closed: %s", r.message)
+    open_ = [r for r in regions if not r.closed]
+    if open_:  # one line, however many fragments (a float32 scan can break the level set into many)
+        hint = ("; a float32 scan: rerun in float64 (without --float32)"
+                if np.dtype(result.tables.weights.dtype) == np.float32 else "")
+        logging.getLogger("fipscan.contour").warning(
+            "contour_polygon.csv: %d of %d traced regions are not closed (first: %s); the per-mass contour.csv "
+            "is not affected%s", len(open_), len(regions), " ".join(str(open_[0].message).split()), hint)
     path = atomic_write_text(Path(outdir) / "contour_polygon.csv", polygon_csv(regions))
     if written is not None:
         written["contour_polygon.csv"] = path

@@ -92,13 +92,22 @@ def check_output_set_dir(outdir, name: str = "output directory") -> Path:
     anc = target.parent
     while not anc.exists() and anc.parent != anc:
         anc = anc.parent
-    try:  # the set is written into a new folder beside the target (os.access is not enough: root)
-        fd, probe = tempfile.mkstemp(prefix=".fipscan-write-probe.", dir=anc)
+    exc = _write_probe(anc)  # the set is written into a new folder beside the target
+    if exc is not None:
+        raise InputError(f"{name} {path}: cannot write into {anc} ({exc.strerror})")
+    return target
+
+
+def _write_probe(folder) -> OSError | None:
+    """None if a file can be created (and removed) in ``folder``, else the OSError: os.access is not
+    enough (root ignores permission bits; read-only mounts)."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".fipscan-write-probe.", dir=folder)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise InputError(f"{name} {path}: cannot write into {anc} ({exc.strerror})") from None
-    return target
+        return exc
+    return None
 
 
 def prepare_output_dir(outdir) -> Path:
@@ -110,12 +119,9 @@ def prepare_output_dir(outdir) -> Path:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create output directory {outdir}: {exc.strerror}") from None
-    try:  # os.access is not enough (root ignores permission bits; read-only mounts)
-        fd, probe = tempfile.mkstemp(prefix=".fipscan-write-probe.", dir=outdir)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise InputError(f"output directory {outdir} is not writable: {exc.strerror}") from None
+    exc = _write_probe(outdir)
+    if exc is not None:
+        raise InputError(f"output directory {outdir} is not writable: {exc.strerror}")
     return outdir
 
 
@@ -240,9 +246,12 @@ def _write_contour(group, contour):
 
 
 def write_scan_h5(f, result) -> None:
-    """Fill an open ``h5py.File`` with a ScanResult: attributes fipscan_version, model, experiment,
-    channels, inputs / experiment_config / model_settings (JSON); datasets mass_gev, coupling; per
-    POT a group ``pot_<i>`` with events (mass x coupling), contour, expected/<quantile>, pot_band."""
+    """Fill an open ``h5py.File`` with a ScanResult: attributes fipscan_version, created, command_line,
+    precision, library_versions, python, model, experiment, channels, spectra / spectra_sha256 (the
+    meson-spectra file and its checksum), yield_table_key (the cache key of the tables; "" for tables
+    passed in), inputs (JSON, with ``provenance``: the acceptance-table checksums) / experiment_config /
+    model_settings (JSON); datasets mass_gev, coupling; per POT a group ``pot_<i>`` with events (mass x
+    coupling), contour, expected/<quantile>, pot_band."""
     from fipscan import __version__
 
     import platform
@@ -260,6 +269,9 @@ def write_scan_h5(f, result) -> None:
     f.attrs["inputs"] = json.dumps(jsonable(result.inputs), sort_keys=True)
     f.attrs["experiment_config"] = json.dumps(jsonable(result.experiment.config), sort_keys=True)
     f.attrs["model_settings"] = json.dumps(jsonable(result.model.settings()), sort_keys=True)
+    f.attrs["spectra"], f.attrs["spectra_sha256"] = _spectra_identity(result.experiment)
+    # the yield-table cache key ("" for tables passed in by the caller; the acceptance checksums are in inputs)
+    f.attrs["yield_table_key"] = str(dict(result.inputs or {}).get("provenance", {}).get("yield_table_key", ""))
     f.create_dataset("mass_gev", data=result.grid.masses)
     f.create_dataset("coupling", data=result.grid.couplings)
     f["mass_gev"].attrs["units"] = "GeV"
@@ -290,6 +302,22 @@ def write_scan_h5(f, result) -> None:
             sub.attrs["n_limit"] = n_q
         for name, c in zip(("pot_low", "pot_high"), pt.pot_band):
             _write_contour(g.create_group(f"pot_band/{name}"), c)
+
+
+def _spectra_identity(experiment) -> tuple[str, str]:
+    """(path, sha256 of the file) of the meson-spectra file the experiment's beam uses ("" for a file
+    that cannot be read: the attribute then says nothing rather than something wrong)."""
+    import hashlib
+
+    from fipscan.spectra.core import default_spectra_path
+
+    name = getattr(getattr(experiment, "beam", None), "spectra", "default")
+    path = default_spectra_path() if name == "default" else Path(name)
+    try:
+        with open(path, "rb") as fh:
+            return str(path), hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        return str(path), ""
 
 
 def _library_versions() -> dict:
