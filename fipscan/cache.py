@@ -586,8 +586,11 @@ def clear(kind: str | None = None) -> int:
             path = d / f"{key}.h5"
             lock = path.with_suffix(".lock")
             with _locked(lock):
-                if path.exists():
-                    path.unlink()
+                if path.is_dir() and not path.is_symlink():  # a folder in an entry's name: not ours to
+                    shutil.rmtree(path, ignore_errors=True)  # keep, and never a reason to stop halfway
+                elif path.exists() or path.is_symlink():
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
                     removed += 1
                 _remove_stale_temps(path)
                 shutil.rmtree(path.with_suffix(".partial"), ignore_errors=True)

@@ -26,7 +26,13 @@ import numpy as np
 
 from fipscan.errors import InputError
 
-__all__ = ["number", "finite", "positive", "nonnegative", "count", "probability", "within", "choice", "optional"]
+__all__ = ["number", "finite", "positive", "nonnegative", "count", "probability", "within", "choice", "optional",
+           "MAX_POT"]
+
+#: POT values beyond this are no beam: N is proportional to POT and the limit machinery works with
+#: counts up to ~1e300, so a POT that makes N overflow is refused (CLI and experiment files) rather
+#: than returned as inf
+MAX_POT = 1e30
 
 
 def _err(error: type[Exception], message: str) -> Exception:

@@ -18,7 +18,7 @@ def read_curve(path) -> np.ndarray:
         text = Path(path).read_text()
     except OSError as exc:
         raise InputError(f"cannot read comparison curve {path}: {exc.strerror}") from None
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].replace(",", " ").strip()
         if not line:
             continue
@@ -26,8 +26,11 @@ def read_curve(path) -> np.ndarray:
             m, g = (float(x) for x in line.split()[:2])
         except ValueError:
             if rows:
-                raise InputError(f"malformed line in comparison curve {path}: '{line}'") from None
+                raise InputError(f"malformed line {number} in comparison curve {path}: '{line}'") from None
             continue  # a header line
+        if not (np.isfinite(m) and np.isfinite(g) and m > 0 and g > 0):
+            raise InputError(f"comparison curve {path} line {number}: mass and coupling must be finite and "
+                             f"positive (the plot is log-log), got '{line}'")
         rows.append((m, g))
     if len(rows) < 2:
         raise InputError(f"comparison curve {path} has fewer than two points")

@@ -35,8 +35,39 @@ def configure(*, x64: bool = True, compilation_cache: bool = True) -> None:
         except OSError:
             return  # an unwritable cache only costs compile time
         drop_unreadable_jax_entries(path)
+        _one_warning_for_cache_errors()
         jax.config.update("jax_compilation_cache_dir", path)
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+
+#: JAX's warnings about one entry of its compilation cache (it warns per program: dozens in a run)
+_CACHE_WARNINGS = ("Error writing persistent compilation cache entry",
+                   "Error reading persistent compilation cache entry")
+
+
+def _one_warning_for_cache_errors() -> None:
+    """Show the first of JAX's per-program compilation-cache warnings of this process (e.g. a full disk
+    under the cache) with what it costs, and none after it: a failing cache only costs compile time."""
+    import warnings
+
+    show = warnings.showwarning
+    if getattr(show, "_fipscan_cache_filter", False):
+        return
+    seen = []
+
+    def filtered(message, category, filename, lineno, file=None, line=None):
+        text = str(message)
+        if text.startswith(_CACHE_WARNINGS):
+            if seen:
+                return
+            seen.append(text)
+            message = (f"{' '.join(text.split())} (JAX's compilation cache; programs are compiled again, "
+                       "which only costs time; further such warnings of this run are not shown)")
+            line = ""  # one line: not the source line of JAX's warnings.warn call
+        show(message, category, filename, lineno, file, line)
+
+    filtered._fipscan_cache_filter = True
+    warnings.showwarning = filtered
 
 
 #: the stamp file of :func:`drop_unreadable_jax_entries` (entries older than it were checked)

@@ -90,6 +90,9 @@ CASES: list[tuple[list[str], list[str]]] = [
     (["scan", *S, "--experiment", "{bin}"], ["bin"]),
     (["scan", *S, "--experiment", "{toml:pot = 1.4e17=>pot = \"1.4e17\"}"], ["beam.pot"]),
     (["scan", *S, "--experiment", "{toml:pot = 1.4e17=>pot = -1.4e17}"], ["beam.pot"]),
+    (["scan", *S, "--experiment", "{toml:pot = 1.4e17=>pot = 1e31}"], ["beam.pot"]),
+    (["info", "--mass", "0.3", "--coupling", "1e-6", "--experiment", "{toml:energy_gev = 400.0=>energy_gev = 1e300}"],
+     ["beam.energy_gev"]),
     (["scan", *S, "--experiment", "{toml:pot = 1.4e17=>}"], ["beam.pot"]),
     (["scan", *S, "--experiment", "{toml:pot = 1.4e17=>pot = 1.4e17\nbogus_key = 1}"], ["bogus_key"]),
     # --- scan: experiment values of the wrong type, range or relation (kind 1), refused at load
@@ -119,6 +122,16 @@ CASES: list[tuple[list[str], list[str]]] = [
     (["scan", *S, "--compare", "{d}"], ["--compare", "directory"]),
     (["scan", *S, "--compare", "/dev/null"], ["--compare", "regular file"]),
     (["scan", *S, "--compare", "{f}"], ["comparison curve", "two points"]),
+    (["scan", *S, "--compare", "{nancurve}"], ["{nancurve}", "line 2", "finite and positive"]),
+    (["scan", *S, "--compare", "{negcurve}"], ["{negcurve}", "line 3", "finite and positive"]),
+    (["scan", *S, "-o", "{dangling}"], ["-o/--output", "dangling"]),
+    (["scan", *S, "--experiment", "{d}"], ["--experiment", "is a directory"]),
+    (["scan", *S, "--pot", "1e18", "--projection", "1e18"], ["--projection", "primary POT"]),
+    (["scan", *S, "--projection", "1.4e17"], ["--projection", "primary POT"]),  # the experiment's POT
+    (["scan", *S, "--method", "fc", "--background", "1e14"], ["--method fc", "--background", "--method cls"]),
+    (["scan", *S, "--method", "fc", "--background", "900", "--projection", "1.4e18"],
+     ["--method fc", "--background", "1.4e+18 POT"]),
+    (["scan", *S, "--method", "fc", "--observed", "5000"], ["--method fc", "--observed 5000"]),
     # --- scan: checks that need the model (JAX), still before the first progress line
     (["scan", "--masses", "0.0001:0.5:10", "--couplings", "1e-7:1e-4:10"], ["--masses", "outside"]),
     (["scan", "--masses", "0.1:2.0000001:10", "--couplings", "1e-7:1e-4:10"], ["--masses", "2.0000001"]),
@@ -140,6 +153,7 @@ CASES: list[tuple[list[str], list[str]]] = [
     (["info", "--coupling", "1e-6"], ["required", "--mass"]),
     (["info", "--mass", "0.3", "--coupling", "1e-6", "--model", "axion-of-doom"], ["--model", "axion-of-doom"]),
     (["info", "--mass", "0.3", "--coupling", "1e-6", "--experiment", "nowhere"], ["experiment", "nowhere"]),
+    (["info", "--mass", "0.3", "--coupling", "1e-6", "--experiment", "{d}"], ["--experiment", "is a directory"]),
     (["info", "--mass", "0.3", "--coupling", "1e-6", "--experiment", "{toml:energy_gev = 400=>energy_gev = -400}"], ["beam.energy_gev"]),
     (["info", "--mass", "5", "--coupling", "1e-6"], ["--mass", "outside"]),
     (["info", "--mass", "0.3", "--coupling", "1e300"], ["--coupling", "physical bound"]),
@@ -161,14 +175,16 @@ CASES: list[tuple[list[str], list[str]]] = [
     (["limit", "--observed", "3", "--background", "inf"], ["--background"]),
     (["limit", "--observed", "3", "--background", "1e300"], ["background", "1e+300"]),
     (["limit", "--observed", "3", "--background-uncertainty", "-1"], ["--background-uncertainty"]),
-    (["limit", "--observed", "3", "--background-uncertainty", "1"], ["background_uncertainty", "background"]),
+    (["limit", "--observed", "3", "--background-uncertainty", "1"], ["--background-uncertainty", "--background >"]),
     (["limit", "--observed", "3", "--cl", "1.5"], ["--cl"]),
     (["limit", "--observed", "3", "--cl", "nan"], ["--cl"]),
     (["limit", "--observed", "3", "--method", "bayes"], ["--method", "invalid choice"]),
     (["limit", "--observed", "3", "--method", "fc", "--background", "1", "--background-uncertainty", "0.5"],
-     ["fc", "background_uncertainty"]),
-    (["limit", "--observed", "3", "--method", "fc", "--background", "1e6"], ["fc", "cls"]),
-    (["limit", "--observed", "5000", "--method", "fc"], ["fc", "n_obs=5000"]),
+     ["--background-uncertainty", "--method fc"]),
+    (["limit", "--observed", "3", "--method", "fc", "--background-uncertainty", "0.5"],
+     ["--background-uncertainty", "--method fc"]),
+    (["limit", "--observed", "3", "--method", "fc", "--background", "1e6"], ["--method fc", "--background 1000000.0", "--method cls"]),
+    (["limit", "--observed", "5000", "--method", "fc"], ["--method fc", "--observed 5000"]),
     # --- discovery
     (["discovery"], ["required", "--background"]),
     (["discovery", "--background", "-1"], ["--background"]),
@@ -186,7 +202,11 @@ CASES: list[tuple[list[str], list[str]]] = [
     (["discovery", "--background", "1", "--global", "--mass-window", "a:b", "--resolution", "0.01"],
      ["--mass-window"]),
     (["discovery", "--background", "1", "--global", "--mass-window", "1:0.1", "--resolution", "0.01"],
-     ["mass_window"]),
+     ["--mass-window", "LO < HI"]),
+    (["discovery", "--background", "1", "--global", "--mass-window=-1:1", "--resolution", "0.01"],
+     ["--mass-window", "non-negative"]),
+    (["discovery", "--background", "1", "--mass-window", "0.1:1"], ["--mass-window", "needs --global"]),
+    (["discovery", "--background", "1", "--resolution", "0.01"], ["--resolution", "needs --global"]),
     (["discovery", "--background", "1", "--global", "--mass-window", "0.1:1", "--resolution", "0"],
      ["--resolution"]),
     # --- contour / optimise
@@ -227,6 +247,11 @@ CASES: list[tuple[list[str], list[str]]] = [
     (["optimise", "--objective", "reach", "--mass", "-1"], ["--mass"]),
     (["optimise", "--save-tables", "t.npz"], ["--save-tables", ".h5"]),
     (["optimize", "--couplings", "1e-9:1e-3:2"], ["--couplings"]),
+    # optimise: design range, length and mass against the experiment's decay cells / the mass grid,
+    # refused before the yield tables are built
+    (["optimise", *S, "--range", "10:100000", "--steps", "2"], ["--range", "102.425"]),
+    (["optimise", *S, "--constraint", "length-fixed", "--length", "1e9", "--steps", "2"], ["--length", "79.575"]),
+    (["optimise", *S, "--objective", "reach", "--mass", "1.5", "--steps", "2"], ["--mass 1.5", "--masses"]),
     # --- spectra
     (["spectra", "info", "/dev/null"], ["/dev/null", "regular file"]),
     (["spectra", "info", "{d}/none.h5"], ["none.h5", "does not exist"]),
@@ -237,6 +262,7 @@ CASES: list[tuple[list[str], list[str]]] = [
     (["spectra", "generate", "--events", "-5"], ["--events"]),
     (["spectra", "generate", "--events", "2.5"], ["--events"]),
     (["spectra", "generate", "--seed", "-1"], ["--seed"]),
+    (["spectra", "generate", "--workers", "100000", "--events", "1000"], ["--workers", "per CPU"]),
     (["spectra", "generate", "--sigma-ccbar-ub", "nan"], ["--sigma-ccbar-ub"]),
     (["spectra", "generate", "--target", "lead"], ["--target", "invalid choice"]),
     (["spectra", "generate", "-o", "{d}/spectra.txt"], ["-o/--output", ".h5"]),
@@ -337,7 +363,14 @@ def shared(tmp_path_factory):
         ro_dir.mkdir()
         ro_dir.chmod(0o555)
         ro = str(ro_dir)
-    return {"f": str(f), "bin": str(b), "ro": ro, "notaset": str(base)}  # base holds notes.txt
+    nan_curve = base / "nan-curve.csv"
+    nan_curve.write_text("mass,coupling\n0.1,nan\n0.2,1e-6\n0.3,2e-6\n")
+    neg_curve = base / "neg-curve.csv"
+    neg_curve.write_text("0.1,1e-6\n0.2,1e-6\n0.3,-1e-6\n")
+    dangling = base / "dangling"
+    dangling.symlink_to(base / "nowhere")
+    return {"f": str(f), "bin": str(b), "ro": ro, "notaset": str(base),  # base holds notes.txt
+            "nancurve": str(nan_curve), "negcurve": str(neg_curve), "dangling": str(dangling)}
 
 
 def test_at_least_150_invocations_cover_every_subcommand():

@@ -397,3 +397,36 @@ def test_truncated_jax_compilation_cache_entries_are_dropped_once(tmp_path):
     old.write_bytes(b"\x00garbage")
     os.utime(old, (1.0, 1.0))
     assert drop_unreadable_jax_entries(tmp_path) == [] and old.exists()
+
+
+def test_clear_does_not_stop_at_a_folder_in_an_entry_s_name(tmp_path, monkeypatch):
+    # a reviewer's case: a directory named <key>.h5 made `cache clear` stop halfway (IsADirectoryError)
+    monkeypatch.setenv("FIPSCAN_CACHE", str(tmp_path))
+    from fipscan import cache
+
+    d = tmp_path / "yields"
+    d.mkdir()
+    (d / ("b" * 64 + ".h5")).mkdir()
+    for c in "acf":
+        cache.atomic_write_h5(d / (c * 64 + ".h5"), lambda f: f.create_dataset("x", data=[1.0]), kind="yields",
+                              schema_version=1)
+    assert cache.clear("yields") == 3
+    assert list(d.iterdir()) == []
+
+
+def test_jax_cache_warnings_are_shown_once(monkeypatch):
+    # a full disk under the cache made JAX warn once per compiled program (44 lines for one `info`)
+    import warnings
+
+    from fipscan import runtime
+
+    shown = []
+    monkeypatch.setattr(warnings, "showwarning", lambda message, *a, **k: shown.append(str(message)))
+    runtime._one_warning_for_cache_errors()
+    runtime._one_warning_for_cache_errors()  # idempotent: one filter however often configure() runs
+    for k in range(5):
+        warnings.showwarning(UserWarning(f"Error writing persistent compilation cache entry for 'jit_f{k}': "
+                                         "OSError: [Errno 28] No space left on device"), UserWarning, "x.py", 1)
+    warnings.showwarning(UserWarning("something else"), UserWarning, "x.py", 2)
+    assert len(shown) == 2 and "jit_f0" in shown[0] and "only costs time" in shown[0]
+    assert shown[1] == "something else"

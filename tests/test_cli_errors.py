@@ -262,3 +262,37 @@ def test_api_scan_refuses_masses_beyond_the_acceptance_tables():
 
     with pytest.raises(InputError, match="mass_max_gev = 2"):
         scan("dark-scalar", "na62-bd", Grid.log(1.0, 3.0, 3, 1e-9, 1e-6, 4))
+
+
+def test_comparison_curve_needs_finite_positive_points_named_by_line(tmp_path):
+    from fipscan.errors import InputError
+    from fipscan.plotting import read_curve
+
+    for rows, line in (("0.1,nan\n0.2,1e-6\n0.3,1e-6\n", 1), ("0.1,1e-6\n0.2,1e-6\n0.3,-1e-6\n", 3),
+                       ("m,g\n0.1,1e-6\ninf,1e-6\n", 3), ("0.1,1e-6\n0,1e-6\n", 2)):
+        f = tmp_path / "curve.csv"
+        f.write_text(rows)
+        with pytest.raises(InputError, match=rf"curve.csv line {line}: .*finite and positive"):
+            read_curve(f)
+    f.write_text("mass,coupling\n0.1,1e-6\n0.2,2e-6\n")
+    assert read_curve(f).shape == (2, 2)
+
+
+def test_pre_jax_checks_of_paths_and_fc_counts(tmp_path):
+    from fipscan.cli import _args
+    from fipscan.errors import InputError
+
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "nowhere")
+    for check in (lambda: _args.output_dir("-o/--output", link),
+                  lambda: _args.output_file("-o/--output", link, (".csv",))):
+        with pytest.raises(InputError, match="-o/--output .* dangling symbolic link"):
+            check()
+    with pytest.raises(InputError, match="--experiment .* is a directory"):
+        _args.experiment("--experiment", tmp_path)
+    _args.experiment("--experiment", "na62-bd")
+    _args.fc_counts(1000, [(1000.0, ""), (None, "")])
+    with pytest.raises(InputError, match="--observed 1001 .*--method fc"):
+        _args.fc_counts(1001, [])
+    with pytest.raises(InputError, match=r"--background 2000.0 \(at 2 POT\) .*--method cls"):
+        _args.fc_counts(0, [(2000.0, " (at 2 POT)")])

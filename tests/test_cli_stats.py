@@ -52,3 +52,13 @@ def test_bad_statistics_input(args):
     res = run(*args)
     assert res.returncode == 2
     assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
+
+
+def test_limit_text_output_keeps_every_digit_and_no_negative_zero():
+    # %.6g printed 1e+15 for a limit of 1e15 + 4.05e7; repr round-trips the float
+    res = run("limit", "--observed", "1000000000000000")
+    assert res.returncode == 0, res.stderr
+    assert float(res.stdout) > 1e15 + 4e7 and "e+" not in res.stdout
+    res = run("limit", "--observed", "0", "--cl", "1e-300")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "0.0"

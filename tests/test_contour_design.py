@@ -134,4 +134,5 @@ def test_cli_optimise_errors_are_one_line_exit_2(argv, message, capsys):
 def test_cli_optimise_range_outside_table(table_file, capsys):
     argv = ["optimise", "--tables", str(table_file), "--range", "50:120", "--couplings", "1e-10:1e-2:48"]
     assert cli_main(argv) == 2
-    assert "tabulated acceptance" in capsys.readouterr().err
+    err = capsys.readouterr().err  # refused before the work, naming the option and the allowed starts
+    assert err.startswith("fipscan: error: --range 50:120") and "allowed decay-volume starts" in err

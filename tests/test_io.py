@@ -360,3 +360,40 @@ def test_folders_that_are_no_output_set_are_refused(toy_results, tmp_path, monke
     (stale / "x").mkdir(parents=True)
     res.save(tmp_path / "out", formats=(), polygon=False)
     assert sorted(os.listdir(tmp_path)) == ["mixed", "out"]
+
+
+def test_table_files_are_refused_for_another_model_or_other_settings(tmp_path):
+    # issue 18 (a reviewer's case): tables of a cache entry or of --save-tables were taken for another
+    # model / other experiment numbers; now the recorded identity is compared with what is asked for
+    from fipscan import cache
+    from fipscan.errors import InputError
+    from fipscan.experiments import load_experiment
+    from fipscan.io.tables import load_tables, save_tables, write_tables
+    from fipscan.models import get_model
+    from fipscan.testing import toy_tables
+    from fipscan.yields import YIELDS_SCHEMA_VERSION
+
+    tables = toy_tables(np.geomspace(0.1, 0.5, 3), n_p=4, n_z=3)
+    dp, ds = get_model("dark-photon"), get_model("dark-scalar")
+    na62 = load_experiment("na62-bd")
+    other = na62.with_pot(1e19)  # another number of the experiment (its settings differ)
+    assert other.settings() != na62.settings()
+    f = save_tables(tables, tmp_path / "t.h5", model=dp, experiment=na62)
+    load_tables(f, model=dp, experiment=na62)  # the right identity: read
+    load_tables(f, model="dark-photon", experiment="na62-bd")  # names only: read
+    with pytest.raises(InputError, match="built for model 'dark-photon', not 'dark-scalar'"):
+        load_tables(f, model=ds, experiment=na62)
+    with pytest.raises(InputError, match="other settings of experiment"):
+        load_tables(f, model=dp, experiment=other)
+    with pytest.raises(InputError, match="other settings of model"):
+        load_tables(f, model=get_model("dark-photon", form_factor=False), experiment=na62)
+    # a yield cache entry: its key's settings say what it was built for
+    settings = {"model": dp.settings(), "experiment": na62.settings(), "masses": [0.1, 0.2, 0.3]}
+    entry = cache.entry_path("yields", cache.canonical_key("yields", settings, YIELDS_SCHEMA_VERSION))
+    cache.atomic_write_h5(entry, lambda h: write_tables(h, tables), kind="yields",
+                          schema_version=YIELDS_SCHEMA_VERSION, attrs={"settings": cache.canonical_json(settings)})
+    load_tables(entry, model=dp, experiment=na62)
+    with pytest.raises(InputError, match="built for model 'dark-photon', not 'dark-scalar'"):
+        load_tables(entry, model=ds, experiment=na62)
+    with pytest.raises(InputError, match="other settings of experiment"):
+        load_tables(entry, model=dp, experiment=other)

@@ -21,7 +21,7 @@ from fipscan.errors import InputError
 from fipscan.grid import MAX_AXIS_POINTS, parse_axis
 
 __all__ = ["output_dir", "output_file", "input_file", "text_file", "final_states", "grid_axis",
-           "grid_size", "physical_memory", "pot", "projections", "model_name"]
+           "grid_size", "physical_memory", "pot", "projections", "model_name", "experiment", "fc_counts"]
 
 #: the most (mass, coupling) cells of a grid (the most points of one axis: fipscan.grid.MAX_AXIS_POINTS)
 MAX_GRID_CELLS = 20_000_000
@@ -56,7 +56,11 @@ def _nonempty(name: str, value) -> Path:
         raise InputError(f"{name} is empty; give a path")
     if "\0" in str(value):
         raise InputError(f"{name} contains a NUL character")
-    return Path(value)
+    path = Path(value)
+    if path.is_symlink() and not path.exists():
+        raise InputError(f"{name} {path} is a dangling symbolic link (to {os.readlink(path)}); "
+                         "give a path that exists or a new name")
+    return path
 
 
 def output_dir(name: str, value) -> Path:
@@ -160,9 +164,7 @@ def grid_size(n_masses: int, n_couplings: int, n_pot: int = 1) -> None:
                          f"{MAX_GRID_CELLS} cells); use fewer points")
 
 
-#: POT values beyond this are no beam: N is proportional to POT and the limit machinery works with
-#: counts up to ~1e300, so a POT that makes N overflow is refused rather than returned as inf
-MAX_POT = 1e30
+MAX_POT = checks.MAX_POT
 
 
 def pot(name: str, value):
@@ -194,6 +196,29 @@ def pot_file_name(p: float) -> str:
     from fipscan.io.results import pot_file_name as name
 
     return name(p)
+
+
+def experiment(name: str, value) -> None:
+    """An experiment name or TOML file: a folder is named as such (not as an unknown experiment); the
+    file itself is validated by fipscan.experiments.load_experiment."""
+    from fipscan.experiments import list_experiments
+
+    if value is not None and str(value) not in list_experiments() and Path(str(value)).is_dir():
+        raise InputError(f"{name} {value} is a directory, not an experiment TOML file")
+
+
+def fc_counts(observed: int | None, backgrounds) -> None:
+    """Counts that --method fc can take: ``observed`` and every (background, where) pair at most
+    FC_MAX_COUNT; the message names the CLI option (``where`` says at which POT, if scaled)."""
+    from fipscan.stats.limits import FC_MAX_COUNT
+
+    rule = (f"is above {FC_MAX_COUNT}, the largest count --method fc (Feldman-Cousins) builds its belt for; "
+            "use --method cls (asymptotically the same there)")
+    if observed is not None and observed > FC_MAX_COUNT:
+        raise InputError(f"--observed {observed} {rule}")
+    for b, where in backgrounds:
+        if b is not None and b > FC_MAX_COUNT:
+            raise InputError(f"--background {b!r}{where} {rule}")
 
 
 def model_name(name: str, value: str) -> str:

@@ -100,6 +100,7 @@ def _precheck(args, output: tuple[str, tuple[str, ...], str] | None = None):
         _check_table_path(args.save_tables)
     if output is not None:
         _args.output_file("-o/--output", *output)
+    _args.experiment("--experiment", args.experiment)
     experiment = load_experiment(args.experiment)
     return experiment, g_axis, m_axis
 
@@ -111,9 +112,10 @@ def _check_table_path(path) -> None:
     _args.output_file("--save-tables", path, (".h5", ".hdf5"), "HDF5 file")
 
 
-def _setup(args, pre):
+def _setup(args, pre, check=None):
     """Model, experiment, POT, limit, coupling box and the tables, from the common options (after
-    :func:`_precheck`)."""
+    :func:`_precheck`).  ``check(z_edges, (m_lo, m_hi))`` is called with the decay-cell edges [m] and the
+    mass range of the tables before they are built (so that a refusal comes before the work)."""
     from fipscan.cli.scan_cmds import _coupling_max, load_model
     from fipscan.grid import check_coupling, check_mass
 
@@ -127,7 +129,13 @@ def _setup(args, pre):
     if args.tables:
         from fipscan.io.tables import load_tables
 
-        tables = load_tables(args.tables, model=model.name, experiment=experiment.name)
+        tables = load_tables(args.tables, model=model, experiment=experiment)
+        if check is not None:
+            import numpy as np
+
+            masses = np.asarray(tables.masses, float)
+            check(np.asarray(tables.a_edges, float) + float(experiment.production_z),
+                  (float(masses[0]), float(masses[-1])))
     else:
         from fipscan.yields import precompute, resolve_final_states
 
@@ -137,12 +145,14 @@ def _setup(args, pre):
         channels = resolve_final_states(model, experiment, args.channels)
         import numpy as np
 
+        if check is not None:
+            check(np.asarray(experiment.cell_edges(channels), float), (float(m_lo), float(m_hi)))
         print(f"fipscan: building yield tables of {model.name} at {experiment.name} ({n_m} masses)", file=sys.stderr)
         tables = precompute(model, experiment, np.geomspace(m_lo, m_hi, n_m), channels=channels)
     if args.save_tables is not None:
         from fipscan.io.tables import save_tables
 
-        save_tables(tables, args.save_tables, model=model.name, experiment=experiment.name)
+        save_tables(tables, args.save_tables, model=model, experiment=experiment)
     return model, experiment, pot, n_limit, (g_lo, g_hi, n_g), tables
 
 
@@ -221,7 +231,25 @@ def run_optimise(args) -> int:
     from fipscan.contour.differentiable import contour_problem
     from fipscan.io.results import write_json
 
-    model, experiment, pot, n_limit, (g_lo, g_hi, n_g), tables = _setup(args, pre)
+    def check(z_edges, mass_range):  # the design range of fipscan.contour.design._bounds, named by option
+        z0, z1 = float(z_edges[0]), float(z_edges[-1])
+        span = f"the decay cells of {pre[0].name} span [{z0:.6g}, {z1:.6g}] m"
+        if args.constraint == "length-fixed":
+            length = 0.5 * (z1 - z0) if args.length is None else args.length
+            if length > z1 - z0:
+                raise InputError(f"--length {length!r} m is longer than the tabulated {z1 - z0:.6g} m ({span})")
+            hi_max = z1 - length
+        else:
+            hi_max = z1 - 1e-3 * (z1 - z0)
+        if bounds is not None and (bounds[0] < z0 - 1e-9 or bounds[1] > hi_max + 1e-9):
+            raise InputError(f"--range {args.zrange} leaves the allowed decay-volume starts [{z0:.6g}, "
+                             f"{hi_max:.6g}] m of --constraint {args.constraint} ({span})")
+        if args.mass is not None and not mass_range[0] <= args.mass <= mass_range[1]:
+            where = "--tables" if args.tables else "--masses"
+            raise InputError(f"--mass {args.mass!r} GeV is outside the tabulated masses [{mass_range[0]!r}, "
+                             f"{mass_range[1]!r}] GeV ({where})")
+
+    model, experiment, pot, n_limit, (g_lo, g_hi, n_g), tables = _setup(args, pre, check)
     if args.mass is not None:
         check_mass(args.mass, *model.mass_range, what="--mass")
     problem = contour_problem(tables, experiment, pot=pot, n_limit=n_limit, couplings=(g_lo, g_hi), n_grid=n_g)

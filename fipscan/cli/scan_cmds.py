@@ -140,10 +140,23 @@ def _precheck_scan(args):
     from fipscan.io.results import check_output_set_dir
 
     check_output_set_dir(args.output, "-o/--output")
+    _args.experiment("--experiment", args.experiment)
     experiment = load_experiment(args.experiment)
+    primary = pot if pot is not None else float(experiment.pot)
     if projections is None:
         same = experiment.pot_projection == experiment.pot
         projections = () if pot is not None or same else (experiment.pot_projection,)
+    for x in projections:  # a projection at the primary POT duplicates contour.csv
+        if _args.pot_file_name(x) == _args.pot_file_name(primary):
+            given = "--pot" if pot is not None else f"the POT of {experiment.name},"
+            raise InputError(f"--projection {x!r} is the primary POT ({given} {primary!r}) whose contour is "
+                             "contour.csv; give a different POT")
+    if args.method == "fc":  # the belt's size limit, before the scan (counts scale with POT)
+        observed = args.observed if args.observed is not None else int(experiment.observed)
+        scaled = args.background is not None and args.background_mode == "scale"
+        _args.fc_counts(observed, [(args.background, "")] + [
+            (args.background * p / primary, f" (scaled to {p!r} POT by --background-mode scale)")
+            for p in (projections if scaled else ())])
     return experiment, m_axis, g_axis, channels, projections, curve
 
 
@@ -193,6 +206,7 @@ def run_info(args) -> int:
     _args.model_name("--model", args.model)
     check_mass(args.mass, what="--mass")
     check_coupling(args.coupling, "--coupling")
+    _args.experiment("--experiment", args.experiment)
     experiment = load_experiment(args.experiment)
     _enable_precision(False)
     model = load_model(args)

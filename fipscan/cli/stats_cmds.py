@@ -33,14 +33,25 @@ def run_limit(args) -> int:
     from fipscan.io.results import write_json
     from fipscan.stats import limit_report
 
-    report = limit_report(checks.count("--observed", args.observed),
-                          checks.nonnegative("--background", args.background),
-                          checks.nonnegative("--background-uncertainty", args.background_uncertainty),
-                          cl=checks.probability("--cl", args.cl), method=args.method)
+    from fipscan.cli import _args
+    from fipscan.errors import InputError
+
+    n = checks.count("--observed", args.observed)
+    b = checks.nonnegative("--background", args.background)
+    db = checks.nonnegative("--background-uncertainty", args.background_uncertainty)
+    cl = checks.probability("--cl", args.cl)
+    if db > 0 and args.method == "fc":
+        raise InputError("--background-uncertainty needs --method cls: Feldman-Cousins (--method fc) takes a "
+                         "known background")
+    if db > 0 and b == 0:
+        raise InputError("--background-uncertainty > 0 needs --background > 0 (a prior with mean 0 has no width)")
+    if args.method == "fc":
+        _args.fc_counts(n, [(b, "")])
+    report = limit_report(n, b, db, cl=cl, method=args.method)
     if args.json:
         write_json(report)
-    else:
-        print(f"{report['upper_limit']:.6g}")
+    else:  # every digit (1e15 + 2 is not 1e+15), and never -0
+        print(repr(float(report["upper_limit"]) + 0.0))
     return 0
 
 
@@ -48,14 +59,23 @@ def run_discovery(args) -> int:
     from fipscan.io.results import write_json
     from fipscan.stats import discovery_report
 
+    from fipscan.errors import InputError
+
     kwargs = {}
+    if not args.global_:
+        for option, value in (("--mass-window", args.mass_window), ("--resolution", args.resolution)):
+            if value is not None:
+                raise InputError(f"{option} needs --global (it sets the look-elsewhere trials factor of a peak "
+                                 "search); add --global or drop it")
     if args.global_:
         if args.mass_window is None or args.resolution is None:
-            raise ValueError("--global needs --mass-window LO:HI and --resolution")
-        try:
-            lo, hi = (float(x) for x in args.mass_window.split(":"))
-        except ValueError:
-            raise ValueError(f"--mass-window must be LO:HI, got '{args.mass_window}'") from None
+            raise InputError("--global needs --mass-window LO:HI and --resolution")
+        parts = args.mass_window.split(":")
+        if len(parts) != 2:
+            raise InputError(f"--mass-window must be LO:HI, got '{args.mass_window}'")
+        lo, hi = (checks.nonnegative(f"--mass-window {which}", x) for which, x in zip(("LO", "HI"), parts))
+        if not lo < hi:
+            raise InputError(f"--mass-window must be LO:HI with LO < HI, got '{args.mass_window}'")
         kwargs = dict(mode="global", mass_window=(lo, hi),
                       mass_resolution=checks.positive("--resolution", args.resolution))
     report = discovery_report(checks.nonnegative("--background", args.background),

@@ -36,7 +36,12 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from fipscan import checks
 from fipscan.detectors import SelectionCuts, parse_detector
+
+#: upper bounds of the beam keys (a TOML beyond them is refused at load, naming the key)
+MAX_BEAM_ENERGY_GEV = 1e5
+MAX_POT = checks.MAX_POT
 from fipscan.errors import ConfigError
 from fipscan.experiments._reader import Section
 
@@ -299,13 +304,14 @@ def parse_experiment(cfg: Mapping, source: str = "<experiment>") -> Experiment:
     b = top.section("beam")
     beam = Beam(
         particle=b.string("particle", choices=("proton",)),
-        energy_gev=b.number("energy_gev", positive=True),
-        pot=b.number("pot", positive=True),
+        # bounds: a fixed-target beam below 100 TeV (above any accelerator's); POT below 1e30, as the CLI's --pot
+        energy_gev=b.number("energy_gev", positive=True, hi=MAX_BEAM_ENERGY_GEV),
+        pot=b.number("pot", positive=True, hi=MAX_POT),
         pot_uncertainty=b.number("pot_uncertainty", 0.0, nonnegative=True, hi=1.0),
         pot_projection=0.0,
         spectra=b.string("spectra", "default"),
     )
-    beam = replace(beam, pot_projection=b.number("pot_projection", beam.pot, positive=True))
+    beam = replace(beam, pot_projection=b.number("pot_projection", beam.pot, positive=True, hi=MAX_POT))
     if beam.spectra != "default" and not Path(beam.spectra).is_file():
         raise b.error("spectra", f"names no file: {beam.spectra!r} (use 'default' or a file made by "
                                  "'fipscan spectra generate')")

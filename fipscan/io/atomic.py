@@ -113,10 +113,15 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: st
         kwargs: dict = {}
     else:
         kwargs = {"encoding": "utf-8", "newline": ""}
-    with _replacing(path) as (fd, _tmp):
-        with os.fdopen(fd, mode, **kwargs) as fh:
-            write(fh)
-            fh.flush()
+    try:
+        with _replacing(path) as (fd, _tmp):
+            with os.fdopen(fd, mode, **kwargs) as fh:
+                write(fh)
+                fh.flush()
+    except OSError as exc:
+        if exc.filename is None:  # e.g. ENOSPC from write(): say which file it was
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        raise
     return path
 
 
@@ -133,22 +138,28 @@ def atomic_write_json(path: str | os.PathLike, doc: Mapping | list, *, indent: i
 
 
 def atomic_write_h5(path: str | os.PathLike, write: Callable[[Any], None]) -> pathlib.Path:
-    """An HDF5 file, atomically: ``write(f)`` fills an open, writable ``h5py.File`` (on the temporary
-    file's path, so HDF5 does its own I/O).  Creates the folder if needed.
+    """An HDF5 file, atomically: ``write(f)`` fills an open, writable ``h5py.File``.  Creates the folder
+    if needed.
+
+    The file is built in memory and its bytes are written by Python (:func:`atomic_write`): HDF5 never
+    writes to the disk itself, because its own I/O meeting a full disk ends the process (a crash in
+    the library's close, seen with h5py 3 on ENOSPC), where Python's write raises an OSError that is
+    reported in one line naming the file.  The memory cost is one copy of the file.
 
     For the stamped and checksummed files of the cache see :func:`fipscan.cache.atomic_write_h5`,
     which is built on this.
     """
+    import io
+
     import h5py
 
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _replacing(path) as (fd, tmp):
-        os.close(fd)
-        with h5py.File(tmp, "w") as f:
-            write(f)
-            f.flush()
-    return path
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        write(f)
+        f.flush()
+    return atomic_write(path, lambda fh: fh.write(buf.getbuffer()))
 
 
 def atomic_copy(src: str | os.PathLike, dst: str | os.PathLike) -> pathlib.Path:

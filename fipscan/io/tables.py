@@ -23,6 +23,7 @@ Files written by :func:`save_tables` are stamped and checksummed like cache entr
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -126,9 +127,19 @@ def _check_suffix(path: Path, what: str) -> None:
         raise InputError(f"{what} {path} must be an HDF5 file named *.h5, got the suffix '{path.suffix}'")
 
 
-def save_tables(tables, path: str | os.PathLike, *, model: str = "", experiment: str = "") -> Path:
+def _identity(thing) -> tuple[str, str]:
+    """(name, canonical JSON of its settings(), "" for a bare name) of a model or experiment."""
+    from fipscan.cache import canonical_json
+
+    if thing is None or isinstance(thing, str):
+        return ("" if thing is None else thing), ""
+    return str(thing.name), canonical_json(thing.settings())
+
+
+def save_tables(tables, path: str | os.PathLike, *, model="", experiment="") -> Path:
     """Write YieldTables to the HDF5 file ``path`` (``.h5``/``.hdf5``; the folder must exist),
-    atomically, with the names of the model and experiment they were built for.
+    atomically, with the model and experiment they were built for (names, or instances: then also
+    their settings, which :func:`load_tables` compares).
 
     The weights must be the sum of ``tables.per_channel`` (as precompute builds them); InputError
     otherwise, and for a wrong suffix or a missing folder.
@@ -143,16 +154,20 @@ def save_tables(tables, path: str | os.PathLike, *, model: str = "", experiment:
     total = sum(np.asarray(w, dtype=np.float64) for w in tables.per_channel.values()) if tables.per_channel else None
     if total is None or np.shape(total) != W.shape or not np.allclose(total, W, rtol=1e-6, atol=0.0):
         raise InputError("cannot save yield tables whose weights are not the sum of their per_channel tables")
+    (m_name, m_set), (e_name, e_set) = _identity(model), _identity(experiment)
     atomic_write_h5(path, lambda f: write_tables(f, tables), kind=TABLES_KIND, schema_version=TABLES_SCHEMA_VERSION,
-                    attrs={"model": str(model), "experiment": str(experiment)})
+                    attrs={"model": m_name, "experiment": e_name, "model_settings": m_set,
+                           "experiment_settings": e_set})
     return path
 
 
-def load_tables(path: str | os.PathLike, *, model: str | None = None, experiment: str | None = None,
-                dtype=None):
+def load_tables(path: str | os.PathLike, *, model=None, experiment=None, dtype=None):
     """YieldTables from a file of :func:`save_tables` (or a yield cache entry).
 
-    model, experiment: when given, a file built for another model or experiment is refused.
+    model, experiment: names or instances; when given, a file built for another model or experiment
+    is refused, and with instances also one built with other settings of them (an option of the model,
+    any number of the experiment's TOML), as far as the file records them (cache entries and files
+    of ``save_tables`` given instances do).
     Every problem (wrong suffix, missing, not HDF5, foreign or damaged file, other model) is an
     InputError of one line naming the file.
     """
@@ -180,8 +195,29 @@ def load_tables(path: str | os.PathLike, *, model: str | None = None, experiment
             raise InputError(f"table file {path} holds a fipscan '{kind}' file, not yield tables")
         if schema != expected_schema:
             raise InputError(f"table file {path} has layout version {schema}, this fipscan reads {expected_schema}")
+        recorded = {}  # what the file says it was built for: (name, settings JSON) per model / experiment
+        if kind == _CACHE_KIND:  # a cache entry: its key's settings
+            from fipscan.cache import canonical_json
+
+            try:
+                settings = json.loads(_attr_str(f.attrs.get("settings", "")) or "{}")
+            except ValueError:
+                settings = {}
+            for what in ("model", "experiment"):
+                if isinstance(settings.get(what), dict):
+                    sub = settings[what]
+                    recorded[what] = (str(sub.get("model" if what == "model" else "name", "")), canonical_json(sub))
+        else:
+            for what in ("model", "experiment"):
+                recorded[what] = (_attr_str(f.attrs.get(what, "")), _attr_str(f.attrs.get(f"{what}_settings", "")))
         for what, want in (("model", model), ("experiment", experiment)):
-            got = _attr_str(f.attrs.get(what, ""))
-            if want is not None and got and got != want:
-                raise InputError(f"table file {path} was built for {what} '{got}', not '{want}'")
+            if want is None:
+                continue
+            w_name, w_set = _identity(want)
+            got_name, got_set = recorded.get(what, ("", ""))
+            if got_name and got_name != w_name:
+                raise InputError(f"table file {path} was built for {what} '{got_name}', not '{w_name}'")
+            if w_set and got_set and got_set != w_set:
+                raise InputError(f"table file {path} was built for other settings of {what} '{w_name}' "
+                                 f"(its options or numbers differ): build the tables again")
         return read_tables(f, dtype, where=f"table file {path}")

@@ -192,6 +192,9 @@ class GenerationSettings:
         if self.n_workers is not None:
             if isinstance(self.n_workers, bool) or int(self.n_workers) != self.n_workers or self.n_workers < 1:
                 raise InputError(f"n_workers must be a positive integer, not {self.n_workers!r}")
+            most = 4 * (os.cpu_count() or 1)  # each worker is a PYTHIA process of ~0.3 GB
+            if self.n_workers > most:
+                raise InputError(f"n_workers = {self.n_workers} is more than 4 per CPU ({most} on this machine)")
             _set("n_workers", int(self.n_workers))
 
     def n_events(self, run: str) -> int:
