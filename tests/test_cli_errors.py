@@ -296,3 +296,23 @@ def test_pre_jax_checks_of_paths_and_fc_counts(tmp_path):
         _args.fc_counts(1001, [])
     with pytest.raises(InputError, match=r"--background 2000.0 \(at 2 POT\) .*--method cls"):
         _args.fc_counts(0, [(2000.0, " (at 2 POT)")])
+
+
+def test_a_failed_first_scan_leaves_no_empty_output_folder(tmp_path, monkeypatch, capsys):
+    """A full disk (or any failure) during a first run: one line, and no empty -o folder left behind;
+    a folder that existed before is kept."""
+    import errno
+
+    from fipscan.cli.main import main
+
+    def full_disk(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "x" / "scan.h5"))
+
+    monkeypatch.setattr("fipscan.scanner.scan", full_disk)
+    out = tmp_path / "new"
+    assert main(["scan", "--masses", "0.1:0.5:4", "--couplings", "1e-7:1e-4:6", "-o", str(out)]) == 2
+    assert "No space left on device" in capsys.readouterr().err and not out.exists()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    assert main(["scan", "--masses", "0.1:0.5:4", "--couplings", "1e-7:1e-4:6", "-o", str(kept)]) == 2
+    assert kept.is_dir()

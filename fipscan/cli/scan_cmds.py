@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import sys
 import time
 
@@ -173,17 +175,24 @@ def run_scan(args) -> int:
                                                 names=("--masses: mass", "--couplings: coupling"))
     experiment.check_masses(grid.masses, what="--masses: mass")
     channels = resolve_final_states(model, experiment, args.channels)
+    new_dir = not os.path.lexists(args.output)
     prepare_output_dir(args.output)
     t0 = time.perf_counter()
     print(f"fipscan: scanning {model.name} at {experiment.name} ({grid.masses.size} x {grid.couplings.size})",
           file=sys.stderr)
-    result = scan(model, experiment, grid, pot=args.pot, projections=projections, channels=channels,
-                  observed=args.observed, background=args.background,
-                  background_uncertainty=args.background_uncertainty, background_mode=args.background_mode,
-                  cl=args.cl, method=args.method, bands=not args.no_bands, dtype=dtype)
-    for note in result.inputs.get("notes", ()):
-        print(f"fipscan: note: {note}", file=sys.stderr)
-    written = result.save(args.output, compare=args.compare)
+    try:
+        result = scan(model, experiment, grid, pot=args.pot, projections=projections, channels=channels,
+                      observed=args.observed, background=args.background,
+                      background_uncertainty=args.background_uncertainty, background_mode=args.background_mode,
+                      cl=args.cl, method=args.method, bands=not args.no_bands, dtype=dtype)
+        for note in result.inputs.get("notes", ()):
+            print(f"fipscan: note: {note}", file=sys.stderr)
+        written = result.save(args.output, compare=args.compare)
+    except BaseException:
+        if new_dir:  # a failed first run leaves no empty output folder behind
+            with contextlib.suppress(OSError):
+                os.rmdir(args.output)
+        raise
     dt = time.perf_counter() - t0
     print(f"fipscan: wrote {', '.join(sorted(written))} to {args.output} in {dt:.1f} s", file=sys.stderr)
     if args.json:

@@ -64,11 +64,10 @@ def cls_value(signal, n_obs, background=0.0, background_uncertainty=0.0) -> floa
 
 
 def _cls_upper(n: int, b: float, db: float, cl: float) -> float:
-    alpha = 1.0 - cl
+    log_alpha = math.log1p(-cl)  # ln(1 - cl) without cancellation: cl = 1e-300 gives a limit of 1e-300, not 0
     if n == 0:
         # CLs(s) = exp(-s) exactly for n = 0 (the background factors cancel)
-        return -math.log(alpha)
-    log_alpha = math.log(alpha)
+        return -log_alpha
     # in log space: P(N <= n | b) underflows for n far below b (n = 3 over b = 800 is e^-780)
     log_denominator = log_cdf_total(n, 0.0, b, db)
 
