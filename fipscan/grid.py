@@ -10,7 +10,8 @@ import numpy as np
 from fipscan import checks
 from fipscan.errors import InputError
 
-__all__ = ["Grid", "parse_axis", "parse_range", "check_mass", "check_coupling", "MAX_AXIS_POINTS"]
+__all__ = ["Grid", "parse_axis", "parse_range", "check_mass", "check_coupling", "refine_masses", "MAX_AXIS_POINTS",
+           "RESONANCE_OFFSETS"]
 
 
 def _digits(x: float, bound: float) -> str:
@@ -72,6 +73,42 @@ def parse_axis(name: str, text, what: str, *, min_points: int = 2, default_n: in
     return lo, hi, n
 
 
+#: where masses are added around a narrow resonance of mass M and width Gamma (:func:`refine_masses`):
+#: M + t Gamma for these t, i.e. every 0.15-0.25 Gamma across the peak (half maximum at t = +-0.5) and
+#: coarser out to +-5 Gamma, where a Breit-Wigner has fallen to 1% of its peak
+RESONANCE_OFFSETS = (-5.0, -3.0, -2.0, -1.5, -1.0, -0.75, -0.5, -0.3, -0.15, 0.0,
+                     0.15, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
+
+
+def refine_masses(masses, resonances, offsets=RESONANCE_OFFSETS, *, with_names=False):
+    """``masses`` [GeV] with points added around each narrow resonance, sorted: (n,) -> (n + k,);
+    with ``with_names`` the pair (masses, names of the resonances refined around).
+
+    resonances: iterable of (name, M, Gamma) [GeV] (a model's ``resonances``).  A resonance whose peak
+    lies inside [masses.min(), masses.max()] and which the grid does not already resolve (a grid step
+    at M wider than Gamma / 4) gets the masses M + t Gamma for t in ``offsets`` that fall inside the
+    range.  Masses are never removed; a point within 1e-9 (relative) of an existing one is not added.
+    A contour then resolves the resonance whatever the base grid: e.g. the omega(782) (8.7 MeV wide)
+    against the 4.8% step of a 100-mass grid from 0.01 to 1 GeV.
+    """
+    m = np.sort(np.asarray(masses, float).ravel())
+    lo, hi = (m[0], m[-1]) if m.size else (0.0, 0.0)
+    extra, names = [], []
+    for name, mass, width in resonances if m.size >= 2 else ():
+        if not lo < mass < hi or not width > 0:
+            continue
+        k = int(np.searchsorted(m, mass))
+        step = m[k] - m[k - 1]
+        if step <= 0.25 * width:
+            continue
+        extra.extend(x for x in (mass + t * width for t in offsets) if lo < x < hi)
+        names.append(name)
+    if extra:
+        m = np.unique(np.concatenate([m, np.asarray(extra, float)]))
+        m = m[np.concatenate([[True], np.diff(np.log(m)) > 1e-9])]
+    return (m, names) if with_names else m
+
+
 def parse_range(text: str, what: str) -> tuple[float, float, int]:
     """Parse 'LO:HI:N' (log-spaced, LO < HI, 2 <= N <= MAX_AXIS_POINTS) of the ``what`` axis."""
     return parse_axis(f"{what} range", text, what)
@@ -79,7 +116,8 @@ def parse_range(text: str, what: str) -> tuple[float, float, int]:
 
 @dataclass(frozen=True)
 class Grid:
-    """Log-spaced mass [GeV] and coupling axes."""
+    """Mass [GeV] and coupling axes: log-spaced (:meth:`log`), the mass axis possibly refined around
+    narrow resonances (:meth:`refined`)."""
 
     masses: np.ndarray
     couplings: np.ndarray
@@ -89,6 +127,11 @@ class Grid:
         for what, lo, hi, n in (("mass", m_lo, m_hi, n_m), ("coupling", g_lo, g_hi, n_g)):
             parse_range(f"{lo}:{hi}:{n}", what)
         return cls(np.geomspace(m_lo, m_hi, int(n_m)), np.geomspace(g_lo, g_hi, int(n_g)))
+
+    def refined(self, resonances) -> "Grid":
+        """This grid with masses added around each narrow resonance (:func:`refine_masses`; e.g. a
+        model's ``resonances``); the coupling axis is unchanged."""
+        return Grid(refine_masses(self.masses, resonances), self.couplings)
 
     @classmethod
     def from_ranges(cls, masses: str, couplings: str) -> "Grid":

@@ -9,6 +9,29 @@ import numpy as np
 __all__ = ["plot_result", "read_curve"]
 
 
+
+def model_options_text(model, width: int = 90) -> str:
+    """The model's options that differ from their defaults, "key=value, ..." (a tuple joined by commas;
+    cut to ``width`` characters with an ellipsis), for plot titles; "" for a model with default options.
+    Not a dataclass (a user's model): ""."""
+    import dataclasses
+
+    if not dataclasses.is_dataclass(model):
+        return ""
+    parts = []
+    for f in dataclasses.fields(model):
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else dataclasses.MISSING)
+        value = getattr(model, f.name)
+        if value == default:
+            continue
+        text = ",".join(map(str, value)) if isinstance(value, (tuple, list)) else f"{value:g}" if isinstance(
+            value, float) else str(value)
+        parts.append(f"{f.name}={text}")
+    parts.sort(key=lambda t: t.startswith("production_channels="))  # the long list last
+    out = ", ".join(parts)
+    return out if len(out) <= width else out[: width - 1] + "…"
+
 def read_curve(path) -> np.ndarray:
     """A published curve: two whitespace- or comma-separated columns (mass [GeV], coupling); '#' comments."""
     from fipscan.errors import InputError
@@ -120,7 +143,9 @@ def plot_result(result, fh, *, fmt="png", compare=None):
     from fipscan.final_states import get_final_state
 
     chans = "+".join(f"${get_final_state(c).label}$" for c in result.channels)
-    ax.set_title(f"{result.model.label} → {chans}: 90% CL exclusion", fontsize=10)
+    options = model_options_text(result.model)
+    ax.set_title(f"{result.model.label} → {chans}: 90% CL exclusion" + (f"\n{options}" if options else ""),
+                 fontsize=10 if not options else 9)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, loc="upper right")
     else:  # nothing excluded at any POT: say so rather than draw an empty frame

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["random_yield_tables", "toy_tables"]
+__all__ = ["cli_json", "random_yield_tables", "toy_tables"]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -18,6 +18,20 @@ __all__ = ["random_yield_tables", "toy_tables"]
 #: fine-structure constant and hbar c [GeV m], only for the scale of the synthetic decay lengths
 _ALPHA = 1 / 137.035999
 _HBARC_GEV_M = 1.973269804e-16
+
+
+def cli_json(*args, timeout: float = 300.0):
+    """Run ``fipscan ARGS --json`` in a fresh process (the installed CLI, as a user would) and return
+    its parsed JSON output; AssertionError with the stderr when it exits non-zero."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "fipscan.cli.main", *map(str, args), "--json"],
+                         capture_output=True, text=True, env=dict(os.environ), timeout=timeout)
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
 
 
 def random_yield_tables(n_masses: int = 5, n_p: int = 8, n_z: int = 6, *,

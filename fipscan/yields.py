@@ -16,7 +16,6 @@ from typing import Mapping
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import logsumexp
 
 from fipscan.acceptance import build_acceptance_table
 from fipscan.errors import InputError
@@ -85,17 +84,16 @@ class YieldTables:
 
     def log_events(self, i, log_g, pot):
         """log N at mass index i (python int) and log coupling(s) ``log_g``."""
-        parts = [kyields.log_events(log_g, W[i], self.log_s1[i], self.a_edges, jnp.log(pot), n, self.n_width)
-                 for n, W in self.power_groups()]
-        return parts[0] if len(parts) == 1 else logsumexp(jnp.stack(parts), axis=0)
+        return kyields.sum_power_terms((kyields.log_events(log_g, W[i], self.log_s1[i], self.a_edges, jnp.log(pot),
+                                                           n, self.n_width)
+                                        for n, W in self.power_groups()), log=True)
 
     def events_grid(self, log_g, pot, chunk=16):
         """N on the (Nm, Ng) grid of these masses and the log couplings ``log_g`` (one fused kernel per
         power group, :meth:`power_groups`)."""
         lg = jnp.asarray(log_g)
-        parts = [kyields.events_grid(lg, W, self.log_s1, self.a_edges, pot, n, self.n_width, chunk)
-                 for n, W in self.power_groups()]
-        return parts[0] if len(parts) == 1 else sum(parts[1:], parts[0])
+        return kyields.sum_power_terms(kyields.events_grid(lg, W, self.log_s1, self.a_edges, pot, n, self.n_width, chunk)
+                                       for n, W in self.power_groups())
 
     def _final_state_groups(self, name) -> tuple[tuple[float, jax.Array], ...]:
         """Power groups of final state ``name``: exact for single-power tables; with several powers the

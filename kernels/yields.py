@@ -51,6 +51,18 @@ from .decay import cell_log_probabilities
 from .numerics import log1mexp_from_log, safe_log
 
 
+def sum_power_terms(terms, log=False):
+    """The sum over the power groups of a yield: ``terms`` a sequence of equally shaped arrays, one per
+    power of the coupling (N = sum_n g^n ..., see fipscan.yields.YieldTables.power_groups); their sum,
+    or with ``log`` their log-sum-exp (the terms are logs).  One term is returned as it is."""
+    terms = list(terms)
+    if len(terms) == 1:
+        return terms[0]
+    if log:
+        return logsumexp(jnp.stack(terms), axis=0)
+    return sum(terms[1:], terms[0])
+
+
 def log_events(log_g, weights, log_s1, a_edges, log_pot, n_prod=2.0, n_width=2.0):
     """log N for one mass at log coupling ``log_g`` (scalar or any shape).
 

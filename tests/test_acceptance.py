@@ -472,7 +472,7 @@ def test_table_default_grids_and_validation(exp):
         build_acceptance_table(exp, "ee", n_mc=0, cache=False)
     with pytest.raises(InputError):
         build_acceptance_table(exp, "ee", angular="longitudinal", cache=False)
-    with pytest.raises(ConfigError, match="no selection for final state gammagamma"):
-        build_acceptance_table(exp, "gammagamma", cache=False)
+    with pytest.raises(ConfigError, match="no selection for final state pi0gamma"):
+        build_acceptance_table(exp, "pi0gamma", cache=False)
     with pytest.raises(InputError):
         AcceptanceTable("ee", np.zeros(2), np.zeros(1), np.zeros(1), np.array([0.0, 1.0]), np.zeros((2, 1, 1, 1)))

@@ -188,6 +188,7 @@ def test_check_grads_widths():
     # d ln Gamma / dm ~ 1e3 per GeV).
     masses = jnp.array([0.05, 0.3, 0.5, 0.7, 0.78, 0.9, 1.02, 1.3, 1.6, 1.95])
     eps = jnp.full_like(masses, 1e-4)
+    @jax.jit
     def f(a, b):
         return jnp.log(dp.total_width(a, b))
 
@@ -218,3 +219,66 @@ def test_jit_does_not_recompile():
     n = f._cache_size()
     f(jnp.array([0.4, 0.9]), 2e-4)
     assert f._cache_size() == n
+
+
+# ---------------------------------------------------------------- exclusive fits (published parameters)
+# Tolerances named after the issue's targets: the DarkCast total width within 1% below 1.1 GeV and
+# within 5% up to 2 GeV; an exclusive channel within 5% where its BR exceeds 1%.
+TOL_BELOW_1P1 = 0.01
+TOL_TO_2GEV = 0.05
+TOL_CHANNEL = 0.05
+
+
+@pytest.mark.parametrize("m", sorted(DARKCAST_TOTAL))
+def test_total_width_within_issue_tolerance_of_darkcast(m):
+    tol = TOL_BELOW_1P1 if m < 1.1 else TOL_TO_2GEV
+    assert float(_TOTAL(m, 1.0)) / DARKCAST_TOTAL[m] == pytest.approx(1.0, abs=tol)
+
+
+def test_widths_just_above_the_omega_match_darkcast_channels():
+    # DarkCast (arXiv:1801.04847) public R_mu^F grids at 0.79 GeV: pi+pi- 6.014, pi+pi-pi0 3.159, i.e.
+    # Gamma = 1.156e-2 and 6.07e-3 GeV at eps = 1; total 2.200e-2 GeV (+-2%)
+    ex = jax.jit(dp.hadronic_exclusive_widths)(0.79, 1.0)
+    assert float(_TOTAL(0.79, 1.0)) == pytest.approx(2.200e-2, rel=0.02)
+    assert float(ex["pi+pi-"]) == pytest.approx(1.156e-2, rel=TOL_CHANNEL)
+    assert float(ex["pi+pi-pi0"]) == pytest.approx(6.07e-3, rel=TOL_CHANNEL)
+
+
+def test_three_pion_ratio_has_no_spurious_dip_at_1p5_gev():
+    # e+e- -> pi+pi-pi0 (BaBar/SND) stays ~0.1 in R between the omega(1420) and omega(1650)
+    r = _vmd.r_3pi(jnp.linspace(1.2, 1.8, 25) ** 2)
+    assert float(jnp.min(r)) > 0.03
+    assert float(_vmd.r_3pi(1.5**2)) == pytest.approx(0.10, rel=0.3)
+
+
+def test_kaon_form_factor_sum_rules():
+    # F_K+(0) = 1 (charge), F_K0(0) = 0: arXiv:1002.0279 fit 2 satisfies them to 1% (the constant
+    # widths of its omega tower leave a small imaginary part at s = 0)
+    assert abs(complex(_vmd._kaon_ff(jnp.asarray(1e-4), True)) - 1.0) < 1e-2
+    assert abs(complex(_vmd._kaon_ff(jnp.asarray(1e-4), False))) < 1e-2
+
+
+def test_narrow_resonances_resolved():
+    # the omega (8.7 MeV) and phi (4.2 MeV) lines: the maximum of R on a 0.25 MeV grid sits within
+    # 1 MeV of the meson masses and the line is not smeared (half width below 6 MeV)
+    for lo, hi, m0, fn in ((0.770, 0.795, C.M_OMEGA, _vmd.r_3pi), (1.010, 1.030, C.M_PHI, _vmd.r_kk_charged)):
+        m = jnp.arange(lo, hi, 2.5e-4)
+        r = fn(m * m)
+        i = int(jnp.argmax(r))
+        assert abs(float(m[i]) - m0) < 1e-3
+        half = m[r > 0.5 * r[i]]
+        assert float(half[-1] - half[0]) < 0.012
+
+
+def test_three_photon_width_beyond_euler_heisenberg():
+    # McDermott, Patel, Ramani, arXiv:1705.00619 eq. (8): 1.45e-16 GeV at m = 1 MeV, eps = 1
+    assert float(dp.width_3gamma(1e-3, 1.0)) == pytest.approx(1.45e-16, rel=0.02)
+
+
+def test_continuity_across_the_join_to_the_inclusive_ratio():
+    # 'other' switches on smoothly from 1.4 GeV: no step in R_total on a 1 MeV grid from 1.3 to 2.0 GeV
+    m = jnp.arange(1.3, 2.0, 1e-3)
+    r = _vmd.r_total(m * m)
+    assert float(jnp.max(jnp.abs(jnp.diff(r)))) < 0.02
+    other = _vmd.r_channels(m * m)["other"]
+    assert float(other[0]) == 0.0 and bool(jnp.all(jnp.isfinite(other)))

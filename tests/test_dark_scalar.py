@@ -1,11 +1,7 @@
 """BC4 dark scalar (fipscan.models.dark_scalar): closed forms, production limits, dispersive widths,
 branching ratios, the long-lived limit of the yields and the info CLI."""
 
-import json
 import math
-import os
-import subprocess
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -16,6 +12,7 @@ import fipscan
 from fipscan import constants as C
 from fipscan.models import dark_scalar as ds
 from fipscan.models import get_model
+from fipscan.testing import cli_json
 
 #: the literature values of the m_S -> 0 production rates (BR/theta^2) depend on m_t^4 |V|^2 and the
 #: form factor at q^2 = 0; the spread between the quoted numbers is ~10%
@@ -106,6 +103,26 @@ def test_kaon_decay_fraction_between_its_limits():
     assert np.all(np.diff(f) < 0)
     # thick-target limit: lambda / (beta gamma c tau) for p c tau >> lambda m
     assert f[-1] == pytest.approx(lam * C.M_K / (100.0 * C.C_LIGHT * ds.TAU_KPLUS), rel=1e-3)
+    # a dump of finite length L: thin target (L << decay and interaction lengths) f -> L / (beta gamma c tau);
+    # the fraction grows with L towards the thick-target value and never exceeds it
+    p = jnp.asarray([1.0, 10.0, 100.0])
+    l_d = np.asarray(p) * C.C_LIGHT * ds.TAU_KPLUS / C.M_K
+    thin = np.asarray(ds.kaon_decay_fraction(p, C.M_K, ds.TAU_KPLUS, lam, 1e-4))
+    np.testing.assert_allclose(thin, 1e-4 / l_d, rtol=1e-3)
+    thick = np.asarray(ds.kaon_decay_fraction(p, C.M_K, ds.TAU_KPLUS, lam))
+    lengths = (1e-4, 0.1, 1.0, 3.0, 100.0)
+    fs = np.array([np.asarray(ds.kaon_decay_fraction(p, C.M_K, ds.TAU_KPLUS, lam, L)) for L in lengths])
+    assert np.all(np.diff(fs, axis=0) > 0) and np.all(fs <= thick * (1 + 1e-12))
+    np.testing.assert_allclose(fs[-1], thick, rtol=1e-12)  # 100 m = 500 interaction lengths
+    # as a model option: the kaon channels' rate follows it
+    from fipscan.errors import ConfigError
+    from fipscan.models import get_model, parse_model_options
+
+    opts = parse_model_options("dark-scalar", ["kaon_dump_length=0.5"])
+    assert get_model("dark-scalar", **opts).settings()["kaon_dump_length"] == 0.5
+    assert "kaon_dump_length" not in get_model("dark-scalar").settings()  # the default keeps its cache keys
+    with pytest.raises(ConfigError, match="kaon_dump_length"):
+        get_model("dark-scalar", kaon_dump_length=-1.0)
 
 
 # Winkler arXiv:1809.01876 Fig. 3 (Gamma(S -> pi pi)/sin^2 theta [GeV]) at masses between the nodes of
@@ -186,11 +203,7 @@ def test_kaon_parent_weight_reduces_the_kaon_yield():
 
 
 def test_info_json_reports_b_and_k_production():
-    res = subprocess.run([sys.executable, "-m", "fipscan.cli.main", "info", "--model", "dark-scalar",
-                          "--mass", "0.5", "--coupling", "1e-6", "--json"],
-                         capture_output=True, text=True, env=dict(os.environ), timeout=300)
-    assert res.returncode == 0, res.stderr
-    info = json.loads(res.stdout)
+    info = cli_json("info", "--model", "dark-scalar", "--mass", "0.5", "--coupling", "1e-6")
     assert info["production"]["bplus->kplus"] == pytest.approx(float(ds.br_b_to_k_scalar(0.5, 1e-6)), rel=1e-9)
     assert info["production"]["bplus->kplus"] == pytest.approx(1e-6 * 0.39, rel=0.05)
     assert info["production"]["kplus->piplus"] == 0.0  # closed above m_K - m_pi
@@ -248,3 +261,45 @@ def test_inclusive_b_production_replaces_the_exclusive_channels():
     m, mx = 1.0, float(ds.inclusive_recoil_mass(1.0, ds.M_BPLUS))
     lam = (ds.M_BPLUS**2 - (m + mx) ** 2) * (ds.M_BPLUS**2 - (m - mx) ** 2)
     assert math.sqrt(lam) / (2 * ds.M_BPLUS) == pytest.approx((ds.M_B_QUARK**2 - m * m) / (2 * ds.M_B_QUARK), rel=1e-9)
+
+
+def test_cli_scan_writes_the_bc4_outputs_on_the_model_coupling_range(tmp_path, capsys):
+    """`fipscan scan --model dark-scalar` (no --couplings): the outputs of BC1 on the sin^2 theta axis,
+    whose default range reaches the physical bound sin^2 theta = 1 (below 2 m_mu the region does)."""
+    import h5py
+
+    from fipscan.cli.main import main
+
+    out = tmp_path / "bc4"
+    assert main(["scan", "--model", "dark-scalar", "--masses", "0.05:0.5:6", "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert {"contour.csv", "contour_pot1e18.csv", "contour_polygon.csv", "scan.h5", "contour.png",
+            "contour.pdf"} <= {p.name for p in out.iterdir()}
+    with h5py.File(out / "scan.h5") as f:
+        g = f["coupling"]
+        assert g.attrs["name"] == "sin2theta" and g.shape == (120,)
+        assert (g[0], g[-1]) == (pytest.approx(1e-12), pytest.approx(1.0))
+        assert {"-2", "-1", "0", "+1", "+2"} <= set(f["pot_0/expected"])  # expected bands
+        assert f["pot_1"].attrs["pot"] == 1e18
+        assert "kplus->piplus" in f["events_by_production"]
+    rows = list(csv_rows(out / "contour.csv"))
+    assert rows[0][:2] == ["mass_gev", "coupling_lower"]
+    low = [r for r in rows[1:] if float(r[0]) < 0.2]
+    assert low and all(float(r[2]) == 1.0 for r in low)  # the region reaches the bound sin^2 theta = 1
+
+
+def csv_rows(path):
+    import csv
+
+    with open(path, newline="") as f:
+        yield from csv.reader(f)
+
+
+def test_plot_title_names_the_model_options_that_differ_from_the_defaults():
+    from fipscan.plotting import model_options_text
+
+    assert model_options_text(get_model("dark-scalar")) == ""
+    text = model_options_text(get_model("dark-scalar", b_production="inclusive", kaon_dump_length=3.0))
+    assert text.startswith("kaon_dump_length=3, b_production=inclusive, production_channels=bplus->xs")
+    assert len(text) <= 90 and text.endswith("…")
+    assert model_options_text(get_model("dark-photon", form_factor=False)) == "form_factor=False"

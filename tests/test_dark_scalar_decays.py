@@ -108,6 +108,21 @@ def test_na62_hadronic_selections_and_backgrounds_come_from_the_toml():
     assert (exp.backgrounds["kk"].expected, exp.backgrounds["kk"].uncertainty) == (4.6e-7, 1.52e-6)
     assert (exp.backgrounds["pipipi0pi0"].expected, exp.backgrounds["pipipi0pi0"].uncertainty) == (1.6e-8, 7.4e-8)
     assert exp.efficiency["kk"] == exp.efficiency["pipipi0pi0"] == exp.efficiency["mumu"]
+    # the other hadronic final states of the same paper: SR background (central, upper 68% error)
+    published = {"pipipi0": (1.2e-7, 4.3e-7), "pipieta": (7.0e-8, 2.62e-7), "pipigamma": (0.007, 0.004),
+                 "kkpi0": (1.5e-9, 3.1e-9)}
+    for fs, (expected, upper) in published.items():
+        b, sel = exp.backgrounds[fs], exp.selections[fs]
+        assert (b.expected, b.uncertainty) == (expected, upper), fs
+        assert (sel.detector, sel.min_energy_gev, sel.min_photon_energy_gev) == ("lkr", 5.0, 1.0), fs
+        assert exp.efficiency[fs] == exp.efficiency["mumu"], fs
+    # the dark photon's --channels all scans every hadronic final state it decays to and NA62-BD selects
+    from fipscan.models import get_model
+    from fipscan.yields import resolve_final_states
+
+    every = resolve_final_states(get_model("dark-photon"), exp, "all")
+    assert {"pipi", "pipipi0", "pipipi0pi0", "kk", "kkpi0", "pipieta"} <= set(every)
+    assert "pipigamma" not in every  # no A' -> pi+ pi- gamma width in the model (an ALP final state)
 
 
 #: a coarse acceptance: two decay cells, 64 decays per point (enough for zero / non-zero)

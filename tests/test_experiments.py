@@ -30,11 +30,31 @@ def test_na62_typed_parts():
     assert (exp.target.material, exp.target.atomic_number) == ("Cu", 29)
     assert exp.decay_volumes == {"charged": (102.425, 182.0), "neutral": (102.425, 241.495)}
     assert isinstance(exp.detector, MagneticSpectrometer) and exp.detector.straw1_z == 183.0
-    assert exp.final_states == ("ee", "mumu", "pipi", "kk", "pipipi0pi0")
-    assert exp.efficiency == {"ee": 0.14, "mumu": 0.14, "pipi": 0.14, "kk": 0.14, "pipipi0pi0": 0.14}
+    hadronic = ("pipi", "kk", "pipipi0pi0", "pipipi0", "pipieta", "pipigamma", "kkpi0")
+    assert exp.final_states[:2] == ("ee", "mumu") and set(hadronic) <= set(exp.final_states)
+    assert all(exp.efficiency[fs] == 0.14 for fs in ("ee", "mumu", *hadronic))
+    assert exp.beam.cascade_enhancement is True
     assert exp.selections["ee"].min_separation_m == 0.10 and exp.selections["mumu"].detector == "muv3"
     assert len(exp.binning.log10p_edges) == 81 and len(exp.binning.acc_log10p) == 36
     assert exp.with_pot(1e18).pot == 1e18 and exp.pot == 1.4e17
+
+
+def test_cascade_enhancement_multiplies_heavy_flavour_only(tmp_path):
+    from fipscan.spectra import load_spectra
+
+    plain, exp = load_spectra(), load_experiment("na62-bd")
+    enhanced = exp.load_spectra()
+    # charm x 2.3, beauty x 1.7 (the file's settings), light mesons and photons untouched
+    for species, factor in (("d0", 2.3), ("ds", 2.3), ("bplus", 1.7), ("bs", 1.7), ("pi0", 1.0), ("kplus", 1.0)):
+        assert enhanced.per_pot[species] == pytest.approx(factor * plain.per_pot[species], rel=1e-12)
+        np.testing.assert_allclose(enhanced.hist[species], factor * plain.hist[species], rtol=1e-12)
+    assert enhanced.provenance["settings"]["cascade_enhancement"] is True
+    assert plain.provenance["settings"]["cascade_enhancement"] is False  # the file itself is unchanged
+    # switched off in a TOML: the file's numbers; a non-boolean value is refused naming the key
+    off = load_experiment(_variant(tmp_path, "cascade_enhancement = true", "cascade_enhancement = false"))
+    assert off.load_spectra().per_pot["bplus"] == plain.per_pot["bplus"]
+    with pytest.raises(ConfigError, match="beam.cascade_enhancement.*true or false"):
+        load_experiment(_variant(tmp_path, "cascade_enhancement = true", "cascade_enhancement = 1"))
 
 
 def test_cell_lattice_is_shared_by_every_final_state():

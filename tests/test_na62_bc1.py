@@ -139,11 +139,20 @@ def test_cli_scan_writes_every_output(tmp_path):
 
 
 def test_cli_scan_without_form_factor_differs_near_the_rho(tmp_path, capsys):
+    from fipscan import constants as C
+    from fipscan.grid import refine_masses
+
     common = ["--masses", "0.7:0.8:3", "--couplings", "1e-8:1e-4:60", "--pot", "1e18", "--no-bands"]
     a = run_main(capsys, "scan", *common, "-o", str(tmp_path / "ff"))
     b = run_main(capsys, "scan", *common, "--model-option", "form_factor=false", "-o", str(tmp_path / "noff"))
     assert a[0] == 0 and b[0] == 0, a[2] + b[2]
+    # the grid is refined around the omega (and the rho: a 5% step is wider than Gamma_rho / 4) by default
+    # (tests/test_mass_refinement.py), and the progress line says so
+    expected = refine_masses(np.geomspace(0.7, 0.8, 3), fipscan.get_model("dark-photon").resonances)
+    assert "masses added around rho(770), omega(782) (--no-refine" in a[2]
     with h5py.File(tmp_path / "ff" / "scan.h5") as f, h5py.File(tmp_path / "noff" / "scan.h5") as g:
+        np.testing.assert_allclose(f["mass_gev"][()], expected, rtol=1e-12)
+        assert np.isclose(f["mass_gev"][()], C.M_OMEGA, rtol=1e-12).any()
         ratio = f["pot_0/events"][...].max() / g["pot_0/events"][...].max()
     assert ratio > 1.5  # the time-like form factor enhances bremsstrahlung near rho/omega
 

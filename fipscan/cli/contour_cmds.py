@@ -48,7 +48,7 @@ def register(sub) -> None:
 
 
 def _common(p) -> None:
-    from fipscan.cli.scan_cmds import _model_option_arg
+    from fipscan.cli.scan_cmds import _model_option_arg, _no_refine_arg
 
     p.add_argument("--model", default="dark-photon", help="model name or module:Class (default: dark-photon)")
     _model_option_arg(p)
@@ -56,6 +56,7 @@ def _common(p) -> None:
     p.add_argument("--pot", type=float, default=None, help="protons on target (default: the experiment's)")
     p.add_argument("--masses", default="0.01:1.0:60",
                    help="LO:HI:N log-spaced mass nodes in GeV (default 0.01:1.0:60; ignored with --tables)")
+    _no_refine_arg(p)
     p.add_argument("--couplings", default="1e-10:1e-2:64",
                    help="LO:HI[:N] coupling box; N points per mass bracket the roots (default 1e-10:1e-2:64)")
     p.add_argument("--channels", default=None, help="detected final states, comma separated (default: model's)")
@@ -116,7 +117,7 @@ def _setup(args, pre, check=None):
     """Model, experiment, POT, limit, coupling box and the tables, from the common options (after
     :func:`_precheck`).  ``check(z_edges, (m_lo, m_hi))`` is called with the decay-cell edges [m] and the
     mass range of the tables before they are built (so that a refusal comes before the work)."""
-    from fipscan.cli.scan_cmds import _coupling_max, load_model
+    from fipscan.cli.scan_cmds import _coupling_max, load_model, refined_masses
     from fipscan.grid import check_coupling, check_mass
 
     experiment, (g_lo, g_hi, n_g), m_axis = pre
@@ -147,8 +148,10 @@ def _setup(args, pre, check=None):
 
         if check is not None:
             check(np.asarray(experiment.cell_edges(channels), float), (float(m_lo), float(m_hi)))
-        print(f"fipscan: building yield tables of {model.name} at {experiment.name} ({n_m} masses)", file=sys.stderr)
-        tables = precompute(model, experiment, np.geomspace(m_lo, m_hi, n_m), channels=channels)
+        masses, note = refined_masses(model, np.geomspace(m_lo, m_hi, n_m), args)
+        print(f"fipscan: building yield tables of {model.name} at {experiment.name} ({masses.size} masses"
+              f"{note})", file=sys.stderr)
+        tables = precompute(model, experiment, masses, channels=channels)
     if args.save_tables is not None:
         from fipscan.io.tables import save_tables
 

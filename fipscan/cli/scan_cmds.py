@@ -27,7 +27,10 @@ def register(sub) -> None:
                    help="final states, comma separated, or 'all' (every final state the model and the experiment "
                         "both have; default: the model's default ones, ee,mumu for the dark photon)")
     p.add_argument("--masses", default="0.01:1.0:100", help="LO:HI:N log-spaced masses in GeV")
-    p.add_argument("--couplings", default="1e-9:1e-3:120", help="LO:HI:N log-spaced couplings")
+    _no_refine_arg(p)
+    p.add_argument("--couplings", default=None,
+                   help="LO:HI:N log-spaced couplings (default: the model's range with 120 points, 1e-9:1e-3 for "
+                        "the dark photon, 1e-12:1 for the dark scalar)")
     _model_option_arg(p)
     p.add_argument("--observed", type=int, default=None, help="observed events (default: the experiment's)")
     p.add_argument("--background", type=float, default=None, help="expected background events at --pot")
@@ -65,6 +68,30 @@ def register(sub) -> None:
     r.add_argument("what", choices=("models", "experiments", "final-states"))
     r.add_argument("--json", action="store_true", help="a JSON list on stdout")
     r.set_defaults(func=run_list)
+
+
+#: points of the coupling axis when --couplings is not given (the range is the model's scan_range)
+DEFAULT_COUPLING_POINTS = 120
+
+
+def _no_refine_arg(p) -> None:
+    p.add_argument("--no-refine", action="store_true",
+                   help="keep the mass grid as given (default: masses are added around the model's narrow "
+                        "resonances, e.g. omega(782) and phi(1020) of the dark photon, so that the contour "
+                        "does not depend on the grid)")
+
+
+def refined_masses(model, masses, args):
+    """(masses, progress-line note): ``masses`` refined around the model's narrow resonances
+    (fipscan.grid.refine_masses) unless ``--no-refine``; the note says how many were added around which."""
+    from fipscan.grid import refine_masses
+
+    if args.no_refine:
+        return masses, ""
+    out, names = refine_masses(masses, getattr(model, "resonances", ()), with_names=True)
+    added = len(out) - len(masses)
+    note = f"; {added} masses added around {', '.join(names)} (--no-refine to keep the grid as given)" if added else ""
+    return out, note
 
 
 def _model_option_arg(p) -> None:
@@ -113,10 +140,10 @@ def _precheck_scan(args):
 
     _args.model_name("--model", args.model)
     m_axis = _args.grid_axis("--masses", args.masses, "mass")
-    g_axis = _args.grid_axis("--couplings", args.couplings, "coupling")
+    g_axis = _args.grid_axis("--couplings", args.couplings, "coupling") if args.couplings is not None else None
     pot = _args.pot("--pot", args.pot)
     projections = _args.projections("--projection", args.projection) if args.projection is not None else None
-    _args.grid_size(m_axis[2], g_axis[2], 1 + len(projections or (1,)))
+    _args.grid_size(m_axis[2], g_axis[2] if g_axis else DEFAULT_COUPLING_POINTS, 1 + len(projections or (1,)))
     channels = _args.final_states("--channels", args.channels)
     checks.optional(checks.nonnegative, "--background", args.background)
     checks.optional(checks.nonnegative, "--background-uncertainty", args.background_uncertainty)
@@ -171,15 +198,19 @@ def run_scan(args) -> int:
 
     dtype = _enable_precision(args.float32)
     model = load_model(args)
+    if g_axis is None:
+        g_axis = (*model.coupling.scan_range, DEFAULT_COUPLING_POINTS)
     grid = Grid.log(*m_axis, *g_axis).validate(model.mass_range, coupling_max=_coupling_max(model),
                                                 names=("--masses: mass", "--couplings: coupling"))
+    masses, note = refined_masses(model, grid.masses, args)
+    grid = Grid(masses, grid.couplings)
     experiment.check_masses(grid.masses, what="--masses: mass")
     channels = resolve_final_states(model, experiment, args.channels)
     new_dir = not os.path.lexists(args.output)
     prepare_output_dir(args.output)
     t0 = time.perf_counter()
-    print(f"fipscan: scanning {model.name} at {experiment.name} ({grid.masses.size} x {grid.couplings.size})",
-          file=sys.stderr)
+    print(f"fipscan: scanning {model.name} at {experiment.name} ({grid.masses.size} x {grid.couplings.size}"
+          f"{note})", file=sys.stderr)
     try:
         result = scan(model, experiment, grid, pot=args.pot, projections=projections, channels=channels,
                       observed=args.observed, background=args.background,

@@ -12,7 +12,7 @@ yield and acceptance tables.  Nothing downstream reads the TOML again.
 Layout (see ``na62_bd.toml`` for a full example)::
 
     name, title, kind = "beam-dump", references
-    [beam]       particle, energy_gev, pot, pot_uncertainty, pot_projection, spectra
+    [beam]       particle, energy_gev, pot, pot_uncertainty, pot_projection, spectra, cascade_enhancement
     [target]     material, mass_number, atomic_number
     [geometry]   production_z, production_y;  [geometry.decay_volumes] charged = [z0, z1], neutral = [...]
     [detector]   kind = "magnetic-spectrometer" | "calorimeter", and that kind's tables
@@ -68,7 +68,10 @@ class Background:
 class Beam:
     """particle ("proton"); energy_gev; pot (the data sample); pot_uncertainty (relative);
     pot_projection (a future sample); spectra: the meson-spectra file id ("default": the file shipped
-    with fipscan) or a path to a file made by ``fipscan spectra generate``."""
+    with fipscan) or a path to a file made by ``fipscan spectra generate``; cascade_enhancement: the
+    charm and beauty of the spectra are multiplied by the cascade factors of the file's settings
+    (cascade_ccbar, cascade_bbbar: 2.3 and 1.7 by default) for the hadrons of the shower in a thick dump
+    that make heavy flavour too (:func:`apply_cascade_enhancement`), unless the file has them already."""
 
     particle: str
     energy_gev: float
@@ -76,6 +79,7 @@ class Beam:
     pot_uncertainty: float
     pot_projection: float
     spectra: str
+    cascade_enhancement: bool = False
 
 
 @dataclass(frozen=True)
@@ -233,7 +237,38 @@ class Experiment:
                 f"{self.source}: beam.spectra '{self.beam.spectra}' holds spectra for a {e:g} GeV beam, the "
                 f"experiment's beam is {self.beam.energy_gev:g} GeV; make a file with 'fipscan spectra generate' "
                 "for this beam and name it in beam.spectra")
-        return s
+        return apply_cascade_enhancement(s) if self.beam.cascade_enhancement else s
+
+
+def apply_cascade_enhancement(spectra):
+    """The spectra with their charm (beauty) per POT multiplied by the file's ``cascade_ccbar``
+    (``cascade_bbbar``) -- heavy flavour made by the secondary hadrons of the shower in a thick dump, not
+    only by the primary proton.  The factors are those of the spectra settings (defaults 2.3 and 1.7, the
+    cascade enhancement of a thick target from the SHiP simulation, H. Dijkstra and T. Ruf,
+    CERN-SHiP-NOTE-2015-009, as used in the field, e.g. SHiP physics case arXiv:1504.04855).  Spectra
+    generated with ``cascade_enhancement`` already are returned unchanged; the result's settings say
+    ``cascade_enhancement = True`` (with ``cascade_applied_at = "experiment"``), so its provenance and the
+    yield-table cache keys (which hash the histograms) differ from the file's."""
+    from fipscan.spectra.core import _frozen, _readonly
+    from fipscan.spectra.species import SPECIES_RUN
+
+    prov = dict(spectra.provenance or {})
+    settings = dict(prov.get("settings", {}) or {})
+    if settings.get("cascade_enhancement"):
+        return spectra
+    factor = {"ccbar": float(settings.get("cascade_ccbar", 2.3)), "bbbar": float(settings.get("cascade_bbbar", 1.7))}
+
+    def scaled(mapping, array=False):
+        out = {}
+        for sp, v in mapping.items():
+            f = factor.get(SPECIES_RUN.get(sp, "soft"), 1.0)
+            out[sp] = _readonly(np.asarray(v) * f) if array else float(v) * f
+        return _frozen(out)
+
+    settings.update(cascade_enhancement=True, cascade_applied_at="experiment")
+    prov["settings"] = _frozen(settings)
+    return replace(spectra, hist=scaled(spectra.hist, True), underflow=scaled(spectra.underflow),
+                    overflow=scaled(spectra.overflow), per_pot=scaled(spectra.per_pot), provenance=prov)
 
 
 def _spectra_beam_energy(spectra):
@@ -310,6 +345,7 @@ def parse_experiment(cfg: Mapping, source: str = "<experiment>") -> Experiment:
         pot_uncertainty=b.number("pot_uncertainty", 0.0, nonnegative=True, hi=1.0),
         pot_projection=0.0,
         spectra=b.string("spectra", "default"),
+        cascade_enhancement=b.flag("cascade_enhancement", False),
     )
     beam = replace(beam, pot_projection=b.number("pot_projection", beam.pot, positive=True, hi=MAX_POT))
     if beam.spectra != "default" and not Path(beam.spectra).is_file():

@@ -81,6 +81,15 @@ class Section:
             raise self.error(name, f"must be one of {', '.join(choices)}, not {v!r}")
         return v
 
+    def flag(self, name: str, default=MISSING) -> bool:
+        """A TOML boolean (true/false; never a number or a string)."""
+        v = self.raw(name, default)
+        if v is default and default is not MISSING:
+            return v
+        if not isinstance(v, bool):
+            raise self.error(name, f"must be true or false, not {v!r}")
+        return v
+
     def strings(self, name: str, default=MISSING) -> tuple[str, ...]:
         v = self.raw(name, default)
         if v is default and default is not MISSING:

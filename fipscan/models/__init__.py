@@ -19,6 +19,7 @@ _REGISTRY = {
     "dark-photon": "fipscan.models.dark_photon:DarkPhoton",
     "dark-scalar": "fipscan.models.dark_scalar:DarkScalar",
     "dark-scalar-bc5": "fipscan.models.dark_scalar_bc5:DarkScalarBC5",
+    "alp-photon": "fipscan.models.alp_photon:ALPPhoton",
 }
 
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 
 import jax.numpy as jnp
+import numpy as np
 
 from fipscan import constants as C
 
@@ -104,26 +105,50 @@ def _p_two_body_const(M, m1, m2):
     return math.sqrt(max(lam, 0.0)) / (2.0 * M)
 
 
+def _float(s):
+    """s as a floating JAX array (integers become the default float type)."""
+    s = jnp.asarray(s)
+    return s if jnp.issubdtype(s.dtype, jnp.floating) else s.astype(float)
+
+
+def _like(x, s):
+    """Constant array x (numpy, real or complex) in the precision of s, so float32 stays float32."""
+    if np.iscomplexobj(x):
+        dtype = jnp.complex64 if s.dtype == jnp.float32 else jnp.complex128
+    else:
+        dtype = s.dtype
+    return jnp.asarray(x, dtype=dtype)
+
+
 def _bw(s, M, G):
     """Constant-width relativistic Breit-Wigner M^2 / (M^2 - s - i M G) (1 at s = 0)."""
     return M * M / (M * M - s - 1j * M * G)
 
 
 # --------------------------------------------------------------------------------------------
-# Gounaris-Sakurai rho line shape (Phys. Rev. Lett. 21 (1968) 244), as written in the BaBar
-# paper (Phys. Rev. D 86 (2012) 032013, sec. VIII)
+# line shapes shared by the fits below (the conventions of the Czyz et al. papers)
 # --------------------------------------------------------------------------------------------
-def _gs_constants(M, G):
-    kM = 0.5 * math.sqrt(M * M - 4.0 * _MPI**2)
-    L = math.log((M + 2.0 * kM) / (2.0 * _MPI))
+def _gs_constants(M, G, m=_MPI):
+    """Gounaris-Sakurai constants (M, G, k_M, h(M), h'(M), d) for a rho of mass M, width G [GeV]."""
+    kM = 0.5 * math.sqrt(M * M - 4.0 * m**2)
+    L = math.log((M + 2.0 * kM) / (2.0 * m))
     hM = 2.0 / math.pi * kM / M * L
-    dhM = _MPI**2 * L / (math.pi * kM * M**3) + 1.0 / (2.0 * math.pi * M * M)
-    d = (3.0 / math.pi * _MPI**2 / kM**2 * L + M / (2.0 * math.pi * kM) - _MPI**2 * M / (math.pi * kM**3))
+    dhM = m**2 * L / (math.pi * kM * M**3) + 1.0 / (2.0 * math.pi * M * M)
+    d = 3.0 / math.pi * m**2 / kM**2 * L + M / (2.0 * math.pi * kM) - m**2 * M / (math.pi * kM**3)
     return (M, G, kM, hM, dhM, d)
 
 
+def _gs_table(masses, widths):
+    """Gounaris-Sakurai constants of several rho states as six numpy arrays (vectorised line shape)."""
+    rows = [_gs_constants(M, G) for M, G in zip(masses, widths)]
+    return tuple(np.array(col) for col in zip(*rows))
+
+
 def _bw_gs(s, par):
-    """Gounaris-Sakurai Breit-Wigner BW^GS(s) (normalised to 1 at s = 0). s [GeV^2]."""
+    """Gounaris-Sakurai Breit-Wigner (Phys. Rev. Lett. 21 (1968) 244), 1 at s = 0. s [GeV^2].
+
+    par: the constants of _gs_constants, as floats or as arrays broadcasting against s.
+    """
     M, G, kM, hM, dhM, d = par
     thr = 4.0 * _MPI**2
     above = s > thr
@@ -137,61 +162,100 @@ def _bw_gs(s, par):
     return M * M * (1.0 + d * G / M) / (M * M - s + f - 1j * M * g_s)
 
 
-# Pion form factor parameters.  Masses, widths and coupling magnitudes of the BaBar 2012 VDM fit
-# (Phys. Rev. D 86 (2012) 032013, sec. VIII; PDG 2024 lists its m_rho(1450) = 1493 +- 15 MeV and
-# Gamma_rho = 149.59 +- 0.67 MeV):
-#   rho(770): 775.02 +- 0.31, 149.59 +- 0.67 MeV; omega: 781.91 +- 0.18, 8.13 +- 0.45 MeV,
-#   |c_omega| = (1.644 +- 0.061)e-3 with a phase compatible with 0;
-#   rho(1450): 1493 +- 15, 427 +- 31 MeV, |c| = 0.158 +- 0.018;
-#   rho(1700): 1861 +- 17, 316 +- 26 MeV, |c| = 0.068 +- 0.009;
-#   rho(2150): 2254 +- 22, 109 +- 76 MeV, |c| = 0.0052 +- 0.0036 (negligible below 2 GeV).
-# The excited-rho couplings are taken real (rho(1450) negative, rho(1700) positive), as in the
-# CMD-2 Gounaris-Sakurai parametrisation with a real rho' amplitude (Akhmetshin et al., Phys. Lett.
-# B 527 (2002) 161; B 648 (2007) 28); this gives the measured |F_pi|^2 peak of ~45 at 0.775-0.78 GeV.
-_GS_RHO = _gs_constants(0.77502, 0.14959)
-_GS_RHO1 = _gs_constants(1.493, 0.427)
-_GS_RHO2 = _gs_constants(1.861, 0.316)
-_GS_RHO3 = _gs_constants(2.254, 0.109)
-_M_OMEGA_PIPI = 0.78191
-_G_OMEGA_PIPI = 0.00813
-_C_OMEGA = 1.644e-3 * complex(math.cos(-0.01), math.sin(-0.01))
-_C_RHO1 = -0.158 + 0j
-_C_RHO2 = 0.068 + 0j
-_C_RHO3 = -0.0052 + 0j
+def _bw_pwave(s, M, G, m1, m2):
+    """Breit-Wigner M^2/(M^2 - s - i sqrt(s) Gamma(s)), P-wave width Gamma(s) = G sqrt(s)/M (beta/beta_M)^3."""
+    s_safe = jnp.where(s > 0, s, 1.0)
+    b2 = jnp.maximum((1.0 - (m1 + m2) ** 2 / s_safe) * (1.0 - (m1 - m2) ** 2 / s_safe), 0.0)
+    b2M = (1.0 - (m1 + m2) ** 2 / (M * M)) * (1.0 - (m1 - m2) ** 2 / (M * M))
+    sqrt_s_width = G * s_safe / M * (b2 / b2M) ** 1.5  # sqrt(s) Gamma(s)
+    return M * M / (M * M - s - 1j * jnp.where(s > 0, sqrt_s_width, 0.0))
+
+
+def _dual_couplings(beta, n_terms):
+    """Couplings c_n of the dual-QCD (Veneziano-type) tower, n = 0..n_terms-1 (numpy).
+
+    c_n = (-1)^n Gamma(beta - 1/2) / ((n + 1/2) sqrt(pi)) * sin(pi (beta - 1 - n)) / pi
+          * Gamma(2 - beta + n) / Gamma(n + 1),  with sum_n c_n = 1
+    (Bruch, Khodjamirian, Kuhn, Eur. Phys. J. C 39 (2005) 41, hep-ph/0409080, sec. 3; Czyz,
+    Grzelinska, Kuhn, Phys. Rev. D 81 (2010) 094014, arXiv:1002.0279, sec. II).
+    """
+    n = np.arange(n_terms, dtype=float)
+    # Gamma(2 - beta + n) / Gamma(n + 1) by the recursion g_n = g_{n-1} (1 - beta + n) / n (vectorised:
+    # sum of logs, sign tracked), g_0 = Gamma(2 - beta)
+    step = (1.0 - beta + n[1:]) / n[1:]
+    log_g = math.lgamma(2.0 - beta) + np.concatenate([[0.0], np.cumsum(np.log(np.abs(step)))])
+    sign = math.copysign(1.0, math.gamma(2.0 - beta)) * np.concatenate([[1.0], np.cumprod(np.sign(step))])
+    g = sign * np.exp(log_g)
+    c = math.gamma(beta - 0.5) / ((n + 0.5) * math.sqrt(math.pi)) * np.sin(math.pi * (beta - 1.0 - n)) / math.pi * g
+    return np.where(n % 2 == 1, -c, c)
+
+
+#: explicit tower terms; the rest (masses above ~8 GeV) is added as the constant sum of its c_n: R(pi pi),
+#: R(K K) change by < 0.11% from 0.3 to 2 GeV against 200 explicit terms (checked when this was set)
+_N_TOWER = 50
+
+
+def _tower_tail(beta):
+    """sum_{n >= _N_TOWER} c_n = 1 - sum_{n < _N_TOWER} c_n (the c_n sum to one): the heavy tail of the
+    tower, whose propagators are 1 below 2 GeV to ~1%."""
+    return float(1.0 - _dual_couplings(beta, _N_TOWER).sum())
+
+
+# --------------------------------------------------------------------------------------------
+# pi+ pi-: Czyz, Grzelinska, Kuhn, Phys. Rev. D 81 (2010) 094014 (arXiv:1002.0279), sec. II,
+# fit to the BaBar data (the pion form factor of PHOKHARA):
+#   F_pi = sum_n c_n BW^GS_n(s),  the rho(770) term times (1 + c_w BW_w)/(1 + c_w);
+#   beta = 2.148; rho masses 773.37, 1490, 1870, 2120, 2321, 2567 MeV, widths 147.1, 429, 357, 300,
+#   444, 491 MeV; moduli (1, 1, 0.59, 0.048, 0.40, 0.43), phases (0, 0, -2.20, -2.0, -2.9, 1.19) rad
+#   (the states 1..5 share the tower's sum c_1 + ... + c_5 in these proportions); omega: 782.4 MeV,
+#   8.33 MeV, c_w = 1.87e-3 exp(0.106 i).  Higher states: m_n = m_rho sqrt(1 + 2n),
+#   Gamma_n = Gamma_rho m_n / m_rho.
+# --------------------------------------------------------------------------------------------
+_PI_BETA = 2.148
+_PI_M = (0.77337, 1.490, 1.870, 2.120, 2.321, 2.567)
+_PI_G = (0.1471, 0.429, 0.357, 0.300, 0.444, 0.491)
+_PI_MOD = (1.0, 1.0, 0.59, 0.048, 0.40, 0.43)
+_PI_PHASE = (0.0, 0.0, -2.20, -2.0, -2.9, 1.19)
+_PI_OMEGA = (0.7824, 0.00833, 1.87e-3 * complex(math.cos(0.106), math.sin(0.106)))
+
+
+def _pion_tower():
+    c = _dual_couplings(_PI_BETA, _N_TOWER).astype(complex)
+    w = np.array([m * complex(math.cos(p), math.sin(p)) for m, p in zip(_PI_MOD, _PI_PHASE)])
+    c[1:6] = w[1:6] * c[1:6].sum() / w[1:6].sum()
+    n = np.arange(_N_TOWER)
+    masses = np.where(n < 6, np.r_[_PI_M, np.zeros(_N_TOWER - 6)], _PI_M[0] * np.sqrt(1.0 + 2.0 * n))
+    widths = np.where(n < 6, np.r_[_PI_G, np.zeros(_N_TOWER - 6)], _PI_G[0] / _PI_M[0] * masses)
+    return c, _gs_table(masses, widths)
+
+
+_PI_C, _PI_GS = _pion_tower()
+_PI_TAIL = _tower_tail(_PI_BETA)
 
 
 def pion_form_factor(s):
-    """Time-like pion form factor F_pi(s) (complex), BaBar 2012 GS fit. s [GeV^2]; F_pi(0) = 1.
-
-    F = [BW_rho (1 + c_w s/m_w^2 BW_w)/(1 + c_w) + sum_i c_i BW_rho_i] / (1 + sum_i c_i),
-    Phys. Rev. D 86 (2012) 032013, sec. VIII.
-    """
-    s = jnp.asarray(s)
-    omega = _bw(s, _M_OMEGA_PIPI, _G_OMEGA_PIPI) * (s / _M_OMEGA_PIPI**2)
-    rho = _bw_gs(s, _GS_RHO) * (1.0 + _C_OMEGA * omega) / (1.0 + _C_OMEGA)
-    num = rho + _C_RHO1 * _bw_gs(s, _GS_RHO1) + _C_RHO2 * _bw_gs(s, _GS_RHO2) + _C_RHO3 * _bw_gs(s, _GS_RHO3)
-    return num / (1.0 + _C_RHO1 + _C_RHO2 + _C_RHO3)
+    """Time-like pion form factor F_pi(s) (complex), arXiv:1002.0279 (BaBar fit). s [GeV^2]; F_pi(0) = 1."""
+    s = _float(s)
+    bw = _bw_gs(s[..., None], tuple(_like(x, s) for x in _PI_GS))  # (..., N)
+    terms = _like(_PI_C, s) * bw
+    Mw, Gw, cw = _PI_OMEGA
+    omega = (1.0 + cw * _bw(s, Mw, Gw)) / (1.0 + cw)
+    return terms[..., 0] * omega + jnp.sum(terms[..., 1:], axis=-1) + _PI_TAIL
 
 
 def r_pipi(s):
     """R(e+e- -> pi+ pi-) = beta_pi^3 |F_pi(s)|^2 / 4 (dimensionless). s [GeV^2]."""
-    s = jnp.asarray(s)
+    s = _float(s)
     f = pion_form_factor(s)
     return 0.25 * _beta(s, _MPI) ** 3 * (f.real**2 + f.imag**2)
 
 
 # --------------------------------------------------------------------------------------------
-# narrow vector mesons normalised by Gamma(V -> ee) BR(V -> f)
-#   single resonance: R_f(s) = 9 s Gamma_ee Gamma_f(s) / (alpha^2 |M^2 - s - i M Gamma(s)|^2)
-#   (peak value 9 BR_ee BR_f / alpha^2, e.g. PDG review "Plots of cross sections", and
-#   Achasov et al. for the energy-dependent widths)
+# narrow vector mesons for the radiative channels, normalised by Gamma(V -> ee) BR(V -> f) (PDG 2024)
 # --------------------------------------------------------------------------------------------
-# omega(782) for the 3pi and pi0 gamma lines (PDG 2024 within errors: m 782.66 +- 0.13 MeV,
-# Gamma 8.68 +- 0.13 MeV, BR_ee (7.38 +- 0.22)e-5).
-_M_OMEGA = 0.78266
-_G_OMEGA = 0.00868
-_GEE_OMEGA = 7.60e-5 * _G_OMEGA  # BR_ee at +1 sigma of PDG 2024 (7.38 +- 0.22)e-5
-# phi(1020) (PDG 2024)
+_M_OMEGA = C.M_OMEGA
+_G_OMEGA = C.GAMMA_OMEGA
+_GEE_OMEGA = 7.38e-5 * _G_OMEGA  # BR(omega -> ee) = (7.38 +- 0.22)e-5 (PDG 2024)
 _M_PHI = C.M_PHI
 _G_PHI = C.GAMMA_PHI
 _GEE_PHI = C.BR_PHI_EE * C.GAMMA_PHI
@@ -209,75 +273,98 @@ def _phi_width(s):
     return _G_PHI * (kk + k0 + _BR_PHI_REST)
 
 
-def _d_phi(s):
-    return _M_PHI**2 - s - 1j * _M_PHI * _phi_width(s)
-
-
-# 3-body phase space of V -> rho pi -> pi+ pi- pi0 (Gell-Mann, Sharp, Wagner, PRL 8 (1962) 261):
-# W(sqrt s) = (1/sqrt s) Int dE+ dE- |p+ x p-|^2 |sum_rho BW_rho|^2, computed numerically for fipscan
-# and tabulated as ln(W / Q^4) (normalised to 0 at the omega mass) versus Q = sqrt(s) - 2 m_pi - m_pi0
-# [GeV]; linear interpolation reproduces the integral to 1.3% from threshold to 2.4 GeV.
-_GSW_Q = (0.005, 0.02, 0.04, 0.07, 0.1, 0.14, 0.18, 0.22, 0.26, 0.3, 0.34, 0.38, 0.42, 0.47, 0.52,
-          0.58, 0.64, 0.7, 0.78, 0.86, 0.95, 1.05, 1.15, 1.3, 1.45, 1.6, 1.8, 2.0, 2.2)
-_GSW_LN = (-0.52, -0.52, -0.5177, -0.5081, -0.4914, -0.4581, -0.4124, -0.3539, -0.2816, -0.1942,
-           -0.0894, 0.0359, 0.1855, 0.4073, 0.6325, 0.8206, 0.9071, 0.9233, 0.8793, 0.7924, 0.6675,
-           0.5118, 0.3488, 0.1026, -0.1378, -0.3685, -0.659, -0.9301, -1.1829)
+# --------------------------------------------------------------------------------------------
+# pi+ pi- pi0: Czyz, Grzelinska, Kuhn, Rodrigo, Eur. Phys. J. C 47 (2006) 617 (hep-ph/0512180),
+# eqs. (3)-(5): J^mu = eps^{mu a b c} p+_a p-_b p0_c F, isospin-0 part
+#   F = H_rho(770) [c_w BW_w + c_phi BW_phi + c_w' BW_w' + c_w'' BW_w''] + c_5 H_rho(1450) BW_phi
+#       + c_6 H_rho(1700) BW_w'',   H_rho = BW_rho(s+) + BW_rho(s-) + BW_rho(s0) (P-wave widths),
+# with the refit of these couplings to the BaBar/SND data used by PHOKHARA (and Herwig 7's
+# ThreePionCzyzCurrent): c = (18.20, -0.87, -0.77, -1.12, -0.72, -0.59) GeV^-3; omega 782.4 MeV,
+# 8.69 MeV; phi 1019.24, 4.14 MeV; omega' 1375, 250 MeV; omega'' 1631, 245 MeV; rho's 776.09,
+# 144.46 MeV; 1465, 310 MeV; 1700, 235 MeV (constant-width BW for the vectors in s).
+# With sigma_pt = 4 pi alpha^2/(3 s):  R = (16 pi^2)^-1 Int dE+ dE- |F|^2 |p+ x p-|^2 (derived
+# for fipscan from the current; the omega peak gives 9 B_ee B_3pi / alpha^2 = 11.1 as it must).
+# The three Dalitz integrals W_ab(s) = Int H_a H_b^* |p+ x p-|^2 are smooth (broad rho's): they are
+# computed at import on a grid in Q = sqrt(s) - 2 m_pi - m_pi0 and interpolated; the narrow omega
+# and phi enter only through the analytic BW(s).
+# --------------------------------------------------------------------------------------------
+_3PI_RHO = ((0.77609, 0.14446), (1.465, 0.31), (1.7, 0.235))
+_3PI_V = {"omega": (0.7824, 0.00869), "phi": (1.01924, 0.00414), "omega1": (1.375, 0.25), "omega2": (1.631, 0.245)}
+_3PI_C = (18.20, -0.87, -0.77, -1.12, -0.72, -0.59)
 _THR_3PI = 2.0 * _MPI + _MPI0
+_Q_GRID = np.concatenate([np.geomspace(2e-3, 0.1, 40), np.linspace(0.105, 2.3, 220)])
 
 
-def _phase_space_3pi(s):
-    """GSW 3pi phase-space function (arbitrary units, ~Q^4 at threshold, 0 below)."""
-    rs = _sqrt_pos(s)
-    q = jnp.maximum(rs - _THR_3PI, 0.0)
-    ln = jnp.interp(q, jnp.asarray(_GSW_Q, dtype=q.dtype), jnp.asarray(_GSW_LN, dtype=q.dtype))
-    return q**4 * jnp.exp(ln)
+def _np_bw_pwave(s, M, G, m1, m2):
+    b2 = np.maximum((1 - (m1 + m2) ** 2 / s) * (1 - (m1 - m2) ** 2 / s), 0.0)
+    b2M = (1 - (m1 + m2) ** 2 / M**2) * (1 - (m1 - m2) ** 2 / M**2)
+    return M * M / (M * M - s - 1j * G * s / M * (b2 / b2M) ** 1.5)
 
 
-def _phase_space_3pi_const(M):
-    q = M - _THR_3PI
-    return q**4 * math.exp(float(_interp_py(q, _GSW_Q, _GSW_LN)))
+def _dalitz_tables(n=40):
+    """ln(W_11/Q^4) and W_12/W_11, W_13/W_11, W_22/W_11, W_23/W_11, W_33/W_11 on _Q_GRID (numpy)."""
+    x, w = np.polynomial.legendre.leggauss(n)
+    rs = (_THR_3PI + _Q_GRID)[:, None, None]
+    s = rs * rs
+    a = (_MPI + _MPI0) ** 2
+    b = (rs - _MPI) ** 2
+    sp = a + (b - a) * (x[None, :, None] + 1) / 2  # (pi+ pi0) mass^2
+    wsp = w[None, :, None] * (b - a) / 2
+    m12 = np.sqrt(sp)
+    e0 = (sp - _MPI**2 + _MPI0**2) / (2 * m12)
+    em = (s - sp - _MPI**2) / (2 * m12)
+    p0 = np.sqrt(np.maximum(e0**2 - _MPI0**2, 0))
+    pm = np.sqrt(np.maximum(em**2 - _MPI**2, 0))
+    lo = (e0 + em) ** 2 - (p0 + pm) ** 2
+    hi = (e0 + em) ** 2 - (p0 - pm) ** 2
+    sm = lo + (hi - lo) * (x[None, None, :] + 1) / 2  # (pi- pi0) mass^2
+    wsm = w[None, None, :] * (hi - lo) / 2
+    s0 = s + 2 * _MPI**2 + _MPI0**2 - sp - sm
+    ep = (s + _MPI**2 - sm) / (2 * rs)
+    emm = (s + _MPI**2 - sp) / (2 * rs)
+    pdot = ep * emm - (s0 - 2 * _MPI**2) / 2
+    cross2 = np.maximum((ep**2 - _MPI**2) * (emm**2 - _MPI**2) - pdot**2, 0)
+    hs = [_np_bw_pwave(sp, M, G, _MPI, _MPI0) + _np_bw_pwave(sm, M, G, _MPI, _MPI0) + _np_bw_pwave(s0, M, G, _MPI, _MPI)
+          for M, G in _3PI_RHO]
+    weight = wsp * wsm * cross2 / (4 * s) / (16 * math.pi**2)  # dE+ dE- = ds+ ds- / (4 s)
+
+    def integral(i, j):
+        return np.sum(weight * hs[i] * np.conj(hs[j]), axis=(1, 2))
+
+    w11 = integral(0, 0).real
+    ratios = [integral(i, j) / w11 for i, j in ((0, 1), (0, 2), (1, 1), (1, 2), (2, 2))]
+    return np.log(w11 / _Q_GRID**4), ratios
 
 
-def _interp_py(x, xs, ys):
-    if x <= xs[0]:
-        return ys[0]
-    for i in range(1, len(xs)):
-        if x <= xs[i]:
-            t = (x - xs[i - 1]) / (xs[i] - xs[i - 1])
-            return ys[i - 1] + t * (ys[i] - ys[i - 1])
-    return ys[-1]
+_LNW11, _W_RATIOS = _dalitz_tables()
 
 
-# (mass, width, Gamma_ee * BR_3pi [GeV], phase [rad]); excited omegas: SND 2003 fit
-# (Phys. Rev. D 68 (2003) 052006: Gamma_ee B_3pi ~ 0.08 keV for omega(1420), ~0.18 keV for
-# omega(1650), relative phases pi and 0); the phi - omega phase ~ pi (same fit, 163 deg).
-_3PI_OMEGA = (_M_OMEGA, _G_OMEGA, _GEE_OMEGA * 0.892, 0.0)
-_3PI_PHI = (_M_PHI, _G_PHI, _GEE_PHI * C.BR_PHI_3PI, math.pi)
-_3PI_OMEGA1 = (1.41, 0.29, 0.08e-6, math.pi)
-_3PI_OMEGA2 = (1.67, 0.315, 0.18e-6, 0.0)
-
-
-def _coupling_3pi(res):
-    M, G, geeb, ph = res
-    mag = math.sqrt(geeb * G / _phase_space_3pi_const(M))
-    return M, G, mag * complex(math.cos(ph), math.sin(ph))
-
-
-_3PI_TERMS = tuple(_coupling_3pi(r) for r in (_3PI_OMEGA, _3PI_OMEGA1, _3PI_OMEGA2))
-_3PI_PHI_COUPLING = _coupling_3pi(_3PI_PHI)[2]
+def _interp(x, xs, ys):
+    return jnp.interp(x, jnp.asarray(xs, dtype=x.dtype), jnp.asarray(ys, dtype=x.dtype))
 
 
 def r_3pi(s):
-    """R(e+e- -> pi+ pi- pi0): omega, phi, omega(1420), omega(1650) coherent sum. s [GeV^2].
+    """R(e+e- -> pi+ pi- pi0), Czyz et al. hep-ph/0512180 model (refit couplings, see above). s [GeV^2].
 
-    R = 9 s / alpha^2 * W(s) |sum_V sqrt(Gamma_ee,V Gamma_3pi,V / W(M_V^2)) e^{i phi_V} / D_V(s)|^2,
-    D_V = M_V^2 - s - i M_V Gamma_V(s); W the GSW phase space.
+    R = W_11 [|A_1|^2 + 2 Re(A_1 A_2^* r_12) + 2 Re(A_1 A_3^* r_13) + |A_2|^2 r_22 + 2 Re(A_2 A_3^* r_23)
+    + |A_3|^2 r_33],  A_1 = sum_V c_V BW_V(s), A_2 = c_5 BW_phi(s), A_3 = c_6 BW_w''(s), r_ab = W_ab/W_11.
     """
-    s = jnp.asarray(s)
-    amp = _3PI_PHI_COUPLING / _d_phi(s)
-    for M, G, c in _3PI_TERMS:
-        amp = amp + c / (M * M - s - 1j * M * G)
-    return _NINE_OVER_ALPHA2 * s * _phase_space_3pi(s) * (amp.real**2 + amp.imag**2)
+    s = _float(s)
+    rs = _sqrt_pos(s)
+    q = jnp.clip(rs - _THR_3PI, 0.0, float(_Q_GRID[-1]))
+    qc = jnp.maximum(q, float(_Q_GRID[0]))
+    w11 = jnp.where(q > 0, q**4 * jnp.exp(_interp(qc, _Q_GRID, _LNW11)), 0.0)
+    r = [_interp(qc, _Q_GRID, x.real) + 1j * _interp(qc, _Q_GRID, x.imag) for x in _W_RATIOS]
+    r12, r13, r22, r23, r33 = r
+    bw = {k: _bw(s, M, G) for k, (M, G) in _3PI_V.items()}
+    c = _3PI_C
+    a1 = c[0] * bw["omega"] + c[1] * bw["phi"] + c[2] * bw["omega1"] + c[3] * bw["omega2"]
+    a2 = c[4] * bw["phi"]
+    a3 = c[5] * bw["omega2"]
+    tot = (jnp.abs(a1) ** 2 + jnp.abs(a2) ** 2 * r22.real + jnp.abs(a3) ** 2 * r33.real
+           + 2.0 * jnp.real(a1 * jnp.conj(a2) * r12) + 2.0 * jnp.real(a1 * jnp.conj(a3) * r13)
+           + 2.0 * jnp.real(a2 * jnp.conj(a3) * r23))
+    return w11 * tot
 
 
 def _r_radiative(s, M, gee, gf, m_p, width_fn=None):
@@ -306,36 +393,73 @@ def r_etagamma(s):
 
 
 # --------------------------------------------------------------------------------------------
-# kaon form factors (VMD with SU(3) rho/omega couplings, phi normalised to PDG data)
+# K+K- and K_S K_L: Bruch, Khodjamirian, Kuhn, Eur. Phys. J. C 39 (2005) 41 (hep-ph/0409080) form
+# factors with the "fit 2" parameters of Czyz, Grzelinska, Kuhn, Phys. Rev. D 81 (2010) 094014
+# (arXiv:1002.0279), sec. III:
+#   F_K+ =  1/2 sum c_rho,n BW^GS + 1/6 sum c_w,n BW + 1/3 sum c_phi,n BW^P(KK)
+#   F_K0 = -1/2 sum c_rho,n BW^GS + 1/6 sum c_w,n BW + 1/3 (eta_phi c_phi,0 BW_phi + sum_{n>0} ...)
+#   beta_rho 2.21, beta_w 2.75, beta_phi 1.91, eta_phi 1.055, gamma_w 0.5, gamma_phi 0.2;
+#   c_rho = (1.120, -0.107, -0.028, 0.032), rho 775.49/149.4, 1465/400, 1720/250 MeV;
+#   c_w = (1.37, -0.173, -0.621, 0.43), omega 782.65/8.49, 1425/215, 1670/315 MeV;
+#   c_phi = (0.947, 0.0136, 0.0214), phi 1019.415/4.22, 1680/150 MeV;
+#   higher states from the dual tower: m_n = m_0 sqrt(1 + 2n), Gamma_n = Gamma_rho m_n/m_rho,
+#   gamma_w m_n, gamma_phi m_n.  (Sum rules: F_K+(0) = 1, F_K0(0) = 0 to 0.2%.)
 # --------------------------------------------------------------------------------------------
-def _c_phi(br_kk, m_k):
-    beta_m = math.sqrt(1.0 - 4.0 * m_k**2 / _M_PHI**2)
-    r_peak = 9.0 * C.BR_PHI_EE * br_kk / _ALPHA**2
-    return math.sqrt(4.0 * r_peak / beta_m**3) * _G_PHI / _M_PHI
+_KK_TOWERS = {
+    "rho": (2.21, (1.120, -0.107, -0.028, 0.032), (0.77549, 1.465, 1.720), (0.1494, 0.400, 0.250)),
+    "omega": (2.75, (1.37, -0.173, -0.621, 0.43), (0.78265, 1.425, 1.670), (0.00849, 0.215, 0.315)),
+    "phi": (1.91, (0.947, 0.0136, 0.0214), (1.019415, 1.680), (0.00422, 0.150)),
+}
+_KK_GAMMA = {"omega": 0.5, "phi": 0.2}
+_KK_ETA_PHI = 1.055
 
 
-_C_PHI_CHARGED = _c_phi(C.BR_PHI_KPKM, C.M_K)
-_C_PHI_NEUTRAL = _c_phi(C.BR_PHI_KSKL, C.M_K0)
+def _kk_tower(name):
+    beta, cs, ms, gs = _KK_TOWERS[name]
+    c = _dual_couplings(beta, _N_TOWER)
+    c[: len(cs)] = cs
+    n = np.arange(_N_TOWER)
+    masses = ms[0] * np.sqrt(1.0 + 2.0 * n)
+    masses[: len(ms)] = ms
+    widths = (_KK_TOWERS["rho"][3][0] / _KK_TOWERS["rho"][2][0] if name == "rho" else _KK_GAMMA[name]) * masses
+    widths[: len(gs)] = gs
+    return c, masses, widths, _tower_tail(beta)
 
 
-def _kaon_ff(s, isovector_sign, c_phi):
-    rho = _bw_gs(s, _GS_RHO)
-    omega = _bw(s, _M_OMEGA, _G_OMEGA)
-    phi = _M_PHI**2 / _d_phi(s)
-    return isovector_sign * 0.5 * rho + omega / 6.0 + c_phi * phi
+_KK_RHO = _kk_tower("rho")
+_KK_OMEGA = _kk_tower("omega")
+_KK_PHI = _kk_tower("phi")
+_KK_RHO_GS = _gs_table(_KK_RHO[1], _KK_RHO[2])
+
+
+def _kaon_ff(s, charged):
+    s = _float(s)
+    sc = s[..., None]
+    c, m, g, tail = _KK_RHO
+    rho = jnp.sum(_like(c, s) * _bw_gs(sc, tuple(_like(x, s) for x in _KK_RHO_GS)), axis=-1) + tail
+    c, m, g, tail = _KK_OMEGA
+    omega = jnp.sum(_like(c, s) * _bw(sc, _like(m, s), _like(g, s)), axis=-1) + tail
+    c, m, g, tail = _KK_PHI
+    mk = C.M_K if charged else C.M_K0
+    if not charged:
+        c = c.copy()
+        c[0] *= _KK_ETA_PHI
+    phi = jnp.sum(_like(c, s) * _bw_pwave(sc, _like(m, s), _like(g, s), mk, mk), axis=-1) + tail
+    sign = 1.0 if charged else -1.0
+    return sign * 0.5 * rho + omega / 6.0 + phi / 3.0
 
 
 def r_kk_charged(s):
-    """R(e+e- -> K+ K-) = beta_K^3 |F_K+|^2 / 4. s [GeV^2]."""
-    s = jnp.asarray(s)
-    f = _kaon_ff(s, 1.0, _C_PHI_CHARGED)
+    """R(e+e- -> K+ K-) = beta_K^3 |F_K+|^2 / 4 (arXiv:1002.0279 fit 2). s [GeV^2]."""
+    s = _float(s)
+    f = _kaon_ff(s, True)
     return 0.25 * _beta(s, C.M_K) ** 3 * (f.real**2 + f.imag**2)
 
 
 def r_kk_neutral(s):
-    """R(e+e- -> K_S K_L) = beta_K0^3 |F_K0|^2 / 4. s [GeV^2]."""
-    s = jnp.asarray(s)
-    f = _kaon_ff(s, -1.0, _C_PHI_NEUTRAL)
+    """R(e+e- -> K_S K_L) = beta_K0^3 |F_K0|^2 / 4 (arXiv:1002.0279 fit 2). s [GeV^2]."""
+    s = _float(s)
+    f = _kaon_ff(s, False)
     return 0.25 * _beta(s, C.M_K0) ** 3 * (f.real**2 + f.imag**2)
 
 

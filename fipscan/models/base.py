@@ -30,7 +30,9 @@ class Coupling:
     scalar: fipscan.production.channels.channel_power);
     width_power: every partial width scales as g**width_power (so c tau ~ g**-width_power);
     max: the physical upper bound of the axis (epsilon <= 1, sin^2 theta <= 1; inf when there is none):
-    a larger coupling is refused with a message, not computed into overflowing rates.
+    a larger coupling is refused with a message, not computed into overflowing rates;
+    scan_range: the (lo, hi) coupling range ``fipscan scan`` uses when ``--couplings`` is not given
+    (wide enough for the model's contour at the shipped experiments, at most ``max``).
     """
 
     name: str
@@ -39,6 +41,7 @@ class Coupling:
     width_power: float = 2.0
     unit: str = ""
     max: float = float("inf")
+    scan_range: tuple[float, float] = (1e-9, 1e-3)
 
     @property
     def axis_label(self) -> str:
@@ -60,6 +63,9 @@ class Model(Protocol):
     * ``branching_ratios(m)`` -> {final-state name (fipscan.final_states): BR}, coupling-independent,
       summing to one over the registered final states.
     * ``settings()`` -> plain-JSON dict of every option that changes a number (cache keys, files).
+    * optional ``resonances``: ((name, mass, width) [GeV], ...) of the narrow structures of the model's
+      widths or production, around which scans refine the mass grid (fipscan.grid.refine_masses);
+      none if absent.
     """
 
     name: ClassVar[str]
@@ -128,6 +134,11 @@ def check_model(model) -> list[str]:
     for method in ("total_width", "branching_ratios", "settings"):
         if not callable(getattr(model, method, None)):
             problems.append(f"missing method {method}()")
+    for item in getattr(model, "resonances", ()):
+        ok = (isinstance(item, tuple) and len(item) == 3 and isinstance(item[0], str)
+              and all(isinstance(x, (int, float)) and 0 < x < math.inf for x in item[1:]))
+        if not ok:
+            problems.append(f"resonances entry {item!r} is not (name, mass > 0, width > 0)")
     if problems or not 0 < lo < hi:
         return problems
     try:  # branching ratios keyed by registered final-state names, at a mass inside the range

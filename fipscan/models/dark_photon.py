@@ -109,15 +109,20 @@ def width_mumu(m, eps):
 
 
 def width_3gamma(m, eps):
-    """Gamma(A' -> 3 gamma) [GeV] below 2 m_e (0 above): 17 alpha^4 eps^2 m^9 / (2^7 3^6 5^3 pi^3 m_e^8).
+    """Gamma(A' -> 3 gamma) [GeV] below 2 m_e (0 above), electron loop beyond the Euler-Heisenberg limit:
 
-    Pospelov, Ritz, Voloshin, arXiv:0807.3279 (electron loop, m << 2 m_e).
+    17 alpha^4 eps^2 m^9 / (2^7 3^6 5^3 pi^3 m_e^8) [1 + (335/714) r + (2589/16660) r^2],  r = m^2/m_e^2
+    (McDermott, Patel, Ramani, arXiv:1705.00619, eq. (8); the leading term is Pospelov, Ritz,
+    Voloshin, arXiv:0807.3279).  The series has radius r = 4 (m = 2 m_e); at m = 1 MeV the two
+    corrections multiply the leading term by 5.1.
     """
     m, eps = _as_arrays(m, eps)
     coef = 17.0 * C.ALPHA**4 / (2.0**7 * 3.0**6 * 5.0**3 * C.PI**3)
     below = m < 2.0 * C.M_E
     x = jnp.where(below, m / C.M_E, 0.0)
-    return jnp.where(below, coef * eps * eps * C.M_E * x**9, 0.0)
+    r = x * x
+    series = 1.0 + r * (335.0 / 714.0 + r * (2589.0 / 16660.0))
+    return jnp.where(below, coef * eps * eps * C.M_E * x**9 * series, 0.0)
 
 
 def hadronic_r_ratio(m):
@@ -246,6 +251,11 @@ class DarkPhoton:
     spin: ClassVar[int] = 1
     mass_range: ClassVar[tuple[float, float]] = (1e-3, 2.0)
     default_final_states: ClassVar[tuple[str, ...]] = ("ee", "mumu")
+    #: narrow structures of the width (hadronic R ratio) and of bremsstrahlung (time-like form factor):
+    #: scans refine the mass grid around them (fipscan.grid.refine_masses); PDG masses and widths
+    resonances: ClassVar[tuple[tuple[str, float, float], ...]] = (
+        ("rho(770)", C.M_RHO, C.GAMMA_RHO), ("omega(782)", C.M_OMEGA, C.GAMMA_OMEGA),
+        ("phi(1020)", C.M_PHI, C.GAMMA_PHI))
 
     def __post_init__(self):
         chans = production_channel_names("dark-photon", self.production_channels, PRODUCTION_CHANNELS)

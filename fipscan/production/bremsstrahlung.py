@@ -35,6 +35,11 @@ s = 2 M E_beam, s' = 2 M (E_beam - E_A'), E_A' = sqrt((z P)^2 + pT^2 + m^2).
 * Validity (Bluemlein & Brunner): E_beam, E_A', E_beam - E_A' >> M, m, pT; as in the paper we keep
   z in [z_min, z_max] = [0.1, 0.9] and pT < pt_max = 1 GeV (keyword arguments).
 
+The quadrature is generic: :func:`integrate_total` and :func:`integrate_pt_theta_table` integrate any
+density d^2N/(dz dpT^2)(z, pT^2, m) [GeV^-2] over the same variables and cuts (the dark scalar uses them
+with its own splitting function, fipscan.production.scalar_bremsstrahlung), and :func:`sigma_ratio`
+is the sigma_pp(s')/sigma_pp(s) factor both share.
+
 Units: GeV everywhere, angles in rad.  All functions are jittable and vmappable over m.
 """
 
@@ -51,10 +56,14 @@ from fipscan.kernels.numerics import float_dtype
 __all__ = [
     "proton_form_factor",
     "sigma_pp_total",
+    "sigma_ratio",
     "splitting_function",
     "brems_differential",
     "brems_total",
     "brems_pt_theta_table",
+    "integrate_total",
+    "integrate_pt_theta_table",
+    "p_support",
 ]
 
 _M = C.M_P
@@ -118,6 +127,18 @@ def _beam_momentum(e_beam):
     return jnp.sqrt(e_beam * e_beam - _M * _M)
 
 
+def sigma_ratio(z, pt2, m, e_beam):
+    """sigma_pp(s') / sigma_pp(s) (dimensionless): the proton's interaction after it radiated a particle of
+    mass m [GeV] with momentum fraction z along the beam and pT^2 [GeV^2]; s = 2 M E_beam,
+    s' = 2 M (E_beam - E_X), E_X = sqrt((z P)^2 + pT^2 + m^2) (arXiv:1311.3870 sec. 2); e_beam [GeV]."""
+    z, pt2, m = jnp.asarray(z), jnp.asarray(pt2), jnp.asarray(m)
+    p_beam = _beam_momentum(e_beam)
+    e_a = jnp.sqrt((z * p_beam) ** 2 + pt2 + m * m)
+    s = 2.0 * _M * e_beam
+    s_prime = 2.0 * _M * jnp.maximum(e_beam - e_a, 0.0)
+    return sigma_pp_total(s_prime) / sigma_pp_total(s)
+
+
 def brems_differential(z, pt2, m, eps, e_beam, form_factor=True):
     """d^2N/(dz dpT^2) [GeV^-2]: A' per proton interaction, arXiv:1311.3870 sec. 2.
 
@@ -126,12 +147,7 @@ def brems_differential(z, pt2, m, eps, e_beam, form_factor=True):
     No validity cuts are applied here (see brems_total / brems_pt_theta_table).
     """
     z, pt2, m = jnp.asarray(z), jnp.asarray(pt2), jnp.asarray(m)
-    p_beam = _beam_momentum(e_beam)
-    e_a = jnp.sqrt((z * p_beam) ** 2 + pt2 + m * m)
-    s = 2.0 * _M * e_beam
-    s_prime = 2.0 * _M * jnp.maximum(e_beam - e_a, 0.0)
-    ratio = sigma_pp_total(s_prime) / sigma_pp_total(s)
-    out = ratio * splitting_function(z, pt2, m, eps)
+    out = sigma_ratio(z, pt2, m, e_beam) * splitting_function(z, pt2, m, eps)
     if form_factor:
         out = out * proton_form_factor(m)
     return out
@@ -145,8 +161,22 @@ def _gauss_legendre(n):
 def brems_total(m, eps, e_beam, form_factor=True, *, z_min=Z_MIN, z_max=Z_MAX, pt_max=PT_MAX, n_z=64, n_pt=48):
     """Number of A' per proton interaction in z in [z_min, z_max], pT < pt_max (dimensionless).
 
-    Gauss-Legendre quadrature: n_z nodes in z and n_pt nodes in u = ln H(z, pT^2) (dpT^2 = H du, which
-    flattens the 1/H peak at small pT).  m [GeV]; e_beam [GeV].
+    :func:`integrate_total` of :func:`brems_differential`.  m [GeV] (any shape; eps broadcasts with
+    it); e_beam [GeV].
+    """
+    eps_ = jnp.asarray(eps)[..., None, None]
+    return integrate_total(lambda z, pt2, m_: brems_differential(z, pt2, m_, eps_, e_beam, form_factor), m,
+                           z_min=z_min, z_max=z_max, pt_max=pt_max, n_z=n_z, n_pt=n_pt)
+
+
+def integrate_total(density, m, *, z_min=Z_MIN, z_max=Z_MAX, pt_max=PT_MAX, n_z=64, n_pt=48):
+    """Integral of ``density`` over z in [z_min, z_max], pT < pt_max: shape of m (dimensionless when the
+    density is d^2N/(dz dpT^2) [GeV^-2]).
+
+    density(z, pt2, m_) -> d^2N/(dz dpT^2) [GeV^-2], called with z (n_z, 1), pt2 [GeV^2] and
+    m_ = m[..., None, None] [GeV] broadcasting to (..., n_z, n_pt).  Gauss-Legendre quadrature: n_z
+    nodes in z and n_pt nodes in u = ln H(z, pT^2), H = pT^2 + (1-z) m^2 + z^2 M^2 (dpT^2 = H du, which
+    flattens the 1/H peak at small pT).
     """
     m = jnp.asarray(m)
     xz, wz = _gauss_legendre(n_z)
@@ -163,8 +193,7 @@ def brems_total(m, eps, e_beam, form_factor=True, *, z_min=Z_MIN, z_max=Z_MAX, p
     wu_ = 0.5 * (hi - lo) * jnp.asarray(wu, dtype)
     h = jnp.exp(u)
     pt2 = jnp.maximum(h - h0, 0.0)
-    eps_ = jnp.asarray(eps)[..., None, None]
-    dens = brems_differential(zz, pt2, m_, eps_, e_beam, form_factor)
+    dens = density(zz, pt2, m_)
     return jnp.sum(dens * h * wu_ * wz[:, None], axis=(-2, -1))
 
 
@@ -183,12 +212,36 @@ def brems_pt_theta_table(
 ):
     """A' per proton interaction in bins of (log10 p/GeV, log10 theta/rad): array (n_p, n_theta).
 
-    The A' momentum is p = sqrt(p_z^2 + pT^2) with p_z = z P (P the beam momentum) and the angle to
-    the beam theta = atan(pT / p_z).  In each bin the density is integrated with n_sub x n_sub
-    Gauss-Legendre nodes (default 6) in (log10 p, log10 theta), using
+    :func:`integrate_pt_theta_table` of :func:`brems_differential`.  m [GeV] scalar (vmap for many
+    masses); e_beam [GeV].
+    """
+    return integrate_pt_theta_table(
+        lambda z, pt2, m_: brems_differential(z, pt2, m_, eps, e_beam, form_factor),
+        m, log10p_edges, log10theta_edges, e_beam, n_sub, z_min=z_min, z_max=z_max, pt_max=pt_max)
+
+
+def integrate_pt_theta_table(
+    density,
+    m,
+    log10p_edges,
+    log10theta_edges,
+    e_beam=400.0,
+    n_sub=6,
+    *,
+    z_min=Z_MIN,
+    z_max=Z_MAX,
+    pt_max=PT_MAX,
+):
+    """Integral of ``density`` in bins of (log10 p/GeV, log10 theta/rad): array (n_p, n_theta).
+
+    density(z, pt2, m) -> d^2N/(dz dpT^2) [GeV^-2] (z, pt2 [GeV^2] of shape (n_p, n_sub, n_theta, n_sub),
+    m [GeV] scalar).  The particle's momentum is p = sqrt(p_z^2 + pT^2) with p_z = z P (P the beam
+    momentum) and the angle to the beam theta = atan(pT / p_z).  In each bin the density is integrated
+    with n_sub x n_sub Gauss-Legendre nodes (default 6) in (log10 p, log10 theta), using
         dz dpT^2 = (2 p^2 sin(theta) / P) dp dtheta = (2 ln(10)^2 p^3 theta sin(theta) / P) dlog10p dlog10theta,
     and the validity cuts z in [z_min, z_max], pT < pt_max are applied at each node (bins cut by them
-    converge as 1/n_sub).  m [GeV] scalar (vmap for many masses); e_beam [GeV].
+    converge as 1/n_sub; outside the cuts the density is evaluated at z = 0.5, pT = 0 and discarded).
+    m [GeV] scalar (vmap for many masses); e_beam [GeV].
     """
     m = jnp.asarray(m)
     dtype = float_dtype(m)
@@ -214,8 +267,15 @@ def brems_pt_theta_table(
     inside = (z >= z_min) & (z <= z_max) & (pt < pt_max)
     z_in = jnp.where(inside, z, 0.5)
     pt2_in = jnp.where(inside, pt2, 0.0)
-    dens = brems_differential(z_in, pt2_in, m, eps, e_beam, form_factor)
+    dens = density(z_in, pt2_in, m)
     jac = 2.0 * math.log(10.0) ** 2 * p**3 * th * jnp.sin(th) / p_beam
     integrand = jnp.where(inside, dens * jac, 0.0)
     weights = wp[:, :, None, None] * wt[None, None, :, :]
     return jnp.sum(integrand * weights, axis=(1, 3))
+
+
+def p_support(e_beam, *, z_min=Z_MIN, z_max=Z_MAX, pt_max=PT_MAX):
+    """(p_lo, p_hi) [GeV] outside which a table of :func:`integrate_pt_theta_table` vanishes:
+    z_min P <= p_z and p <= sqrt((z_max P)^2 + pt_max^2), P the beam momentum; e_beam [GeV] (a number)."""
+    p_beam = math.sqrt(e_beam * e_beam - _M * _M)
+    return (z_min * p_beam, math.hypot(z_max * p_beam, pt_max))

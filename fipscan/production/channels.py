@@ -13,7 +13,9 @@ the acceptance.  Kinds:
   model computes itself; e.g. mixing or Primakoff later);
 * :class:`RecoilDecay` -- parent -> FIP(s) + a recoiling system whose invariant mass has a distribution
   (a three-body decay B -> K S S seen from one S, or an inclusive B -> X_s S), isotropic in the parent
-  rest frame.
+  rest frame;
+* :class:`PhotonConversion` -- the photons of a meson decay (pi0 -> gamma gamma) converting into FIPs in
+  the dump with a probability per photon P(E, m, g) (Primakoff production of ALPs).
 
 Every declaration has ``name`` (unique within a model), ``rate(m, g, e_beam)`` (the number that
 ``fipscan info`` prints: a branching ratio for a meson decay, FIPs per proton interaction for a
@@ -28,7 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-__all__ = ["ProductionChannel", "MesonDecay", "Bremsstrahlung", "Tabulated", "RecoilDecay", "channel_power"]
+__all__ = ["ProductionChannel", "MesonDecay", "Bremsstrahlung", "Tabulated", "RecoilDecay", "PhotonConversion",
+           "channel_power"]
 
 
 class ProductionChannel:
@@ -150,3 +153,40 @@ class RecoilDecay(ProductionChannel):
 
     def threshold(self) -> float:
         return float(self.threshold_mass)
+
+
+@dataclass(frozen=True)
+class PhotonConversion(ProductionChannel):
+    """Photons of a meson decay that convert into FIPs in the dump, e.g. pi0 -> gamma gamma, each photon
+    gamma N -> a N (Primakoff).
+
+    parent: the spectra species ("pi0", "eta", "etap", "omega"); m_parent [GeV]; m_companion [GeV]: the
+    mass of the photon's partner in the decay (0 for parent -> gamma gamma, m_pi0 for omega -> pi0
+    gamma); br: BR(parent -> that mode) (a number); n_photons: photons per decay of that mode (2 for
+    gamma gamma); conversion(E, m, g): the probability that a photon of energy E [GeV] becomes a FIP of
+    mass m [GeV] at coupling g (jnp, broadcasting; zero for E <= m).  The decay is isotropic in the
+    parent rest frame; the FIP takes the photon's energy and direction (momentum sqrt(E^2 - m^2)).
+    production_power: the power of the coupling in ``conversion`` (None: the model's).  The name is
+    ``primakoff(parent)``.  ``rate(m, g, e_beam)`` is the number of FIPs per POT made from the photons of
+    this parent in the shipped default spectra of that beam energy
+    (fipscan.production.sources.photon_conversion_rate).
+    """
+
+    parent: str
+    m_parent: float
+    m_companion: float
+    br: float
+    n_photons: int
+    conversion: Callable
+    rate_unit: str = "per POT"
+    production_power: Optional[float] = None
+
+    @property
+    def name(self) -> str:
+        return f"primakoff({self.parent})"
+
+    def rate(self, m, g, e_beam):
+        """FIPs per POT at (m, g) from this parent's photons (the shipped spectra of an ``e_beam`` GeV beam)."""
+        from fipscan.production.sources import photon_conversion_rate
+
+        return photon_conversion_rate(self, m, g, e_beam)

@@ -21,7 +21,8 @@ import numpy as np
 from fipscan.kernels import binning
 from fipscan.kernels.kinematics import daughter_p_theta
 
-__all__ = ["MesonSampler", "RecoilSampler", "TableSampler", "decay_directions", "grid_samples", "histogram_samples"]
+__all__ = ["MesonSampler", "RecoilSampler", "PhotonConversionSampler", "TableSampler", "decay_directions",
+           "grid_samples", "histogram_samples", "alp_momentum"]
 
 
 def decay_directions(n_cos: int = 16, n_phi: int = 8):
@@ -232,6 +233,69 @@ class RecoilSampler(MesonSampler):
         rows = ((1.0 - f)[..., None] * F[i, a0] + f[..., None] * F[i, a0 + 1]) * w_r[None, :, None, None]
         H, w_over_p = binning.bin_rows(rows, p, p_edges)
         scale = (self.n_fips * self.br(m) / n).astype(dtype)
+        return H * scale, w_over_p * scale
+
+
+def alp_momentum(E, m):
+    """|p| = sqrt(E^2 - m^2) [GeV] of a FIP of mass m that takes the energy E of a photon; where E <= m
+    (no FIP is made, the weight is zero) E itself, so that momenta stay positive for the log binning
+    (double-where: finite gradients at E = m)."""
+    above = E > m
+    return jnp.where(above, jnp.sqrt(jnp.where(above, (E - m) * (E + m), 1.0)), E)
+
+
+class PhotonConversionSampler(MesonSampler):
+    """FIPs made by the photons of a meson decay converting in the dump (e.g. pi0 -> gamma gamma, each
+    photon gamma N -> a N by the Primakoff effect).
+
+    The photon spectrum is the parent's histogram decayed as a two-body decay parent -> gamma +
+    companion (a massless "FIP" and a companion of mass ``m_companion``: 0 for gamma gamma, m_pi0 for
+    omega -> pi0 gamma) with the machinery of :class:`MesonSampler` (kept parents, isotropic rest-frame
+    directions, the shared ring kernel of the parent angles).  Per photon of energy E the FIP takes the
+    photon's energy and direction, momentum sqrt(E^2 - m^2) (:func:`alp_momentum`; the Primakoff angle
+    ~ sqrt(Q^2)/E <~ 50 MeV / E is far below the photon's own angle to the beam, ~ m_parent / E, and
+    is neglected), and the weight is parent per POT x ``photon_weight`` (photons per decay x BR) x
+    ``conversion(E, m)`` (the conversion probability at unit coupling, zero for E <= m).  The photon
+    kinematics do not depend on m: the mass enters only through the FIP momentum and the conversion
+    probability, evaluated exactly at each photon energy (each parent momentum x rest-frame angle row).
+    """
+
+    def __init__(self, hist, log10p_edges, log10theta_edges, m_parent, m_companion, conversion, *,
+                 photon_weight, **kwargs):
+        super().__init__(hist, log10p_edges, log10theta_edges, m_parent, m_companion,
+                         lambda m: 1.0, **kwargs)  # the weight is the photon's conversion, not a BR
+        self.conversion = conversion
+        self.photon_weight = float(photon_weight)
+
+    def __call__(self, m):
+        """(p, theta, weight) of the FIP samples for mass m [GeV] at unit coupling."""
+        dtype = jnp.result_type(m, float)
+        m = jnp.asarray(m, dtype)
+        k, theta = daughter_p_theta(
+            self.parent_p.astype(dtype), self.parent_theta.astype(dtype), jnp.zeros((), dtype),
+            jnp.asarray(self.m_parent, dtype), jnp.zeros((), dtype), jnp.asarray(self.m_companion, dtype),
+            self.cos_star.astype(dtype), self.phi_star.astype(dtype),
+        )
+        w = self.parent_w.astype(dtype) * self.photon_weight * self.conversion(k, m)
+        return alp_momentum(k, m), theta, w
+
+    def binned(self, data, m, p_edges, t_edges):
+        """(H (Nb, Nt), sum of w/p per p bin (Nb,)) of the FIPs at mass m [GeV] per POT at unit
+        coupling: the photon rows of :meth:`MesonSampler.binned` (massless daughter), each weighted by
+        its conversion probability and binned at the FIP momentum."""
+        P, F = data["P"], data["F"]
+        dtype = F.dtype
+        m = jnp.asarray(m, dtype)
+        n = self.n_cos_binned
+        c = (-1.0 + (jnp.arange(n, dtype=dtype) + 0.5) * (2.0 / n))
+        k, alpha = binning.two_body_p_alpha(P[:, None], self.m_parent, jnp.zeros((), dtype), self.m_companion,
+                                            c[None, :])
+        a0, f = binning.alpha_node_position(alpha, self._alpha_max(t_edges), self.n_alpha, self.alpha0)
+        i = jnp.arange(P.shape[0])[:, None]
+        conv = self.conversion(k, m).astype(dtype)  # (Np, n)
+        rows = ((1.0 - f) * conv)[..., None] * F[i, a0] + (f * conv)[..., None] * F[i, a0 + 1]
+        H, w_over_p = binning.bin_rows(rows, alp_momentum(k, m), p_edges)
+        scale = jnp.asarray(self.photon_weight / n, dtype)
         return H * scale, w_over_p * scale
 
 

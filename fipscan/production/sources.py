@@ -4,6 +4,7 @@
 fipscan.production.samples: a :class:`MesonSampler` on the parent's spectrum (times the declaration's
 ``parent_weight`` per momentum bin centre, when it has one) for a meson decay, a :class:`RecoilSampler`
 for a decay with a recoil-mass distribution (three-body, inclusive), a
+:class:`PhotonConversionSampler` for the photons of a meson decay converting in the dump, a
 :class:`TableSampler` for bremsstrahlung and tabulated channels.  FIPs are counted per POT at unit
 coupling: meson spectra are per POT (fipscan.spectra), bremsstrahlung tables per proton interaction
 with one interaction per POT (the thick-target approximation of the dump; Bluemlein & Brunner,
@@ -12,16 +13,17 @@ arXiv:1311.3870).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 from fipscan.constants import M_P
 from fipscan.errors import ConfigError
-from fipscan.production.channels import Bremsstrahlung, MesonDecay, RecoilDecay, Tabulated
-from fipscan.production.samples import MesonSampler, RecoilSampler, TableSampler
+from fipscan.production.channels import Bremsstrahlung, MesonDecay, PhotonConversion, RecoilDecay, Tabulated
+from fipscan.production.samples import MesonSampler, PhotonConversionSampler, RecoilSampler, TableSampler
 
-__all__ = ["sources"]
+__all__ = ["sources", "photon_conversion_rate"]
 
 
 def sources(channels, spectra, e_beam: float) -> dict:
@@ -44,6 +46,13 @@ def sources(channels, spectra, e_beam: float) -> dict:
                 continue
             out[ch.name] = MesonSampler(hist, edges_p, edges_t, ch.m_parent,
                                         ch.m_companion, lambda m, _br=br: _br(m, 1.0))
+        elif isinstance(ch, PhotonConversion):
+            if ch.parent not in spectra.species:
+                raise ConfigError(f"production channel {ch.name}: the spectra have no '{ch.parent}' "
+                                  f"(species: {', '.join(spectra.species)})")
+            out[ch.name] = PhotonConversionSampler(
+                spectra.histogram(ch.parent), edges_p, edges_t, ch.m_parent, ch.m_companion,
+                lambda E, m, _c=ch.conversion: _c(E, m, 1.0), photon_weight=ch.n_photons * ch.br)
         elif isinstance(ch, (Bremsstrahlung, Tabulated)):
             support = None if ch.p_support is None else ch.p_support(e_beam)
 
@@ -54,6 +63,46 @@ def sources(channels, spectra, e_beam: float) -> dict:
         else:
             raise ConfigError(f"unknown production channel kind {type(ch).__name__}")
     return out
+
+
+def photon_conversion_rate(channel: PhotonConversion, m, g, e_beam: float, spectra=None, n_cos: int = 64):
+    """FIPs per POT made by the photons of ``channel`` (a :class:`PhotonConversion`) at mass m [GeV] and
+    coupling g: sum over the parent's (p, theta) bins of parents per POT x n_photons x BR x the mean
+    conversion probability over the photon energies of the isotropic decay (``n_cos`` midpoints in
+    cos theta*; the energy depends on the parent momentum only).  Every parent of the histogram counts
+    (none dropped: this is the total production, not what a detector sees).  ``spectra``: default the
+    shipped spectra, which must be those of an ``e_beam`` GeV beam (ConfigError otherwise)."""
+    import jax.numpy as jnp
+
+    from fipscan.kernels.binning import two_body_p_alpha
+
+    if spectra is None:
+        spectra = _shipped_spectra(float(e_beam))
+    if channel.parent not in spectra.species:
+        raise ConfigError(f"production channel {channel.name}: the spectra have no '{channel.parent}' "
+                          f"(species: {', '.join(spectra.species)})")
+    edges = np.asarray(spectra.log10p_edges, dtype=float)
+    per_p = np.asarray(spectra.histogram(channel.parent), dtype=float).sum(axis=1)
+    dtype = jnp.result_type(m, g, float)
+    P = jnp.asarray(10.0 ** (0.5 * (edges[1:] + edges[:-1])), dtype)
+    c = -1.0 + (jnp.arange(n_cos, dtype=dtype) + 0.5) * (2.0 / n_cos)
+    k, _ = two_body_p_alpha(P[:, None], channel.m_parent, jnp.zeros((), dtype), channel.m_companion, c[None, :])
+    mean_p = jnp.mean(channel.conversion(k, jnp.asarray(m, dtype), jnp.asarray(g, dtype)), axis=1)
+    return channel.n_photons * channel.br * jnp.sum(jnp.asarray(per_p, dtype) * mean_p)
+
+
+@functools.lru_cache(maxsize=4)
+def _shipped_spectra(e_beam: float):
+    """The shipped default spectra, checked to be those of an ``e_beam`` GeV beam."""
+    from fipscan.experiments import _spectra_beam_energy
+    from fipscan.spectra import load_spectra
+
+    s = load_spectra()
+    e = _spectra_beam_energy(s)
+    if e is not None and abs(e - e_beam) > 1e-6 * e_beam:
+        raise ConfigError(f"the shipped spectra are for a {e:g} GeV beam, not {e_beam:g} GeV: the production "
+                          "rate of a photon-conversion channel needs the parent spectra of the beam")
+    return s
 
 
 def beam_momentum(e_beam: float) -> float:

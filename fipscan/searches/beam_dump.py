@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import logsumexp
 
 from fipscan.errors import InputError
 from fipscan.kernels import yields as kyields
@@ -116,21 +115,21 @@ class BeamDumpSearch:
         underflows; ~5x faster); finite=True: the log kernel (finite where N underflows)."""
         log_g = jnp.asarray(log_g)
         if finite:
-            parts = [kyields.log_events_grid(log_g, W, self.log_s1, self.a_edges, self._log_pot(pot), n, self.n_width)
-                     for n, W in self.groups()]
-            return parts[0] if len(parts) == 1 else logsumexp(jnp.stack(parts), axis=0)
-        parts = [kyields.events_grid(log_g, W, self.log_s1, self.a_edges, pot, n, self.n_width, chunk)
-                 for n, W in self.groups()]
-        return jnp.log(parts[0] if len(parts) == 1 else sum(parts[1:], parts[0]))
+            return kyields.sum_power_terms((kyields.log_events_grid(log_g, W, self.log_s1, self.a_edges,
+                                                                    self._log_pot(pot), n, self.n_width)
+                                            for n, W in self.groups()), log=True)
+        return jnp.log(kyields.sum_power_terms(kyields.events_grid(log_g, W, self.log_s1, self.a_edges, pot, n,
+                                                                   self.n_width, chunk)
+                                               for n, W in self.groups()))
 
     def log_events_at(self, i, log_g, pot):
         """log N at mass node ``i`` (int or traced integer) and scalar ``log_g`` (the fast log kernel;
         differentiable in log_g, finite where N underflows)."""
         log_g = jnp.asarray(log_g)
-        parts = [kyields.log_events_at(log_g[None], W[i][None], self.log_s1[i][None], self.a_edges,
-                                       self._log_pot(pot), n, self.n_width, uniform=self.uniform_cells)[0]
-                 for n, W in self.groups()]
-        return parts[0] if len(parts) == 1 else logsumexp(jnp.stack(parts))
+        return kyields.sum_power_terms((kyields.log_events_at(log_g[None], W[i][None], self.log_s1[i][None],
+                                                              self.a_edges, self._log_pot(pot), n, self.n_width,
+                                                              uniform=self.uniform_cells)[0]
+                                        for n, W in self.groups()), log=True)
 
     def surface(self, pot, mass_range=None):
         """The continuous yield surface (fipscan.contour.differentiable.make_surface) at ``pot``.
