@@ -142,7 +142,9 @@ def plot_result(result, fh, *, fmt="png", compare=None):
     ax.grid(True, which="major", alpha=0.3)
     from fipscan.final_states import get_final_state
 
-    chans = "+".join(f"${get_final_state(c).label}$" for c in result.channels)
+    labels = [f"${get_final_state(c).label}$" for c in result.channels]
+    # at most four final states a line, so that a long --channels all list stays inside the figure
+    chans = "\n".join("+".join(labels[i:i + 4]) for i in range(0, len(labels), 4))
     options = model_options_text(result.model)
     ax.set_title(f"{result.model.label} → {chans}: 90% CL exclusion" + (f"\n{options}" if options else ""),
                  fontsize=10 if not options else 9)

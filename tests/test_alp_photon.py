@@ -197,3 +197,19 @@ def test_experiment_selects_gammagamma():
     assert (cuts.detector, cuts.min_photon_energy_gev, cuts.min_separation_m, cuts.min_radius_m) == ("lkr", 1.0, 0.1, 0.15)
     assert exp.efficiency["gammagamma"] == 0.14
     assert exp.backgrounds["gammagamma"].expected == 0.0
+
+
+def test_scan_defaults_and_target_options_follow_the_model():
+    from fipscan.cli.scan_cmds import DEFAULT_MASS_POINTS, DEFAULT_SCAN_MASSES
+    from fipscan.errors import ConfigError
+
+    model = get_model("alp-photon")
+    # the region continues below 10 MeV: scans start at the model's lowest mass; couplings up to 1 GeV^-1
+    assert model.scan_masses == (1e-3, 1.0) and model.coupling.scan_range == (1e-8, 1.0)
+    assert getattr(get_model("dark-photon"), "scan_masses", DEFAULT_SCAN_MASSES) == (0.01, 1.0)
+    assert DEFAULT_MASS_POINTS == 100
+    # another nucleus without its radiation length is refused (copper's X0 would mis-normalise P)
+    with pytest.raises(ConfigError, match="target_x0"):
+        get_model("alp-photon", target_z=74.0, target_a=183.84)
+    w = get_model("alp-photon", target_z=74.0, target_a=183.84, target_x0=6.76)  # tungsten (PDG)
+    assert w.settings()["target_x0"] == 6.76

@@ -26,7 +26,9 @@ def register(sub) -> None:
     p.add_argument("--channels", default=None,
                    help="final states, comma separated, or 'all' (every final state the model and the experiment "
                         "both have; default: the model's default ones, ee,mumu for the dark photon)")
-    p.add_argument("--masses", default="0.01:1.0:100", help="LO:HI:N log-spaced masses in GeV")
+    p.add_argument("--masses", default=None,
+                   help="LO:HI:N log-spaced masses in GeV (default: the model's scan_masses with 100 points, "
+                        "0.01:1.0 for most models, 0.001:1.0 for alp-photon)")
     _no_refine_arg(p)
     p.add_argument("--couplings", default=None,
                    help="LO:HI:N log-spaced couplings (default: the model's range with 120 points, 1e-9:1e-3 for "
@@ -72,6 +74,10 @@ def register(sub) -> None:
 
 #: points of the coupling axis when --couplings is not given (the range is the model's scan_range)
 DEFAULT_COUPLING_POINTS = 120
+#: points and range of the mass axis when --masses is not given (the range: the model's scan_masses if
+#: it has them)
+DEFAULT_MASS_POINTS = 100
+DEFAULT_SCAN_MASSES = (0.01, 1.0)
 
 
 def _no_refine_arg(p) -> None:
@@ -139,11 +145,12 @@ def _precheck_scan(args):
     from fipscan.experiments import load_experiment
 
     _args.model_name("--model", args.model)
-    m_axis = _args.grid_axis("--masses", args.masses, "mass")
+    m_axis = _args.grid_axis("--masses", args.masses, "mass") if args.masses is not None else None
     g_axis = _args.grid_axis("--couplings", args.couplings, "coupling") if args.couplings is not None else None
     pot = _args.pot("--pot", args.pot)
     projections = _args.projections("--projection", args.projection) if args.projection is not None else None
-    _args.grid_size(m_axis[2], g_axis[2] if g_axis else DEFAULT_COUPLING_POINTS, 1 + len(projections or (1,)))
+    _args.grid_size(m_axis[2] if m_axis else DEFAULT_MASS_POINTS, g_axis[2] if g_axis else DEFAULT_COUPLING_POINTS,
+                    1 + len(projections or (1,)))
     channels = _args.final_states("--channels", args.channels)
     checks.optional(checks.nonnegative, "--background", args.background)
     checks.optional(checks.nonnegative, "--background-uncertainty", args.background_uncertainty)
@@ -200,6 +207,8 @@ def run_scan(args) -> int:
     model = load_model(args)
     if g_axis is None:
         g_axis = (*model.coupling.scan_range, DEFAULT_COUPLING_POINTS)
+    if m_axis is None:
+        m_axis = (*getattr(model, "scan_masses", DEFAULT_SCAN_MASSES), DEFAULT_MASS_POINTS)
     grid = Grid.log(*m_axis, *g_axis).validate(model.mass_range, coupling_max=_coupling_max(model),
                                                 names=("--masses: mass", "--couplings: coupling"))
     masses, note = refined_masses(model, grid.masses, args)

@@ -139,6 +139,9 @@ class ALPPhoton:
                                              width_power=2.0, unit="GeV^-1", scan_range=(1e-8, 1.0))
     spin: ClassVar[int] = 0
     mass_range: ClassVar[tuple[float, float]] = (1e-3, 2.0)
+    #: masses ``fipscan scan`` takes without --masses: from the model's lowest mass, since the NA62-BD
+    #: region continues below 10 MeV (the upper edge reaches 0.16 GeV^-1 at 1 MeV)
+    scan_masses: ClassVar[tuple[float, float]] = (1e-3, 1.0)
     default_final_states: ClassVar[tuple[str, ...]] = ("gammagamma",)
 
     def __post_init__(self):
@@ -152,6 +155,10 @@ class ALPPhoton:
             object.__setattr__(self, key, float(v))
         if self.target_z > self.target_a:
             raise ConfigError(f"alp-photon target_z = {self.target_z:g} exceeds target_a = {self.target_a:g}")
+        if (self.target_z, self.target_a) != (29.0, 63.546) and self.target_x0 == X0_CU:
+            # copper's radiation length with another nucleus would mis-normalise P by up to ~2x
+            raise ConfigError("alp-photon target_z/target_a describe a target other than copper: give its "
+                              "radiation length too (target_x0 in g/cm^2, PDG atomic and nuclear properties)")
 
     def settings(self) -> dict:
         return {"model": self.name, "production_channels": list(self.production_channels),

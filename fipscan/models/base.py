@@ -63,6 +63,8 @@ class Model(Protocol):
     * ``branching_ratios(m)`` -> {final-state name (fipscan.final_states): BR}, coupling-independent,
       summing to one over the registered final states.
     * ``settings()`` -> plain-JSON dict of every option that changes a number (cache keys, files).
+    * optional ``scan_masses``: (lo, hi) [GeV] of the masses ``fipscan scan`` takes without ``--masses``
+      (default (0.01, 1.0));
     * optional ``resonances``: ((name, mass, width) [GeV], ...) of the narrow structures of the model's
       widths or production, around which scans refine the mass grid (fipscan.grid.refine_masses);
       none if absent.

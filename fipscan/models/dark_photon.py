@@ -13,18 +13,21 @@ Widths
 * hadrons:  Gamma(A' -> F) = (alpha eps^2 m / 3) R_F(m^2)  (DarkCast sec. 2 (eqs. (2.17)-(2.18)):
   Gamma_F = Gamma_mumu R_mu^F with R_mu^F = sigma_F / sigma_mumu; the muon phase-space factor
   cancels, leaving the standard R = sigma / sigma_pt).  R_F is the data-driven VMD description of
-  fipscan.models._vmd (BaBar/CMD-2 pion form factor with rho-omega interference, omega/phi lines
-  normalised to PDG Gamma_ee x BR, effective 4pi / KKpi / eta pi pi shapes, pQCD above ~1.9 GeV).
+  fipscan.models._vmd: the pion form factor of Czyz, Grzelinska, Kuhn arXiv:1002.0279 (BaBar fit,
+  dual-QCD rho tower with rho-omega mixing), pi+pi-pi0 in the Czyz-Grzelinska-Kuhn-Rodrigo current
+  (EPJC 47 (2006) 617), K+K- and K_S K_L in the Bruch-Khodjamirian-Kuhn form (arXiv:1002.0279 fit 2),
+  radiative lines normalised to PDG Gamma_ee x BR, effective 4pi / KKpi / eta pi pi shapes, the
+  remainder up to pQCD phased in from 1.3 to 1.8 GeV.
 * three photons, only below 2 m_e (where nothing else is open): the Euler-Heisenberg result
   Gamma(A' -> 3 gamma) = 17 alpha^3 (alpha eps^2) m^9 / (2^7 3^6 5^3 pi^3 m_e^8) (Pospelov, Ritz,
-  Voloshin, Phys. Rev. D 78 (2008) 115012, arXiv:0807.3279); valid for m << 2 m_e, an
-  underestimate near threshold, and switched off above 2 m_e where e+e- dominates by > 10^6.
-  It keeps the lifetime finite for 1 MeV <= m < 2 m_e.
+  Voloshin, Phys. Rev. D 78 (2008) 115012, arXiv:0807.3279) times the next two orders in m^2/m_e^2 of
+  McDermott, Patel, Ramani arXiv:1705.00619 (:func:`width_3gamma`); switched off above 2 m_e where
+  e+e- dominates by > 10^6.  It keeps the lifetime finite for 1 MeV <= m < 2 m_e.
 * tau pairs (threshold 3.55 GeV) and charm are not included: they are irrelevant below 2 GeV, the
   range fipscan scans.
 
 The total width reproduces the DarkCast table (arXiv:1801.04847, data-driven) to 0.2% at 0.01-0.78 GeV,
-~8% on the phi peak (1.02 GeV) and 0.3% at 2 GeV (see tests/test_dark_photon_widths.py).
+0.6% on the phi peak (1.02 GeV), 4.4% at 1.5 GeV (low) and 0.3% at 2 GeV (tests/test_dark_photon_widths.py).
 """
 
 from __future__ import annotations
@@ -141,7 +144,7 @@ def hadronic_exclusive_widths(m, eps) -> dict:
     """Widths [GeV] of the exclusive hadronic channels of the R description (they sum to width_hadrons).
 
     Keys: "pi+pi-", "pi+pi-pi0", "pi0gamma", "etagamma", "K+K-", "KSKL", "2pi+2pi-", "pi+pi-2pi0",
-    "KKpi" (all charge states), "etapi+pi-", "other" (multi-hadron remainder up to pQCD, > 1.4 GeV).
+    "KKpi" (all charge states), "etapi+pi-", "other" (multi-hadron remainder up to pQCD, > 1.3 GeV).
     """
     m, eps = _as_arrays(m, eps)
     pref = _prefactor(m, eps)
