@@ -71,7 +71,8 @@ class Beam:
     with fipscan) or a path to a file made by ``fipscan spectra generate``; cascade_enhancement: the
     charm and beauty of the spectra are multiplied by the cascade factors of the file's settings
     (cascade_ccbar, cascade_bbbar: 2.3 and 1.7 by default) for the hadrons of the shower in a thick dump
-    that make heavy flavour too (:func:`apply_cascade_enhancement`), unless the file has them already."""
+    that make heavy flavour too (:meth:`fipscan.spectra.Spectra.with_cascade_enhancement`), unless the
+    file has them already."""
 
     particle: str
     energy_gev: float
@@ -237,38 +238,7 @@ class Experiment:
                 f"{self.source}: beam.spectra '{self.beam.spectra}' holds spectra for a {e:g} GeV beam, the "
                 f"experiment's beam is {self.beam.energy_gev:g} GeV; make a file with 'fipscan spectra generate' "
                 "for this beam and name it in beam.spectra")
-        return apply_cascade_enhancement(s) if self.beam.cascade_enhancement else s
-
-
-def apply_cascade_enhancement(spectra):
-    """The spectra with their charm (beauty) per POT multiplied by the file's ``cascade_ccbar``
-    (``cascade_bbbar``) -- heavy flavour made by the secondary hadrons of the shower in a thick dump, not
-    only by the primary proton.  The factors are those of the spectra settings (defaults 2.3 and 1.7, the
-    cascade enhancement of a thick target from the SHiP simulation, H. Dijkstra and T. Ruf,
-    CERN-SHiP-NOTE-2015-009, as used in the field, e.g. SHiP physics case arXiv:1504.04855).  Spectra
-    generated with ``cascade_enhancement`` already are returned unchanged; the result's settings say
-    ``cascade_enhancement = True`` (with ``cascade_applied_at = "experiment"``), so its provenance and the
-    yield-table cache keys (which hash the histograms) differ from the file's."""
-    from fipscan.spectra.core import _frozen, _readonly
-    from fipscan.spectra.species import SPECIES_RUN
-
-    prov = dict(spectra.provenance or {})
-    settings = dict(prov.get("settings", {}) or {})
-    if settings.get("cascade_enhancement"):
-        return spectra
-    factor = {"ccbar": float(settings.get("cascade_ccbar", 2.3)), "bbbar": float(settings.get("cascade_bbbar", 1.7))}
-
-    def scaled(mapping, array=False):
-        out = {}
-        for sp, v in mapping.items():
-            f = factor.get(SPECIES_RUN.get(sp, "soft"), 1.0)
-            out[sp] = _readonly(np.asarray(v) * f) if array else float(v) * f
-        return _frozen(out)
-
-    settings.update(cascade_enhancement=True, cascade_applied_at="experiment")
-    prov["settings"] = _frozen(settings)
-    return replace(spectra, hist=scaled(spectra.hist, True), underflow=scaled(spectra.underflow),
-                    overflow=scaled(spectra.overflow), per_pot=scaled(spectra.per_pot), provenance=prov)
+        return s.with_cascade_enhancement() if self.beam.cascade_enhancement else s
 
 
 def _spectra_beam_energy(spectra):
