@@ -32,7 +32,6 @@ The total width reproduces the DarkCast table (arXiv:1801.04847, data-driven) to
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -42,7 +41,7 @@ from fipscan import constants as C
 from fipscan.kernels.numerics import float_dtype
 from fipscan.models import _vmd
 from fipscan.production import meson_decays as md
-from fipscan.production.bremsstrahlung import PT_MAX, Z_MAX, Z_MIN, brems_pt_theta_table, brems_total
+from fipscan.production.bremsstrahlung import brems_pt_theta_table, brems_total, p_support
 from fipscan.errors import ConfigError
 from fipscan.models.base import Coupling, production_channel_names
 from fipscan.production.channels import Bremsstrahlung, MesonDecay
@@ -224,12 +223,6 @@ def _meson_channels() -> dict:
     return {c.name: c for c in chans}
 
 
-def _brems_support(e_beam):
-    """The bremsstrahlung table vanishes outside z_min P <= p_z, p <= sqrt((z_max P)^2 + pt_max^2)."""
-    p_beam = math.sqrt(e_beam * e_beam - C.M_P * C.M_P)
-    return (Z_MIN * p_beam, math.hypot(Z_MAX * p_beam, PT_MAX))
-
-
 #: every production channel of the dark photon (the default of ``DarkPhoton.production_channels``)
 PRODUCTION_CHANNELS = ("pi0->gamma", "eta->gamma", "etap->gamma", "omega->pi0", "brems")
 
@@ -289,7 +282,7 @@ class DarkPhoton:
                     table=lambda m, ep, et, e_beam, _ff=ff: brems_pt_theta_table(m, ep, et, e_beam=e_beam,
                                                                                 form_factor=_ff, eps=1.0),
                     total=lambda m, eps, e_beam, _ff=ff: brems_total(m, eps, e_beam, form_factor=_ff),
-                    p_support=_brems_support))
+                    p_support=p_support))
             else:
                 out.append(mesons[name])
         return tuple(out)

@@ -22,7 +22,13 @@ from fipscan.kernels import binning
 from fipscan.kernels.kinematics import daughter_p_theta
 
 __all__ = ["MesonSampler", "RecoilSampler", "PhotonConversionSampler", "TableSampler", "decay_directions",
-           "grid_samples", "histogram_samples", "alp_momentum"]
+           "grid_samples", "histogram_samples", "alp_momentum", "cos_midpoints"]
+
+
+def cos_midpoints(n: int, dtype):
+    """The n midpoints of equal bins of cos theta* in [-1, 1] (rest-frame decay angles of the binned
+    two-body kinematics): (n,) of ``dtype``."""
+    return -1.0 + (jnp.arange(n, dtype=dtype) + 0.5) * (2.0 / n)
 
 
 def decay_directions(n_cos: int = 16, n_phi: int = 8):
@@ -168,7 +174,7 @@ class MesonSampler:
         P, F = data["P"], data["F"]
         dtype = F.dtype
         n = self.n_cos_binned
-        c = (-1.0 + (jnp.arange(n, dtype=dtype) + 0.5) * (2.0 / n))
+        c = cos_midpoints(n, dtype)
         p, alpha = binning.two_body_p_alpha(P[:, None], self.m_parent, self._m_ok(m).astype(dtype),
                                             self.m_companion, c[None, :])
         a0, f = binning.alpha_node_position(alpha, self._alpha_max(t_edges), self.n_alpha, self.alpha0)
@@ -224,7 +230,7 @@ class RecoilSampler(MesonSampler):
         P, F = data["P"], data["F"]
         dtype = F.dtype
         n = self.n_cos_binned
-        c = (-1.0 + (jnp.arange(n, dtype=dtype) + 0.5) * (2.0 / n))
+        c = cos_midpoints(n, dtype)
         m_r, w_r = self._nodes(m, dtype)
         p, alpha = binning.two_body_p_alpha(P[:, None, None], self.m_parent, self._m_ok(m).astype(dtype),
                                             m_r[None, :, None], c[None, None, :])  # (Np, n_r, n)
@@ -287,7 +293,7 @@ class PhotonConversionSampler(MesonSampler):
         dtype = F.dtype
         m = jnp.asarray(m, dtype)
         n = self.n_cos_binned
-        c = (-1.0 + (jnp.arange(n, dtype=dtype) + 0.5) * (2.0 / n))
+        c = cos_midpoints(n, dtype)
         k, alpha = binning.two_body_p_alpha(P[:, None], self.m_parent, jnp.zeros((), dtype), self.m_companion,
                                             c[None, :])
         a0, f = binning.alpha_node_position(alpha, self._alpha_max(t_edges), self.n_alpha, self.alpha0)

@@ -21,7 +21,8 @@ import numpy as np
 from fipscan.constants import M_P
 from fipscan.errors import ConfigError
 from fipscan.production.channels import Bremsstrahlung, MesonDecay, PhotonConversion, RecoilDecay, Tabulated
-from fipscan.production.samples import MesonSampler, PhotonConversionSampler, RecoilSampler, TableSampler
+from fipscan.production.samples import (MesonSampler, PhotonConversionSampler, RecoilSampler, TableSampler,
+                                        cos_midpoints)
 
 __all__ = ["sources", "photon_conversion_rate"]
 
@@ -32,11 +33,8 @@ def sources(channels, spectra, e_beam: float) -> dict:
     out = {}
     for ch in channels:
         if isinstance(ch, (MesonDecay, RecoilDecay)):
-            if ch.parent not in spectra.species:
-                raise ConfigError(f"production channel {ch.name}: the spectra have no '{ch.parent}' "
-                                  f"(species: {', '.join(spectra.species)})")
             br = ch.br
-            hist = spectra.histogram(ch.parent)
+            hist = _parent_histogram(ch, spectra)
             if ch.parent_weight is not None:  # e.g. the fraction of the dump's kaons that decay
                 p_centres = 10.0 ** (0.5 * (np.asarray(edges_p)[1:] + np.asarray(edges_p)[:-1]))
                 hist = np.asarray(hist, dtype=float) * np.asarray(ch.parent_weight(p_centres), dtype=float)[:, None]
@@ -47,11 +45,8 @@ def sources(channels, spectra, e_beam: float) -> dict:
             out[ch.name] = MesonSampler(hist, edges_p, edges_t, ch.m_parent,
                                         ch.m_companion, lambda m, _br=br: _br(m, 1.0))
         elif isinstance(ch, PhotonConversion):
-            if ch.parent not in spectra.species:
-                raise ConfigError(f"production channel {ch.name}: the spectra have no '{ch.parent}' "
-                                  f"(species: {', '.join(spectra.species)})")
             out[ch.name] = PhotonConversionSampler(
-                spectra.histogram(ch.parent), edges_p, edges_t, ch.m_parent, ch.m_companion,
+                _parent_histogram(ch, spectra), edges_p, edges_t, ch.m_parent, ch.m_companion,
                 lambda E, m, _c=ch.conversion: _c(E, m, 1.0), photon_weight=ch.n_photons * ch.br)
         elif isinstance(ch, (Bremsstrahlung, Tabulated)):
             support = None if ch.p_support is None else ch.p_support(e_beam)
@@ -63,6 +58,15 @@ def sources(channels, spectra, e_beam: float) -> dict:
         else:
             raise ConfigError(f"unknown production channel kind {type(ch).__name__}")
     return out
+
+
+def _parent_histogram(channel, spectra):
+    """The per-POT (log10 p, log10 theta) histogram of ``channel.parent``; ConfigError naming the channel
+    and the species the spectra have when they lack it."""
+    if channel.parent not in spectra.species:
+        raise ConfigError(f"production channel {channel.name}: the spectra have no '{channel.parent}' "
+                          f"(species: {', '.join(spectra.species)})")
+    return spectra.histogram(channel.parent)
 
 
 def photon_conversion_rate(channel: PhotonConversion, m, g, e_beam: float, spectra=None, n_cos: int = 64):
@@ -78,14 +82,11 @@ def photon_conversion_rate(channel: PhotonConversion, m, g, e_beam: float, spect
 
     if spectra is None:
         spectra = _shipped_spectra(float(e_beam))
-    if channel.parent not in spectra.species:
-        raise ConfigError(f"production channel {channel.name}: the spectra have no '{channel.parent}' "
-                          f"(species: {', '.join(spectra.species)})")
     edges = np.asarray(spectra.log10p_edges, dtype=float)
-    per_p = np.asarray(spectra.histogram(channel.parent), dtype=float).sum(axis=1)
+    per_p = np.asarray(_parent_histogram(channel, spectra), dtype=float).sum(axis=1)
     dtype = jnp.result_type(m, g, float)
     P = jnp.asarray(10.0 ** (0.5 * (edges[1:] + edges[:-1])), dtype)
-    c = -1.0 + (jnp.arange(n_cos, dtype=dtype) + 0.5) * (2.0 / n_cos)
+    c = cos_midpoints(n_cos, dtype)
     k, _ = two_body_p_alpha(P[:, None], channel.m_parent, jnp.zeros((), dtype), channel.m_companion, c[None, :])
     mean_p = jnp.mean(channel.conversion(k, jnp.asarray(m, dtype), jnp.asarray(g, dtype)), axis=1)
     return channel.n_photons * channel.br * jnp.sum(jnp.asarray(per_p, dtype) * mean_p)
