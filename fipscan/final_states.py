@@ -159,6 +159,7 @@ _register("pi0gamma", ("pi0", "gamma"), r"\pi^0\gamma")
 _register("etagamma", ("eta", "gamma"), r"\eta\gamma")
 _register("pi0pi0", ("pi0", "pi0"), r"\pi^0\pi^0")
 _register("pi0pi0pi0", ("pi0", "pi0", "pi0"), r"3\pi^0")
+_register("pi0pi0eta", ("pi0", "pi0", "eta"), r"\pi^0\pi^0\eta")  # ALP-gluon (BC11) eta pi0 pi0
 # registered so that branching ratios sum to one in registry names; not reconstructed
 _register("kskl", ("K(S)0", "K(L)0"), r"K_SK_L", volume="charged", detectable=False)
 _register("gammagammagamma", ("gamma", "gamma", "gamma"), r"3\gamma", detectable=False)

@@ -10,6 +10,7 @@ The table is an explicit object that callers pass around (no hidden state on the
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -25,7 +26,7 @@ from fipscan.kernels.decay import HBARC_GEV_M
 from fipscan.production.samples import histogram_samples
 from fipscan.production.sources import sources
 
-__all__ = ["YieldTables", "precompute", "compute_tables", "resolve_final_states"]
+__all__ = ["YieldTables", "precompute", "compute_tables", "resolve_final_states", "yield_table_key"]
 
 
 @jax.tree_util.register_dataclass
@@ -187,9 +188,19 @@ def resolve_final_states(model, experiment, channels=None) -> tuple[str, ...]:
 
 
 def model_final_states(model) -> tuple[str, ...]:
-    """Final states the model decays to: its branching-ratio keys."""
-    m = jnp.asarray(model.mass_range[1], jnp.result_type(float))
-    return tuple(model.branching_ratios(m))
+    """Final states the model decays to: its branching-ratio keys (read from the shapes of the traced
+    function, jax.eval_shape: nothing is computed or compiled; remembered per model, as a model is a
+    frozen dataclass and the keys depend on its options only)."""
+    try:
+        return _final_state_keys(model)
+    except TypeError:  # a user's model that is not hashable
+        return _final_state_keys.__wrapped__(model)
+
+
+@functools.lru_cache(maxsize=64)
+def _final_state_keys(model) -> tuple[str, ...]:
+    m = jax.ShapeDtypeStruct((), jnp.result_type(float))
+    return tuple(jax.eval_shape(model.branching_ratios, m))
 
 
 def _resolve(model, experiment):
@@ -231,26 +242,14 @@ def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=N
             provenance["yield_table_key"] = ""
         return compute_tables(model, experiment, masses, channels=channels, spectra=spectra, n_mc=n_mc,
                               dtype=dtype, method=method, mass_chunk=mass_chunk)
-    import hashlib
-
     from fipscan import cache as fcache
     from fipscan.io.tables import read_tables, write_tables
 
     masses = _check_masses(model, masses)
     experiment.check_masses(masses)
     spectra = spectra if spectra is not None else experiment.load_spectra()
-    acceptance = _acceptance_tables(model, experiment, channels, n_mc)
-    acc_hash = {c: hashlib.sha256(np.ascontiguousarray(t.values, dtype=np.float64).tobytes()).hexdigest()
-                for c, t in acceptance.items()}
-    spectra_hash = hashlib.sha256()
-    for name in sorted(spectra.hist):
-        spectra_hash.update(name.encode())
-        spectra_hash.update(np.ascontiguousarray(spectra.hist[name], dtype=np.float64).tobytes())
-    settings = {
-        "model": model.settings(), "experiment": experiment.settings(), "masses": masses.tolist(),
-        "channels": list(channels), "spectra": spectra_hash.hexdigest(), "acceptance": acc_hash,
-        "method": method, "dtype": np.dtype(dtype).name, "algorithm": YIELDS_ALGORITHM,
-    }
+    settings, acceptance = _cache_settings(model, experiment, masses, channels, spectra, n_mc, method, dtype)
+    acc_hash = settings["acceptance"]
     built = {}
 
     def build(f):
@@ -273,6 +272,39 @@ def precompute(model, experiment, masses, *, channels=None, spectra=None, n_mc=N
         raise InputError(f"yield-table cache entry {path} holds other masses than were asked for; "
                          "remove it with 'fipscan cache clear --kind yields'")
     return tables
+
+
+def _cache_settings(model, experiment, masses, channels, spectra, n_mc, method, dtype):
+    """(the settings that key a yield-table cache entry, the acceptance tables they hash)."""
+    import hashlib
+
+    acceptance = _acceptance_tables(model, experiment, channels, n_mc)
+    acc_hash = {c: hashlib.sha256(np.ascontiguousarray(t.values, dtype=np.float64).tobytes()).hexdigest()
+                for c, t in acceptance.items()}
+    spectra_hash = hashlib.sha256()
+    for name in sorted(spectra.hist):
+        spectra_hash.update(name.encode())
+        spectra_hash.update(np.ascontiguousarray(spectra.hist[name], dtype=np.float64).tobytes())
+    settings = {
+        "model": model.settings(), "experiment": experiment.settings(), "masses": np.asarray(masses).tolist(),
+        "channels": list(channels), "spectra": spectra_hash.hexdigest(), "acceptance": acc_hash,
+        "method": method, "dtype": np.dtype(dtype).name, "algorithm": YIELDS_ALGORITHM,
+    }
+    return settings, acceptance
+
+
+def yield_table_key(model, experiment, masses, *, channels=None, n_mc=None, dtype=jnp.float64,
+                    method="binned") -> str:
+    """The cache key :func:`precompute` gives the tables of these inputs (nothing is built; the acceptance
+    tables are read, or built, to hash them)."""
+    from fipscan import cache as fcache
+
+    model, experiment = _resolve(model, experiment)
+    channels = resolve_final_states(model, experiment, channels)
+    masses = _check_masses(model, masses)
+    settings, _ = _cache_settings(model, experiment, masses, channels, experiment.load_spectra(), n_mc,
+                                  method, dtype)
+    return fcache.canonical_key("yields", settings, YIELDS_SCHEMA_VERSION)
 
 
 def _acceptance_tables(model, experiment, channels, n_mc) -> dict:

@@ -103,3 +103,31 @@ def test_a_float32_process_reads_the_shipped_float64_table(tmp_path, monkeypatch
     assert not list((tmp_path / "empty").rglob("*.h5"))
     ref = load_acceptance_table(cache.SHIPPED_ROOT / "acceptance" / f"{shipped_key('na62-bd', 'ee', 1)}.h5")
     np.testing.assert_array_equal(t.values, ref.values)
+
+
+def test_main_job_yield_tables_are_shipped_current_and_used(tmp_path, monkeypatch):
+    """The README main job's yield tables ship under their current key, hold what the code computes now
+    (two masses recomputed: the key does not cover the code of the widths), and a run with an empty
+    cache reads them instead of building."""
+    from fipscan.io.tables import read_tables
+    from fipscan.shipped import SHIPPED_YIELDS, main_job_masses, shipped_yields_key
+    from fipscan.yields import compute_tables, precompute
+
+    root = cache.SHIPPED_ROOT / "yields"
+    keys = {shipped_yields_key(*entry) for entry in SHIPPED_YIELDS}
+    on_disk = {p.stem for p in root.glob("*.h5")}
+    assert keys == on_disk, "stale or unlisted shipped yield tables: run 'python -m fipscan.shipped'"
+    (model, experiment), = SHIPPED_YIELDS
+    masses = main_job_masses(model)
+    assert masses.size == 119  # 100 log-spaced + 19 around the omega (the CLI's progress line says so)
+    key = shipped_yields_key(model, experiment)
+    with h5py.File(root / f"{key}.h5") as f:
+        shipped = read_tables(f, np.float64)
+    pick = [40, 95]  # 0.094 GeV (meson decays + brems) and the omega peak's neighbourhood
+    fresh = compute_tables(model, experiment, masses[pick])
+    np.testing.assert_allclose(np.asarray(fresh.weights), np.asarray(shipped.weights)[pick], rtol=1e-9, atol=1e-300)
+    np.testing.assert_allclose(np.asarray(fresh.log_s1), np.asarray(shipped.log_s1)[pick], rtol=1e-12)
+    monkeypatch.setenv("FIPSCAN_CACHE", str(tmp_path / "empty"))
+    t = precompute(model, experiment, masses)
+    assert not list((tmp_path / "empty").rglob("yields/*.h5"))  # read from the package, nothing built
+    np.testing.assert_array_equal(np.asarray(t.weights), np.asarray(shipped.weights))

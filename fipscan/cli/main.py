@@ -21,6 +21,7 @@ _SUBCOMMAND_MODULES = (
     "fipscan.cli.stats_cmds",
     "fipscan.cli.spectra_cmds",
     "fipscan.cli.contour_cmds",
+    "fipscan.cli.rare_decay_cmds",
 )
 
 

@@ -238,6 +238,19 @@ def _split_weights(weights):
     return jnp.log(total + floor), jnp.where(has[..., None, None], shape, 0.0)
 
 
+@jax.jit
+def _surface_nodes(masses, weights, log_s1, extra_weights):
+    """The node arrays of :func:`make_surface` (log masses, log A, shapes and their PCHIP slopes), as one
+    compiled program (op by op, outside a trace, they cost ~60 small compilations per shape)."""
+    x = jnp.log(masses)
+    log_a, shape = _split_weights(weights)
+    groups = []
+    for W in extra_weights:
+        la, sh = _split_weights(W)
+        groups.append((la, pchip_slopes(x, la), sh, pchip_slopes(x, sh)))
+    return x, log_a, pchip_slopes(x, log_a), shape, pchip_slopes(x, shape), pchip_slopes(x, log_s1), tuple(groups)
+
+
 def make_surface(masses, weights, log_s1, a_edges, log_pot, n_prod=2.0, n_width=2.0,
                  uniform_cells=None, extra=()) -> YieldSurface:
     """Build the surface from per-mass tables: masses (Nm,) [GeV] increasing, weights (Nm, Nb, Nz),
@@ -257,16 +270,12 @@ def make_surface(masses, weights, log_s1, a_edges, log_pot, n_prod=2.0, n_width=
             uniform_cells = False
     if masses.ndim != 1 or masses.shape[0] < 2:
         raise InputError("the yield surface needs at least two mass nodes")
-    x = jnp.log(masses)
-    log_a, shape = _split_weights(weights)
     log_s1 = jnp.asarray(log_s1)
-    groups = []
-    for _, W in extra:
-        la, sh = _split_weights(W)
-        groups.append((la, pchip_slopes(x, la), sh, pchip_slopes(x, sh)))
+    x, log_a, dlog_a, shape, dshape, dlog_s1, groups = _surface_nodes(masses, weights, log_s1,
+                                                                       tuple(W for _, W in extra))
     return YieldSurface(
-        x_nodes=x, log_a=log_a, dlog_a=pchip_slopes(x, log_a), shape=shape, dshape=pchip_slopes(x, shape),
-        log_s1=log_s1, dlog_s1=pchip_slopes(x, log_s1), a_edges=jnp.asarray(a_edges),
+        x_nodes=x, log_a=log_a, dlog_a=dlog_a, shape=shape, dshape=dshape,
+        log_s1=log_s1, dlog_s1=dlog_s1, a_edges=jnp.asarray(a_edges),
         log_pot=jnp.asarray(log_pot, log_s1.dtype), n_prod=float(n_prod), n_width=float(n_width),
         uniform_cells=bool(uniform_cells), extra=tuple(groups), extra_n_prod=tuple(float(n) for n, _ in extra))
 

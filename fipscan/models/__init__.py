@@ -20,6 +20,8 @@ _REGISTRY = {
     "dark-scalar": "fipscan.models.dark_scalar:DarkScalar",
     "dark-scalar-bc5": "fipscan.models.dark_scalar_bc5:DarkScalarBC5",
     "alp-photon": "fipscan.models.alp_photon:ALPPhoton",
+    "alp-fermion": "fipscan.models.alp_fermion:ALPFermion",
+    "alp-gluon": "fipscan.models.alp_gluon:ALPGluon",
 }
 
 

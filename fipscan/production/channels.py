@@ -15,7 +15,9 @@ the acceptance.  Kinds:
   (a three-body decay B -> K S S seen from one S, or an inclusive B -> X_s S), isotropic in the parent
   rest frame;
 * :class:`PhotonConversion` -- the photons of a meson decay (pi0 -> gamma gamma) converting into FIPs in
-  the dump with a probability per photon P(E, m, g) (Primakoff production of ALPs).
+  the dump with a probability per photon P(E, m, g) (Primakoff production of ALPs);
+* :class:`MesonMixing` -- a meson of the spectra (pi0, eta, eta') that is produced as a FIP through its
+  mixing with it (ALP-meson mixing), the FIP taking the meson's momentum and direction.
 
 Every declaration has ``name`` (unique within a model), ``rate(m, g, e_beam)`` (the number that
 ``fipscan info`` prints: a branching ratio for a meson decay, FIPs per proton interaction for a
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 __all__ = ["ProductionChannel", "MesonDecay", "Bremsstrahlung", "Tabulated", "RecoilDecay", "PhotonConversion",
-           "channel_power"]
+           "MesonMixing", "channel_power"]
 
 
 class ProductionChannel:
@@ -190,3 +192,36 @@ class PhotonConversion(ProductionChannel):
         from fipscan.production.sources import photon_conversion_rate
 
         return photon_conversion_rate(self, m, g, e_beam)
+
+
+@dataclass(frozen=True)
+class MesonMixing(ProductionChannel):
+    """FIPs made in place of a meson through their mixing with it, e.g. the ALP-pi0/eta/eta' mixing of an
+    ALP coupled to gluons (Aloni, Soreq, Williams arXiv:1811.03474): a fraction |theta_aP(m, g)|^2 of the
+    parent mesons of the spectra is produced as FIPs.
+
+    parent: the spectra species ("pi0", "eta", "etap"); m_parent [GeV]; mixing_sq(m, g): |theta_aP|^2 at
+    FIP mass m [GeV] and coupling g (jnp, broadcasting; the model's mixing angle squared, including its
+    resonant growth near m_parent); production_power: the power of the coupling in mixing_sq (None: the
+    model's).  Kinematics: the FIP takes the momentum vector of the meson (an assumption, the one of the
+    ALP-mixing production in ALPINIST, Jerhot et al. arXiv:2201.05170: the mixed state is produced with
+    the meson's momentum), so its energy sqrt(p^2 + m^2) differs from the meson's when m != m_parent.
+    The name is ``mixing(parent)``.  ``rate(m, g, e_beam)`` is the number of FIPs per POT made from the
+    parents of the shipped default spectra of that beam energy (fipscan.production.sources.mixing_rate).
+    """
+
+    parent: str
+    m_parent: float
+    mixing_sq: Callable
+    rate_unit: str = "per POT"
+    production_power: Optional[float] = None
+
+    @property
+    def name(self) -> str:
+        return f"mixing({self.parent})"
+
+    def rate(self, m, g, e_beam):
+        """FIPs per POT at (m, g) made through mixing with this parent (the shipped spectra of ``e_beam``)."""
+        from fipscan.production.sources import mixing_rate
+
+        return mixing_rate(self, m, g, e_beam)

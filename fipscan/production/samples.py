@@ -21,7 +21,8 @@ import numpy as np
 from fipscan.kernels import binning
 from fipscan.kernels.kinematics import daughter_p_theta
 
-__all__ = ["MesonSampler", "RecoilSampler", "PhotonConversionSampler", "TableSampler", "decay_directions",
+__all__ = ["MesonSampler", "RecoilSampler", "PhotonConversionSampler", "TableSampler",
+           "MixingSampler", "decay_directions",
            "grid_samples", "histogram_samples", "alp_momentum", "cos_midpoints"]
 
 
@@ -349,3 +350,42 @@ class TableSampler:
         ep, et = self._window(np.asarray(p_edges), np.asarray(t_edges))
         table = self.table_fn(m, ep, et)
         return histogram_samples(*grid_samples(ep, et, table), p_edges, t_edges)
+
+
+class MixingSampler:
+    """FIPs made in place of the mesons of a spectrum (meson-FIP mixing): the parent histogram per POT
+    on the (log10 p, log10 theta) bins of the spectra, each non-empty bin a sample at its centre with
+    the parent's momentum and angle, weighted by ``mixing_sq(m)`` (|theta|^2 at unit coupling).  The
+    kinematics do not depend on the mass (the FIP takes the meson's momentum vector;
+    fipscan.production.channels.MesonMixing), so the histogram on the target bins is the parent's,
+    binned once per call, times the mass-dependent weight.
+    """
+
+    def __init__(self, hist, log10p_edges, log10theta_edges, mixing_sq):
+        hist = np.asarray(hist, dtype=float)
+        lp = 0.5 * (np.asarray(log10p_edges)[1:] + np.asarray(log10p_edges)[:-1])
+        lt = 0.5 * (np.asarray(log10theta_edges)[1:] + np.asarray(log10theta_edges)[:-1])
+        ip, it = np.nonzero(hist > 0)
+        self.parent_p = 10.0 ** lp[ip]
+        self.parent_theta = 10.0 ** lt[it]
+        self.parent_w = hist[ip, it]
+        self.mixing_sq = mixing_sq
+
+    def __call__(self, m):
+        """(p, theta, weight) of the FIP samples for mass m [GeV] at unit coupling."""
+        dtype = jnp.result_type(m, float)
+        w = jnp.asarray(self.parent_w, dtype) * jnp.asarray(self.mixing_sq(m), dtype)
+        return jnp.asarray(self.parent_p, dtype), jnp.asarray(self.parent_theta, dtype), w
+
+    def binned_data(self, t_edges, dtype=jnp.float64, ring=None) -> dict:
+        """The parent samples (p, theta, w) as arrays of ``dtype`` (inputs of the compiled program)."""
+        return {"p": jnp.asarray(self.parent_p, dtype), "theta": jnp.asarray(self.parent_theta, dtype),
+                "w": jnp.asarray(self.parent_w, dtype)}
+
+    def binned(self, data, m, p_edges, t_edges):
+        """(H (Nb, Nt), sum of w/p per p bin (Nb,)) at mass m [GeV] per POT at unit coupling."""
+        dtype = data["w"].dtype
+        H, w_over_p = histogram_samples(data["p"], data["theta"], data["w"], jnp.asarray(p_edges, dtype),
+                                        jnp.asarray(t_edges, dtype))
+        scale = jnp.asarray(self.mixing_sq(m), dtype)
+        return H * scale, w_over_p * scale

@@ -5,7 +5,7 @@ fipscan.production.samples: a :class:`MesonSampler` on the parent's spectrum (ti
 ``parent_weight`` per momentum bin centre, when it has one) for a meson decay, a :class:`RecoilSampler`
 for a decay with a recoil-mass distribution (three-body, inclusive), a
 :class:`PhotonConversionSampler` for the photons of a meson decay converting in the dump, a
-:class:`TableSampler` for bremsstrahlung and tabulated channels.  FIPs are counted per POT at unit
+:class:`MixingSampler` for mesons produced as FIPs through mixing, a :class:`TableSampler` for bremsstrahlung and tabulated channels.  FIPs are counted per POT at unit
 coupling: meson spectra are per POT (fipscan.spectra), bremsstrahlung tables per proton interaction
 with one interaction per POT (the thick-target approximation of the dump; Bluemlein & Brunner,
 arXiv:1311.3870).
@@ -20,11 +20,12 @@ import numpy as np
 
 from fipscan.constants import M_P
 from fipscan.errors import ConfigError
-from fipscan.production.channels import Bremsstrahlung, MesonDecay, PhotonConversion, RecoilDecay, Tabulated
-from fipscan.production.samples import (MesonSampler, PhotonConversionSampler, RecoilSampler, TableSampler,
-                                        cos_midpoints)
+from fipscan.production.channels import (Bremsstrahlung, MesonDecay, MesonMixing, PhotonConversion, RecoilDecay,
+                                        Tabulated)
+from fipscan.production.samples import (MesonSampler, MixingSampler, PhotonConversionSampler, RecoilSampler,
+                                        TableSampler, cos_midpoints)
 
-__all__ = ["sources", "photon_conversion_rate"]
+__all__ = ["sources", "photon_conversion_rate", "mixing_rate"]
 
 
 def sources(channels, spectra, e_beam: float) -> dict:
@@ -48,6 +49,9 @@ def sources(channels, spectra, e_beam: float) -> dict:
             out[ch.name] = PhotonConversionSampler(
                 _parent_histogram(ch, spectra), edges_p, edges_t, ch.m_parent, ch.m_companion,
                 lambda E, m, _c=ch.conversion: _c(E, m, 1.0), photon_weight=ch.n_photons * ch.br)
+        elif isinstance(ch, MesonMixing):
+            out[ch.name] = MixingSampler(_parent_histogram(ch, spectra), edges_p, edges_t,
+                                         lambda m, _f=ch.mixing_sq: _f(m, 1.0))
         elif isinstance(ch, (Bremsstrahlung, Tabulated)):
             support = None if ch.p_support is None else ch.p_support(e_beam)
 
@@ -92,6 +96,18 @@ def photon_conversion_rate(channel: PhotonConversion, m, g, e_beam: float, spect
     return channel.n_photons * channel.br * jnp.sum(jnp.asarray(per_p, dtype) * mean_p)
 
 
+def mixing_rate(channel: MesonMixing, m, g, e_beam: float, spectra=None):
+    """FIPs per POT made through mixing with ``channel.parent`` (a :class:`MesonMixing`) at mass m [GeV]
+    and coupling g: parents per POT in the spectra (every bin) x |theta|^2(m, g).  ``spectra``: default
+    the shipped spectra, which must be those of an ``e_beam`` GeV beam (ConfigError otherwise)."""
+    import jax.numpy as jnp
+
+    if spectra is None:
+        spectra = _shipped_spectra(float(e_beam))
+    n_parent = float(np.asarray(_parent_histogram(channel, spectra), dtype=float).sum())
+    return n_parent * jnp.asarray(channel.mixing_sq(m, g))
+
+
 @functools.lru_cache(maxsize=4)
 def _shipped_spectra(e_beam: float):
     """The shipped default spectra, checked to be those of an ``e_beam`` GeV beam."""
@@ -102,7 +118,7 @@ def _shipped_spectra(e_beam: float):
     e = _spectra_beam_energy(s)
     if e is not None and abs(e - e_beam) > 1e-6 * e_beam:
         raise ConfigError(f"the shipped spectra are for a {e:g} GeV beam, not {e_beam:g} GeV: the production "
-                          "rate of a photon-conversion channel needs the parent spectra of the beam")
+                          "rate of a photon-conversion or mixing channel needs the parent spectra of the beam")
     return s
 
 

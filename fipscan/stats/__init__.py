@@ -26,10 +26,12 @@ from .discovery import (
     trials_factor,
 )
 from .limits import cls_value, fc_interval, limit_report, upper_limit
+from .rare_decay import br_upper_limit, n_kaons_from_normalisation, rare_decay_report
 
 __all__ = [
     "BAND_QUANTILES",
     "background_only_pvalue",
+    "br_upper_limit", "n_kaons_from_normalisation", "rare_decay_report",  # rare-decay BR limits
     "cls_value",
     "discovery_report",
     "expected_limits",
