@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_result", "read_curve"]
+__all__ = ["plot_result", "plot_comparison", "read_curve"]
 
 
 
@@ -151,6 +151,61 @@ def plot_result(result, fh, *, fmt="png", compare=None):
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, loc="upper right")
     else:  # nothing excluded at any POT: say so rather than draw an empty frame
+        ax.text(0.5, 0.5, "nothing excluded on this grid", transform=ax.transAxes, ha="center", va="center")
+    fig.tight_layout()
+    fig.savefig(fh, format=fmt)
+
+
+def plot_comparison(results, fh, *, fmt="png", compare=None):
+    """Draw the primary-POT exclusion of each ScanResult in ``results`` (one per experiment, same model)
+    on one figure into the binary file handle ``fh``: every experiment's region filled and outlined in
+    its own colour, labelled with its title and POT.  ``compare``: a published curve to overlay."""
+    from matplotlib.figure import Figure
+
+    from fipscan.errors import InputError
+
+    results = list(results)
+    if not results:
+        raise InputError("plot_comparison needs at least one scan result")
+    if len({r.model.name for r in results}) != 1:
+        raise InputError("plot_comparison draws one model at several experiments; got models "
+                         + ", ".join(sorted({r.model.name for r in results})))
+    fig = Figure(figsize=(6.4, 4.8), dpi=150)
+    ax = fig.subplots()
+    colours = ["#1f5fa8", "#d2691e", "#2e8b57", "#8b008b", "#b22222", "#008b8b", "#6b6b00", "#444444"]
+    drawn = False
+    for i, result in enumerate(results):
+        if not result.points:
+            continue
+        pt = result.points[0]
+        x, y = _region(pt.contour.masses, pt.contour.lower, pt.contour.upper)
+        colour = colours[i % len(colours)]
+        label = f"{result.experiment.title}, {pt.pot:.2g} POT"
+        if x.size == 0:
+            ax.plot([], [], color=colour, lw=1.4, label=label + " (nothing excluded)")
+            continue
+        ax.fill(x, y, color=colour, alpha=0.18, lw=0)
+        ax.plot(np.append(x, x[0]), np.append(y, y[0]), color=colour, lw=1.4, label=label)
+        drawn = True
+    if compare is not None:
+        curve = read_curve(compare)
+        ax.plot(np.append(curve[:, 0], curve[0, 0]), np.append(curve[:, 1], curve[0, 1]), color="k", lw=1.4,
+                ls=":", label=f"published: {Path(compare).stem}")
+    first = results[0]
+    lo = min(float(r.grid.masses[0]) for r in results)
+    hi = max(float(r.grid.masses[-1]) for r in results)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"$m$ [GeV]")
+    ax.set_ylabel(first.model.coupling.axis_label)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(min(float(r.grid.couplings[0]) for r in results), max(float(r.grid.couplings[-1]) for r in results))
+    ax.grid(True, which="major", alpha=0.3)
+    options = model_options_text(first.model)
+    ax.set_title(f"{first.model.label}: 90% CL exclusions" + (f"\n{options}" if options else ""),
+                 fontsize=10 if not options else 9)
+    ax.legend(fontsize=7, loc="upper right")
+    if not drawn:
         ax.text(0.5, 0.5, "nothing excluded on this grid", transform=ax.transAxes, ha="center", va="center")
     fig.tight_layout()
     fig.savefig(fh, format=fmt)

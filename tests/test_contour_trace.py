@@ -312,3 +312,22 @@ def test_cli_contour_subprocess_exit_code(tmp_path):
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "coupling range" in proc.stderr
+
+
+def test_exit_point_on_a_side_is_found_inside_a_spike_narrower_than_the_step():
+    """The contour leaves the box through a region of the side far narrower than the continuation step
+    (a resonant spike): the doubling search jumps over it, the geometric side sampling finds it."""
+    from fipscan.contour.trace import _Box, _Counted, _refine_on_side
+
+    centre, half = 0.3, 2e-5  # positive only for |x - 0.3| < 2e-5 on the bottom side y = 0
+
+    def f(x, y):
+        return half - np.abs(x - centre) - 0.0 * y
+
+    F = _Counted(lambda x, y: (f(x, y), (-np.sign(x - centre), 0.0)),
+                 lambda xs, ys: f(np.asarray(xs), np.asarray(ys)))
+    box = _Box(0.0, 1.0, 0.0, 1.0)
+    p = _refine_on_side(F, box, np.array([0.3003, 0.0]), 0, span=0.05)  # side 0: the bottom
+    assert p is not None
+    assert abs(p[0] - (centre + half)) < 1e-9 or abs(p[0] - (centre - half)) < 1e-9
+    assert p[1] == 0.0

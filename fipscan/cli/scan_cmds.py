@@ -18,7 +18,10 @@ def register(sub) -> None:
                        description="Scan N(m, coupling) for a model at an experiment; write contour.csv, "
                                    "scan.h5 and contour.png/.pdf into the output directory.")
     p.add_argument("--model", default="dark-photon", help="model name (default: dark-photon)")
-    p.add_argument("--experiment", default="na62-bd", help="experiment name or TOML file (default: na62-bd)")
+    p.add_argument("--experiment", default="na62-bd",
+                   help="experiment name or TOML file (default: na62-bd); several, comma separated "
+                        "(na62-bd,charm,shadows), scan each into <output>/<name>/ and draw every region on "
+                        "<output>/comparison.png/.pdf")
     p.add_argument("--pot", type=float, default=None,
                    help="protons on target (default: the experiment's, plus its projection)")
     p.add_argument("--projection", type=float, action="append", default=None,
@@ -197,7 +200,20 @@ def _precheck_scan(args):
 
 
 def run_scan(args) -> int:
-    experiment, m_axis, g_axis, channels, projections, _ = _precheck_scan(args)
+    if "," in str(args.experiment):  # several experiments: one sub-directory each and a comparison figure
+        return run_multi_scan(args)
+    result, written, dt = _scan_one(args, _precheck_scan(args))
+    if args.json:
+        from fipscan.io.results import scan_summary, write_json
+
+        write_json(scan_summary(result, written, output=args.output, seconds=dt))
+    return 0
+
+
+def _scan_one(args, prechecked):
+    """Scan one experiment (``prechecked``: what :func:`_precheck_scan` returned for ``args``) and save the
+    output set into ``args.output``: (ScanResult, files written, seconds)."""
+    experiment, m_axis, g_axis, channels, projections, _ = prechecked
 
     from fipscan.grid import Grid
     from fipscan.scanner import prepare_output_dir, scan
@@ -235,10 +251,71 @@ def run_scan(args) -> int:
         raise
     dt = time.perf_counter() - t0
     print(f"fipscan: wrote {', '.join(sorted(written))} to {args.output} in {dt:.1f} s", file=sys.stderr)
+    return result, written, dt
+
+
+#: options that set one number for a single experiment; refused with several (each keeps its own)
+_PER_EXPERIMENT_OPTIONS = (("pot", "--pot"), ("projection", "--projection"), ("observed", "--observed"),
+                           ("background", "--background"), ("background_uncertainty", "--background-uncertainty"))
+#: the figure a multi-experiment scan writes beside the experiments' sub-directories
+COMPARISON_FORMATS = ("png", "pdf")
+
+
+def run_multi_scan(args) -> int:
+    """``--experiment a,b,c``: scan each experiment into ``<output>/<experiment name>/`` (the usual output
+    set) and draw every experiment's region on one figure, ``<output>/comparison.png`` and ``.pdf``.
+    Every argument and every output folder is checked before the first scan."""
+    import copy
+
+    from fipscan.cli import _args
+    from fipscan.experiments import load_experiment
+    from fipscan.io.atomic import atomic_write
+    from fipscan.plotting import plot_comparison
+
+    names = [n.strip() for n in str(args.experiment).split(",")]
+    if any(not n for n in names):
+        raise InputError(f"--experiment {args.experiment!r} has an empty name in its comma-separated list")
+    for attr, flag in _PER_EXPERIMENT_OPTIONS:
+        if getattr(args, attr) is not None:
+            raise InputError(f"{flag} sets one number for one experiment; with several experiments each uses its "
+                             "own (its TOML): scan them one at a time to change it")
+    top = _args.output_dir("-o/--output", args.output)
+    if top.exists():
+        allowed = {f"comparison.{fmt}" for fmt in COMPARISON_FORMATS}
+        foreign = sorted(p.name for p in top.iterdir() if not (p.is_dir() or p.name in allowed
+                                                               or p.name.startswith(".")))
+        if foreign:
+            raise InputError(f"-o/--output {top} holds '{foreign[0]}', not written by a multi-experiment scan (which "
+                             "writes one sub-directory per experiment and comparison.png/.pdf): give a new or "
+                             "empty folder")
+    subs, seen = [], {}
+    for name in names:
+        _args.experiment("--experiment", name)
+        experiment = load_experiment(name)
+        if experiment.name in seen:
+            raise InputError(f"--experiment names {experiment.name} twice ({seen[experiment.name]!r} and {name!r})")
+        seen[experiment.name] = name
+        sub = copy.copy(args)
+        sub.experiment, sub.output, sub.json = name, str(top / experiment.name), False
+        subs.append((sub, _precheck_scan(sub)))  # every sub-directory checked before the first scan
+    top.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    done = []
+    for sub, prechecked in subs:
+        done.append((sub, *_scan_one(sub, prechecked)))
+    results = [r for _, r, _, _ in done]
+    figures = {}
+    for fmt in COMPARISON_FORMATS:
+        figures[f"comparison.{fmt}"] = atomic_write(
+            top / f"comparison.{fmt}", lambda fh, fmt=fmt: plot_comparison(results, fh, fmt=fmt, compare=args.compare))
+    dt = time.perf_counter() - t0
+    print(f"fipscan: wrote {', '.join(sorted(figures))} and {len(done)} experiment folders to {top} in {dt:.1f} s",
+          file=sys.stderr)
     if args.json:
         from fipscan.io.results import scan_summary, write_json
 
-        write_json(scan_summary(result, written, output=args.output, seconds=dt))
+        write_json({"output": str(top), "files": sorted(figures), "seconds": dt,
+                    "experiments": [scan_summary(r, w, output=s.output, seconds=t) for s, r, w, t in done]})
     return 0
 
 

@@ -338,9 +338,20 @@ def _refine_on_side(F, box, p0, side, span):
             if f1 * f0 <= 0:
                 return point(_line_root(F, point, s0, s1, f0, f1))
         if step >= L:
-            return None
+            break
         step *= 2.0
-    return None
+    # the doubling steps can jump over a region narrower than themselves on the side (e.g. the resonant
+    # spike of ALP-meson mixing, 1e-4 of the mass wide): sample the side at geometric distances from s0
+    # (1e-6 to 1e2 spans, both ways, one batched evaluation) and take the sign change nearest to s0
+    dist = max(span, 1e-9) * np.geomspace(1e-6, 1e2, 160)
+    ss = np.clip(np.concatenate([s0 - dist[::-1], [s0], s0 + dist]), 0.0, L)
+    ss = np.unique(ss)
+    fs = F.values(np.stack([point(v) for v in ss]))
+    change = np.nonzero(np.signbit(fs[1:]) != np.signbit(fs[:-1]))[0]
+    if change.size == 0:
+        return None
+    k = change[np.argmin(np.abs(0.5 * (ss[change] + ss[change + 1]) - s0))]
+    return point(_line_root(F, point, ss[k], ss[k + 1], fs[k], fs[k + 1]))
 
 
 def _walk_box(F, box, p, side, opt, max_turns=1.0):

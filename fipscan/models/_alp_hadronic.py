@@ -48,9 +48,11 @@ in the basis of the physical pi0, eta, eta' (masses and widths from PDG, eta-eta
 eta = cos eta8 - sin eta0), to first order in 1/f_G and in the isospin breaking delta_I = (m_d - m_u)/(m_d + m_u):
 the LO pi0-eta8 and pi0-eta0 mass terms -m_pi^2 delta_I / sqrt3, -m_pi^2 delta_I sqrt(2/3) (rotated to
 eta, eta': -m_pi^2 delta_I sqrt(2/3) and -m_pi^2 delta_I / sqrt3, ASW eq. (S8)) feed the eta, eta' admixture
-into the pi0 one and back.  The degeneracy m_a = m_P is regulated by the meson widths (the -i m_P Gamma_P):
-theta is complex, exactly linear in 1/f_G and finite at m_a = m_P, where |theta| = |k m_P^2 + mu^2| / (m_P Gamma_P)
-(> 1 for large couplings within ~Gamma_P of the pole: first order in 1/f_G does not hold there).
+into the pi0 one and back.  The degeneracy m_a = m_P is regulated by the meson widths (the -i m_P Gamma_P),
+floored at 1e-5 m_P (:data:`MIXING_POLE_FLOOR`: the pi0 and eta are narrower; without the floor |theta|
+would exceed 1 at the pi0 pole for 1/f_G >~ 1e-6 GeV^-1): theta is complex, exactly linear in 1/f_G and
+finite at m_a = m_P, where |theta| = |k m_P^2 + mu^2| / (m_P Gamma_reg) (first order in 1/f_G, valid for
+|theta| << 1: at the poles for 1/f_G <~ 1e-5 GeV^-1, the couplings of the NA62-BD region).
 Far from the resonances and for m_s -> infinity, theta_api -> -(f/(2 f_G)) delta_I m_a^2 / (m_pi^2 - m_a^2)
 (the leading-order a-pi0 mixing of an ALP with a gluon coupling, BNT arXiv:1708.00443 sec. 3), tested; the
 U(3) eta0 mass mixing fed through the isospin-breaking pi0-eta(') mass terms adds a constant
@@ -121,7 +123,7 @@ from fipscan import constants as C
 from fipscan.kernels.numerics import float_dtype
 
 __all__ = [
-    "F_PI", "DELTA_I", "KAPPA", "SIN_THETA_ETA", "K_ETA3PI", "BLEND_GEV", "GAMMA_PI0", "INV_FG_REF",
+    "F_PI", "DELTA_I", "KAPPA", "SIN_THETA_ETA", "K_ETA3PI", "BLEND_GEV", "GAMMA_PI0", "INV_FG_REF", "MIXING_RESONANCES",
     "c_gg_from_inv_fg", "inv_fg_from_c_gg", "alpha_s", "vmd_suppression",
     "mixing_angles", "mixing_sq", "u3_matrix", "gamma_amplitude", "g_agammagamma_eff", "width_gammagamma",
     "width_3pi", "partial_widths", "total_width", "branching_ratios", "FINAL_STATES",
@@ -137,6 +139,19 @@ DELTA_I = (1.0 - MU_OVER_MD) / (1.0 + MU_OVER_MD)  #: (m_d - m_u) / (m_d + m_u)
 SIN_THETA_ETA = -1.0 / 3.0  #: eta-eta' mixing angle (octet-singlet), theta = -19.5 deg (ASW)
 _COS_T = math.sqrt(1.0 - SIN_THETA_ETA**2)
 GAMMA_PI0 = 7.8e-9  #: pi0 total width [GeV] (PDG: tau = 8.43e-17 s)
+
+#: relative floor of the width that regulates the mixing poles, Gamma_reg = max(Gamma_P, 1e-5 m_P).  The
+#: mixing angle here is first order in 1/f_G; at m_a = m_P it is |theta| = |k m_P^2 + mu^2| / (m_P Gamma_reg),
+#: which with the pi0's own width (6e-8 m_pi) exceeds 1 already at 1/f_G ~ 1e-6 GeV^-1 (a fraction
+#: |theta|^2 > 1 of the pi0 would become ALPs: the exact 2 x 2 diagonalisation caps it at 1/2, but it is
+#: not linear in 1/f_G^2, which the yield tables need).  With the floor |theta_api| <= 0.02 at the pole for
+#: 1/f_G <= 1e-5 GeV^-1 (eta: the floor is 4x its width; eta': unchanged, 2e-4 m wide); the production
+#: within ~1e-5 m_P of the pi0 and eta poles is underestimated by the floor, i.e. conservatively.
+MIXING_POLE_FLOOR = 1e-5
+#: the ALP-meson mixing poles as a model's ``resonances`` (name, M, Gamma_reg [GeV]): scans refine the
+#: mass grid at M + t Gamma_reg (fipscan.grid.refine_masses), which resolves the regulated peak
+MIXING_RESONANCES = tuple((name, mass, max(width, MIXING_POLE_FLOOR * mass)) for name, mass, width in
+                          (("pi0", C.M_PI0, GAMMA_PI0), ("eta", C.M_ETA, C.GAMMA_ETA), ("etap", C.M_ETAP, C.GAMMA_ETAP)))
 BLEND_GEV = (1.0, 1.2)  #: chiral -> flavour-blind U(3) representation (smooth step) [GeV]
 
 #: flavour-diagonal generators (u, d, s) of the physical pi0, eta, eta' (Tr(lambda_a lambda_b) = 2 delta_ab)
@@ -145,7 +160,7 @@ _L0 = np.array([1.0, 1.0, 1.0]) * math.sqrt(2.0 / 3.0)
 LAMBDA = np.stack([np.array([1.0, -1.0, 0.0]), _COS_T * _L8 - SIN_THETA_ETA * _L0,
                    SIN_THETA_ETA * _L8 + _COS_T * _L0])
 _MP = np.array([C.M_PI0, C.M_ETA, C.M_ETAP])
-_GP = np.array([GAMMA_PI0, C.GAMMA_ETA, C.GAMMA_ETAP])
+_GP = np.maximum(np.array([GAMMA_PI0, C.GAMMA_ETA, C.GAMMA_ETAP]), MIXING_POLE_FLOOR * _MP)  # Gamma_reg
 _CKIN = LAMBDA @ KAPPA  # Tr(kappa lambda_P)
 #: B0 / Tr M^-1 = m_pi^2 m_u m_d m_s / ((m_u + m_d) (m_u m_d + m_u m_s + m_d m_s))
 _B0_OVER_TRMINV = C.M_PI0**2 * np.prod(_MQ) / ((_MQ[0] + _MQ[1])

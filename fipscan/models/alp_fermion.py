@@ -70,6 +70,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
+import jax
 import jax.numpy as jnp
 
 from fipscan import constants as C
@@ -134,12 +135,7 @@ def _tau(m, m_f):
     return 4.0 * m_f * m_f / (m_safe * m_safe)
 
 
-def _beta(m, m_daughter):
-    """sqrt(1 - 4 m_d^2/m^2) above threshold, 0 below (double-where)."""
-    m_safe = jnp.where(m > 0, m, 1.0)
-    x = 1.0 - 4.0 * (m_daughter / m_safe) ** 2
-    above = (x > 0) & (m > 0)
-    return jnp.where(above, jnp.sqrt(jnp.where(above, x, 1.0)), 0.0)
+_beta = ds._beta  # sqrt(1 - 4 m_d^2/m^2) above threshold, 0 below (double-where)
 
 
 def width_ll(m, m_l, g_y):
@@ -186,6 +182,7 @@ def width_gammagamma(m, g_y):
     return (re * re + im * im) * m**3 / (64.0 * C.PI)
 
 
+@jax.jit
 def partial_widths(m, g_y) -> dict:
     """Partial widths [GeV] keyed by final-state name: ee, mumu, tautau, gammagamma and the hadronic
     final states of _alp_hadronic.partial_widths(m, :func:`inv_fg_eff`) (its own ee/mumu/tautau/gammagamma
@@ -281,10 +278,9 @@ class ALPFermion:
     mass_range: ClassVar[tuple[float, float]] = (1e-3, 2.0)
     scan_masses: ClassVar[tuple[float, float]] = (0.01, 2.0)
     default_final_states: ClassVar[tuple[str, ...]] = ("ee", "mumu", "gammagamma", "pipipi0", "pipigamma", "pipieta")
-    #: the pi0, eta, eta' poles of the ALP-meson mixing in the hadronic widths (scans refine the mass grid there;
-    #: pi0 width from the PDG lifetime, as in _alp_hadronic)
-    resonances: ClassVar[tuple] = (("pi0", C.M_PI0, H.GAMMA_PI0), ("eta", C.M_ETA, C.GAMMA_ETA),
-                                   ("etap", C.M_ETAP, C.GAMMA_ETAP))
+    #: the pi0, eta, eta' poles of the ALP-meson mixing: scans refine the mass grid there (widths floored at
+    #: 1e-5 of the mass, as the regulator of the poles: _alp_hadronic.MIXING_RESONANCES)
+    resonances: ClassVar[tuple] = H.MIXING_RESONANCES
 
     def __post_init__(self):
         chans = production_channel_names("alp-fermion", self.production_channels,

@@ -44,13 +44,12 @@ from typing import ClassVar
 
 
 from fipscan import constants as C
-from fipscan.errors import ConfigError
 from fipscan.models import _alp_flavour as fl
 from fipscan.models import _alp_hadronic as H
 from fipscan.models import dark_scalar as ds
 from fipscan.models.base import Coupling, production_channel_names
 from fipscan.production.channels import MesonMixing, PhotonConversion
-from fipscan.production.primakoff import X0_CU, conversion_probability
+from fipscan.production.primakoff import X0_CU, checked_target, conversion_probability
 
 __all__ = ["ALPGluon", "PRODUCTION_CHANNELS", "OPTIONAL_CHANNELS", "FLAVOUR_CHANNELS", "partial_widths",
            "total_width", "branching_ratios", "ctau"]
@@ -133,24 +132,18 @@ class ALPGluon:
     mass_range: ClassVar[tuple[float, float]] = (1e-3, 2.0)
     scan_masses: ClassVar[tuple[float, float]] = (0.01, 2.0)
     default_final_states: ClassVar[tuple[str, ...]] = ("gammagamma", "pipipi0", "pipigamma", "pipieta", "kkpi0")
-    #: the meson poles of the mixing (name, mass, width [GeV]): scans refine the mass grid there
-    resonances: ClassVar[tuple] = (("pi0", C.M_PI0, H.GAMMA_PI0), ("eta", C.M_ETA, C.GAMMA_ETA),
-                                   ("etap", C.M_ETAP, C.GAMMA_ETAP))
+    #: the pi0, eta, eta' poles of the ALP-meson mixing: scans refine the mass grid there (widths floored at
+    #: 1e-5 of the mass, as the regulator of the poles: _alp_hadronic.MIXING_RESONANCES)
+    resonances: ClassVar[tuple] = H.MIXING_RESONANCES
 
     def __post_init__(self):
         chans = production_channel_names("alp-gluon", self.production_channels,
                                          PRODUCTION_CHANNELS + OPTIONAL_CHANNELS)
         object.__setattr__(self, "production_channels", chans)
-        for key in ("target_z", "target_a", "target_x0"):
-            v = getattr(self, key)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf:
-                raise ConfigError(f"alp-gluon {key} must be a positive number, not {v!r}")
-            object.__setattr__(self, key, float(v))
-        if self.target_z > self.target_a:
-            raise ConfigError(f"alp-gluon target_z = {self.target_z:g} exceeds target_a = {self.target_a:g}")
-        if (self.target_z, self.target_a) != (29.0, 63.546) and self.target_x0 == X0_CU:
-            raise ConfigError("alp-gluon target_z/target_a describe a target other than copper: give its "
-                              "radiation length too (target_x0 in g/cm^2, PDG atomic and nuclear properties)")
+        z, a, x0 = checked_target(self.name, self.target_z, self.target_a, self.target_x0)
+        object.__setattr__(self, "target_z", z)
+        object.__setattr__(self, "target_a", a)
+        object.__setattr__(self, "target_x0", x0)
 
     def settings(self) -> dict:
         return {"model": self.name, "production_channels": list(self.production_channels),

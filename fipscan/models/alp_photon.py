@@ -46,18 +46,16 @@ g^2 m^3 / (64 pi) for |g_agammagamma| = 4 e^2 C_gammagamma / Lambda = 16 pi alph
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import ClassVar
 
 import jax.numpy as jnp
 
 from fipscan import constants as C
-from fipscan.errors import ConfigError
 from fipscan.kernels.numerics import float_dtype
 from fipscan.models.base import Coupling, production_channel_names
 from fipscan.production.channels import PhotonConversion
-from fipscan.production.primakoff import X0_CU, conversion_probability
+from fipscan.production.primakoff import X0_CU, checked_target, conversion_probability
 
 __all__ = [
     "ALPPhoton", "PRODUCTION_CHANNELS", "OPTIONAL_CHANNELS", "width_gammagamma", "total_width",
@@ -148,17 +146,10 @@ class ALPPhoton:
         chans = production_channel_names("alp-photon", self.production_channels,
                                          PRODUCTION_CHANNELS + OPTIONAL_CHANNELS)
         object.__setattr__(self, "production_channels", chans)
-        for key in ("target_z", "target_a", "target_x0"):
-            v = getattr(self, key)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf:
-                raise ConfigError(f"alp-photon {key} must be a positive number, not {v!r}")
-            object.__setattr__(self, key, float(v))
-        if self.target_z > self.target_a:
-            raise ConfigError(f"alp-photon target_z = {self.target_z:g} exceeds target_a = {self.target_a:g}")
-        if (self.target_z, self.target_a) != (29.0, 63.546) and self.target_x0 == X0_CU:
-            # copper's radiation length with another nucleus would mis-normalise P by up to ~2x
-            raise ConfigError("alp-photon target_z/target_a describe a target other than copper: give its "
-                              "radiation length too (target_x0 in g/cm^2, PDG atomic and nuclear properties)")
+        z, a, x0 = checked_target(self.name, self.target_z, self.target_a, self.target_x0)
+        object.__setattr__(self, "target_z", z)
+        object.__setattr__(self, "target_a", a)
+        object.__setattr__(self, "target_x0", x0)
 
     def settings(self) -> dict:
         return {"model": self.name, "production_channels": list(self.production_channels),

@@ -64,7 +64,7 @@ from fipscan.kernels.numerics import float_dtype
 __all__ = [
     "N_AVOGADRO", "X0_CU", "Q2_CUT", "screening_radius", "helm_radius", "atomic_form_factor",
     "helm_form_factor", "q2_limits", "primakoff_dsigma_dq2", "primakoff_cross_section",
-    "pair_cross_section", "conversion_probability", "GEV2_TO_CM2",
+    "pair_cross_section", "conversion_probability", "GEV2_TO_CM2", "checked_target",
 ]
 
 N_AVOGADRO = 6.02214076e23  # [1/mol] (SI, exact)
@@ -174,3 +174,24 @@ def conversion_probability(E, m, g, Z=29.0, A=63.546, X0=X0_CU):
     target (Z, A, radiation length X0 [g/cm^2]; default copper); ALP mass m [GeV], coupling g [GeV^-1].
     Exactly proportional to g^2, zero for E <= m."""
     return primakoff_cross_section(E, m, g, Z, A) / pair_cross_section(A, X0)
+
+
+def checked_target(model_name: str, target_z, target_a, target_x0) -> tuple[float, float, float]:
+    """The (Z, A [g/mol], X0 [g/cm^2]) of a model's conversion target as floats, checked: each a positive
+    finite number, Z <= A, and a radiation length given with any target other than copper (copper's X0
+    with another nucleus would mis-normalise P by up to ~2x).  ConfigError (one line naming the model and
+    the option) otherwise."""
+    from fipscan.errors import ConfigError
+
+    out = []
+    for key, v in (("target_z", target_z), ("target_a", target_a), ("target_x0", target_x0)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf:
+            raise ConfigError(f"{model_name} {key} must be a positive number, not {v!r}")
+        out.append(float(v))
+    z, a, x0 = out
+    if z > a:
+        raise ConfigError(f"{model_name} target_z = {z:g} exceeds target_a = {a:g}")
+    if (z, a) != (29.0, 63.546) and x0 == X0_CU:
+        raise ConfigError(f"{model_name} target_z/target_a describe a target other than copper: give its "
+                          "radiation length too (target_x0 in g/cm^2, PDG atomic and nuclear properties)")
+    return z, a, x0

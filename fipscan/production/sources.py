@@ -16,6 +16,8 @@ from __future__ import annotations
 import functools
 import math
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from fipscan.constants import M_P
@@ -80,28 +82,33 @@ def photon_conversion_rate(channel: PhotonConversion, m, g, e_beam: float, spect
     cos theta*; the energy depends on the parent momentum only).  Every parent of the histogram counts
     (none dropped: this is the total production, not what a detector sees).  ``spectra``: default the
     shipped spectra, which must be those of an ``e_beam`` GeV beam (ConfigError otherwise)."""
-    import jax.numpy as jnp
-
-    from fipscan.kernels.binning import two_body_p_alpha
-
     if spectra is None:
         spectra = _shipped_spectra(float(e_beam))
     edges = np.asarray(spectra.log10p_edges, dtype=float)
     per_p = np.asarray(_parent_histogram(channel, spectra), dtype=float).sum(axis=1)
     dtype = jnp.result_type(m, g, float)
     P = jnp.asarray(10.0 ** (0.5 * (edges[1:] + edges[:-1])), dtype)
-    c = cos_midpoints(n_cos, dtype)
-    k, _ = two_body_p_alpha(P[:, None], channel.m_parent, jnp.zeros((), dtype), channel.m_companion, c[None, :])
-    mean_p = jnp.mean(channel.conversion(k, jnp.asarray(m, dtype), jnp.asarray(g, dtype)), axis=1)
-    return channel.n_photons * channel.br * jnp.sum(jnp.asarray(per_p, dtype) * mean_p)
+    per_photon = _mean_conversion(channel.conversion, float(channel.m_parent), float(channel.m_companion),
+                                  int(n_cos), P, jnp.asarray(per_p, dtype), jnp.asarray(m, dtype),
+                                  jnp.asarray(g, dtype))
+    return channel.n_photons * channel.br * per_photon
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _mean_conversion(conversion, m_parent, m_companion, n_cos, P, per_p, m, g):
+    """sum over parent momenta P of parents per_p x the mean conversion probability of their decay photons
+    (one compiled program per channel: op by op, a Primakoff integral costs seconds of small compilations)."""
+    from fipscan.kernels.binning import two_body_p_alpha
+
+    c = cos_midpoints(n_cos, P.dtype)
+    k, _ = two_body_p_alpha(P[:, None], m_parent, jnp.zeros((), P.dtype), m_companion, c[None, :])
+    return jnp.sum(per_p * jnp.mean(conversion(k, m, g), axis=1))
 
 
 def mixing_rate(channel: MesonMixing, m, g, e_beam: float, spectra=None):
     """FIPs per POT made through mixing with ``channel.parent`` (a :class:`MesonMixing`) at mass m [GeV]
     and coupling g: parents per POT in the spectra (every bin) x |theta|^2(m, g).  ``spectra``: default
     the shipped spectra, which must be those of an ``e_beam`` GeV beam (ConfigError otherwise)."""
-    import jax.numpy as jnp
-
     if spectra is None:
         spectra = _shipped_spectra(float(e_beam))
     n_parent = float(np.asarray(_parent_histogram(channel, spectra), dtype=float).sum())
