@@ -78,6 +78,7 @@ from typing import Callable
 import jax.numpy as jnp
 
 from fipscan import constants as C
+from fipscan.kernels.kinematics import two_body_momentum
 from fipscan.kernels.numerics import float_dtype
 from fipscan.models import dark_scalar as ds
 
@@ -173,11 +174,10 @@ def g_sd_bc11(inv_fg):
 
 
 def _sqrt_kallen(m, m_parent, m_daughter):
-    """(lambda^1/2(m_P^2, m_D^2, m^2) [GeV^2], open): 0 where the decay is closed (double-where)."""
-    mp2, md2 = m_parent**2, m_daughter**2
-    lam = (mp2 - md2 - m * m) ** 2 - 4.0 * md2 * m * m
-    open_ = (lam > 0) & (m < m_parent - m_daughter)
-    return jnp.where(open_, jnp.sqrt(jnp.where(open_, lam, 1.0)), 0.0), open_
+    """(lambda^1/2(m_P^2, m_D^2, m^2) = 2 m_P p* [GeV^2], open): 0 where the decay is closed (the guarded
+    two-body momentum of fipscan.kernels.kinematics)."""
+    p_star = two_body_momentum(m_parent, m_daughter, m)
+    return 2.0 * m_parent * p_star, p_star > 0
 
 
 def br_meson_to_pseudoscalar_alp(m, g, m_parent, m_daughter, tau_parent, f0):

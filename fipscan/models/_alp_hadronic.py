@@ -120,6 +120,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fipscan import constants as C
+from fipscan.kernels.kinematics import kallen
 from fipscan.kernels.numerics import float_dtype
 
 __all__ = [
@@ -313,8 +314,7 @@ def width_gammagamma(m, inv_fg):
 
 
 # --- a -> 3 pi -------------------------------------------------------------------------------
-def _kallen(a, b, c):
-    return a * a + b * b + c * c - 2.0 * (a * b + a * c + b * c)
+_kallen = kallen  # fipscan.kernels.kinematics (works on numpy and jax arrays alike)
 
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(48)

@@ -59,9 +59,10 @@ B+ -> K+ a, B0 -> K0 a, B+ -> K*+ a, B0 -> K*0 a, B_s -> phi a, K+ -> pi+ a, K_L
 loop-induced couplings g_bs = 1.70e-6 g_Y GeV^-1, g_sd = 1.46e-8 g_Y GeV^-1 (fipscan.models._alp_flavour).
 As m -> 0: BR(B+ -> K+ a) = 0.559 g_Y^2, BR(K+ -> pi+ a) = 1.77e-3 g_Y^2, BR(K_L -> pi0 a) = 1.14e-3 g_Y^2.
 The kaons of the dump count only the fraction that decays before interacting (dark_scalar.kaon_decay_fraction,
-options kaon_interaction_length, kaon_dump_length as in DarkScalar).  Optional (not default): ALP-meson mixing ``mixing(pi0)``, ``mixing(eta)``, ``mixing(etap)`` (MesonMixing) with
-|theta_aP|^2 of _alp_hadronic at 1/f_G = :func:`inv_fg_eff` (the light-quark Yukawas, which change these
-angles at O(1), are left out as in the hadronic widths).  Not modelled: proton bremsstrahlung, D-meson decays.
+options kaon_interaction_length, kaon_dump_length as in DarkScalar).  Optional (not default): ALP-meson
+mixing ``mixing(pi0)``, ``mixing(eta)``, ``mixing(etap)`` (MesonMixing) with |theta_aP|^2 of _alp_hadronic
+at 1/f_G = :func:`inv_fg_eff` (the light-quark Yukawas, which change these angles at O(1), are left out as
+in the hadronic widths).  Not modelled: proton bremsstrahlung, D-meson decays.
 """
 
 from __future__ import annotations

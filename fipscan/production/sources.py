@@ -5,9 +5,9 @@ fipscan.production.samples: a :class:`MesonSampler` on the parent's spectrum (ti
 ``parent_weight`` per momentum bin centre, when it has one) for a meson decay, a :class:`RecoilSampler`
 for a decay with a recoil-mass distribution (three-body, inclusive), a
 :class:`PhotonConversionSampler` for the photons of a meson decay converting in the dump, a
-:class:`MixingSampler` for mesons produced as FIPs through mixing, a :class:`TableSampler` for bremsstrahlung and tabulated channels.  FIPs are counted per POT at unit
-coupling: meson spectra are per POT (fipscan.spectra), bremsstrahlung tables per proton interaction
-with one interaction per POT (the thick-target approximation of the dump; Bluemlein & Brunner,
+:class:`MixingSampler` for mesons produced as FIPs through mixing, a :class:`TableSampler` for
+bremsstrahlung and tabulated channels.  FIPs are counted per POT at unit coupling: meson spectra are
+per POT (fipscan.spectra), bremsstrahlung tables per proton interaction with one interaction per POT (the thick-target approximation of the dump; Bluemlein & Brunner,
 arXiv:1311.3870).
 """
 
@@ -88,10 +88,13 @@ def photon_conversion_rate(channel: PhotonConversion, m, g, e_beam: float, spect
     per_p = np.asarray(_parent_histogram(channel, spectra), dtype=float).sum(axis=1)
     dtype = jnp.result_type(m, g, float)
     P = jnp.asarray(10.0 ** (0.5 * (edges[1:] + edges[:-1])), dtype)
-    per_photon = _mean_conversion(channel.conversion, float(channel.m_parent), float(channel.m_companion),
-                                  int(n_cos), P, jnp.asarray(per_p, dtype), jnp.asarray(m, dtype),
-                                  jnp.asarray(g, dtype))
-    return channel.n_photons * channel.br * per_photon
+    args = (channel.conversion, float(channel.m_parent), float(channel.m_companion), int(n_cos), P,
+            jnp.asarray(per_p, dtype), jnp.asarray(m, dtype), jnp.asarray(g, dtype))
+    try:
+        hash(channel.conversion)
+    except TypeError:  # a user's unhashable conversion callable: the same sum, op by op
+        return channel.n_photons * channel.br * _mean_conversion.__wrapped__(*args)
+    return channel.n_photons * channel.br * _mean_conversion(*args)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
