@@ -49,7 +49,7 @@ from fipscan.models import _alp_hadronic as H
 from fipscan.models import dark_scalar as ds
 from fipscan.models.base import Coupling, production_channel_names
 from fipscan.production.channels import MesonMixing, PhotonConversion
-from fipscan.production.primakoff import X0_CU, checked_target, conversion_probability
+from fipscan.production.primakoff import ConversionTarget
 
 __all__ = ["ALPGluon", "PRODUCTION_CHANNELS", "OPTIONAL_CHANNELS", "FLAVOUR_CHANNELS", "partial_widths",
            "total_width", "branching_ratios", "ctau"]
@@ -107,7 +107,7 @@ class _MixingSq:
 
 
 @dataclass(frozen=True)
-class ALPGluon:
+class ALPGluon(ConversionTarget):
     """BC11 ALP coupled to gluons: coupling 1/f_G [GeV^-1] (PBC arXiv:1901.09966; module docstring).
 
     Options (``--model-option KEY=VALUE``): production_channels -- names among :data:`PRODUCTION_CHANNELS`
@@ -116,9 +116,6 @@ class ALPGluon:
     """
 
     production_channels: tuple[str, ...] = PRODUCTION_CHANNELS
-    target_z: float = 29.0
-    target_a: float = 63.546
-    target_x0: float = X0_CU
 
     name: ClassVar[str] = "alp-gluon"
     benchmark: ClassVar[str] = "BC11"
@@ -140,15 +137,11 @@ class ALPGluon:
         chans = production_channel_names("alp-gluon", self.production_channels,
                                          PRODUCTION_CHANNELS + OPTIONAL_CHANNELS)
         object.__setattr__(self, "production_channels", chans)
-        z, a, x0 = checked_target(self.name, self.target_z, self.target_a, self.target_x0)
-        object.__setattr__(self, "target_z", z)
-        object.__setattr__(self, "target_a", a)
-        object.__setattr__(self, "target_x0", x0)
+        self._check_target()
 
     def settings(self) -> dict:
         return {"model": self.name, "production_channels": list(self.production_channels),
-                "target_z": self.target_z, "target_a": self.target_a, "target_x0": self.target_x0,
-                "physics_version": 1}
+                **self.target_settings(), "physics_version": 1}
 
     def total_width(self, m, g):
         """Total width [GeV] (:func:`total_width`)."""
@@ -165,7 +158,7 @@ class ALPGluon:
     def conversion(self, E, m, g):
         """P(gamma -> a) per photon of energy E [GeV] in this model's target, with g_eff(m, 1/f_G)."""
         g_eff = H.g_agammagamma_eff(m, g)
-        return conversion_probability(E, m, g_eff, self.target_z, self.target_a, self.target_x0)
+        return self.convert(E, m, g_eff)
 
     def production(self) -> tuple:
         """Declarations of the production channels (fipscan.production.channels)."""

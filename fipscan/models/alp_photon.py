@@ -55,7 +55,7 @@ from fipscan import constants as C
 from fipscan.kernels.numerics import float_dtype
 from fipscan.models.base import Coupling, production_channel_names
 from fipscan.production.channels import PhotonConversion
-from fipscan.production.primakoff import X0_CU, checked_target, conversion_probability
+from fipscan.production.primakoff import ConversionTarget
 
 __all__ = [
     "ALPPhoton", "PRODUCTION_CHANNELS", "OPTIONAL_CHANNELS", "width_gammagamma", "total_width",
@@ -115,7 +115,7 @@ def c_gammagamma_from_g(g):
 
 
 @dataclass(frozen=True)
-class ALPPhoton:
+class ALPPhoton(ConversionTarget):
     """BC9 photophilic ALP: coupling g_agammagamma [GeV^-1] (PBC arXiv:1901.09966; module docstring).
 
     Options (``--model-option KEY=VALUE``): production_channels -- names among
@@ -125,9 +125,6 @@ class ALPPhoton:
     """
 
     production_channels: tuple[str, ...] = PRODUCTION_CHANNELS
-    target_z: float = 29.0
-    target_a: float = 63.546
-    target_x0: float = X0_CU
 
     name: ClassVar[str] = "alp-photon"
     benchmark: ClassVar[str] = "BC9"
@@ -146,15 +143,11 @@ class ALPPhoton:
         chans = production_channel_names("alp-photon", self.production_channels,
                                          PRODUCTION_CHANNELS + OPTIONAL_CHANNELS)
         object.__setattr__(self, "production_channels", chans)
-        z, a, x0 = checked_target(self.name, self.target_z, self.target_a, self.target_x0)
-        object.__setattr__(self, "target_z", z)
-        object.__setattr__(self, "target_a", a)
-        object.__setattr__(self, "target_x0", x0)
+        self._check_target()
 
     def settings(self) -> dict:
         return {"model": self.name, "production_channels": list(self.production_channels),
-                "target_z": self.target_z, "target_a": self.target_a, "target_x0": self.target_x0,
-                "physics_version": 1}
+                **self.target_settings(), "physics_version": 1}
 
     def total_width(self, m, g):
         """Total width [GeV] (:func:`total_width`)."""
@@ -166,7 +159,7 @@ class ALPPhoton:
 
     def conversion(self, E, m, g):
         """P(gamma -> a) per photon of energy E [GeV] in this model's target (fipscan.production.primakoff)."""
-        return conversion_probability(E, m, g, self.target_z, self.target_a, self.target_x0)
+        return self.convert(E, m, g)
 
     def production(self) -> tuple:
         """Declarations of the production channels (fipscan.production.channels.PhotonConversion)."""

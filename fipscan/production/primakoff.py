@@ -54,6 +54,7 @@ Photonuclear absorption (~0.1%) is neglected.  P is exactly proportional to g^2 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import jax.numpy as jnp
 import numpy as np
@@ -64,7 +65,7 @@ from fipscan.kernels.numerics import float_dtype
 __all__ = [
     "N_AVOGADRO", "X0_CU", "Q2_CUT", "screening_radius", "helm_radius", "atomic_form_factor",
     "helm_form_factor", "q2_limits", "primakoff_dsigma_dq2", "primakoff_cross_section",
-    "pair_cross_section", "conversion_probability", "GEV2_TO_CM2", "checked_target",
+    "pair_cross_section", "conversion_probability", "GEV2_TO_CM2", "checked_target", "ConversionTarget",
 ]
 
 N_AVOGADRO = 6.02214076e23  # [1/mol] (SI, exact)
@@ -174,6 +175,34 @@ def conversion_probability(E, m, g, Z=29.0, A=63.546, X0=X0_CU):
     target (Z, A, radiation length X0 [g/cm^2]; default copper); ALP mass m [GeV], coupling g [GeV^-1].
     Exactly proportional to g^2, zero for E <= m."""
     return primakoff_cross_section(E, m, g, Z, A) / pair_cross_section(A, X0)
+
+
+@dataclass(frozen=True)
+class ConversionTarget:
+    """The dump in which a model's photons convert (Primakoff production): options target_z, target_a
+    [g/mol], target_x0 [g/cm^2], default copper (the NA62 TAX; X0 from the PDG table of atomic and
+    nuclear properties).  A model dataclass inherits these fields; its ``__post_init__`` calls
+    :meth:`_check_target`, its ``settings()`` includes :meth:`target_settings`."""
+
+    target_z: float = 29.0
+    target_a: float = 63.546
+    target_x0: float = X0_CU
+
+    def _check_target(self) -> None:
+        """Check the target options (:func:`checked_target`) and store them as floats."""
+        z, a, x0 = checked_target(self.name, self.target_z, self.target_a, self.target_x0)
+        object.__setattr__(self, "target_z", z)
+        object.__setattr__(self, "target_a", a)
+        object.__setattr__(self, "target_x0", x0)
+
+    def target_settings(self) -> dict:
+        """The target options as plain JSON (part of the model's settings)."""
+        return {"target_z": self.target_z, "target_a": self.target_a, "target_x0": self.target_x0}
+
+    def convert(self, E, m, g_agammagamma):
+        """P(gamma -> a) per photon of energy E [GeV] in this target at photon coupling g_agammagamma
+        [GeV^-1] (:func:`conversion_probability`)."""
+        return conversion_probability(E, m, g_agammagamma, self.target_z, self.target_a, self.target_x0)
 
 
 def checked_target(model_name: str, target_z, target_a, target_x0) -> tuple[float, float, float]:
