@@ -14,7 +14,7 @@ from fipscan.contour.per_mass import PerMassContour, per_mass_contour
 from fipscan.errors import InputError
 from fipscan.experiments import Experiment, load_experiment
 from fipscan.grid import Grid
-from fipscan.io.results import prepare_output_dir, save_scan
+from fipscan.io.results import PLOT_FORMATS, prepare_output_dir, save_scan
 from fipscan.models import get_model
 from fipscan.yields import YieldTables, precompute
 
@@ -47,6 +47,16 @@ class ScanPoint:
     expected: Mapping[str, tuple[float, PerMassContour]] = field(default_factory=dict)
     #: contours at (1 - r) and (1 + r) times the POT, r the relative POT uncertainty
     pot_band: tuple[PerMassContour, ...] = ()
+    #: the production-model band (fipscan.bands.ModelBand: ["outer"], ["inner"], ["variations"]); primary POT only
+    production_band: Any = None
+    #: the decay-width band (fipscan.bands.ModelBand), when asked for; primary POT only
+    decay_band: Any = None
+
+    @property
+    def model_bands(self) -> dict:
+        """{band name: ModelBand} of the model bands computed at this POT ("production", "decay")."""
+        return {name: b for name, b in (("production", self.production_band), ("decay", self.decay_band))
+                if b is not None}
 
 
 @dataclass
@@ -85,9 +95,13 @@ class ScanResult:
         log_g = jnp.log(jnp.asarray(self.grid.couplings, self.tables.weights.dtype))
         return {k: per_mass_contour(self.tables.select(k, by), pt.pot, pt.n_limit, log_g) for k in parts}
 
-    def save(self, outdir, *, compare=None, formats=("png", "pdf"), polygon=True) -> dict[str, Path]:
-        """Write contour.csv, contour_polygon.csv, scan.h5, contour.png/.pdf (fipscan.io.results.save_scan)."""
-        return save_scan(self, outdir, compare=compare, formats=formats, polygon=polygon)
+    def save(self, outdir, *, compare=None, formats=PLOT_FORMATS, polygon=True, hepdata=False,
+             bounds=None) -> dict[str, Path]:
+        """Write contour.csv, contour_polygon.csv, scan.h5, contour.png/.pdf/.svg and, with ``hepdata``, the
+        HEPData submission in hepdata/ (fipscan.io.results.save_scan); ``bounds``: existing exclusion
+        curves (fipscan.bounds) drawn in grey under the plot's regions."""
+        return save_scan(self, outdir, compare=compare, formats=formats, polygon=polygon, hepdata=hepdata,
+                         bounds=bounds)
 
 
 def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=None, spectra=None,
@@ -104,13 +118,21 @@ def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=No
     background: with the experiment's backgrounds it uses their central value (``inputs["notes"]``
     says so, ``inputs["background_uncertainty_in_limit"]`` is False; a ``background_uncertainty``
     given with ``method="fc"`` is refused).  The background scales with POT
-    (``background_mode="scale"``) or is held fixed (``"fixed"``).  ``bands``: also the expected-limit
-    contours (median, +-1 sigma, +-2 sigma under the background-only hypothesis) and the contours at
-    POT x (1 -+ the experiment's relative POT uncertainty).
+    (``background_mode="scale"``) or is held fixed (``"fixed"``).  ``bands``: True (the default) for
+    "expected" and "pot", False for none, or a collection (or comma-separated string) of band names
+    (fipscan.bands.parse_bands):
+    "expected", the expected-limit contours (median, +-1 sigma, +-2 sigma under the background-only
+    hypothesis); "pot", the contours at POT x (1 -+ the experiment's relative POT uncertainty);
+    "production", the envelope of the contours under the model's production variations and the
+    experiment's efficiency +- its uncertainty (fipscan.bands; ``points[0].production_band``, primary POT
+    only: model variations build their own yield tables, cached); "decay", the same for the model's
+    decay-width variations (``points[0].decay_band``).
     tables: reuse a ``precompute(...)`` result (its masses must equal the grid's).
     """
+    from fipscan.bands import MODEL_BANDS, model_band, parse_bands
     from fipscan.yields import resolve_final_states
 
+    chosen_bands = parse_bands(bands)
     model = get_model(model)
     experiment = load_experiment(experiment)
     grid.validate(model.mass_range, coupling_max=float(getattr(model.coupling, "max", math.inf)))
@@ -173,19 +195,25 @@ def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=No
         events = events_ref * (p / pot)
         logn = logn_ref + math.log(p / pot)
         contour = per_mass_contour(tables, p, n_lim, log_g, logn=logn)
-        expected, pot_band = {}, ()
-        if bands:
+        expected, pot_band, model_bands = {}, (), {}
+        if chosen_bands:
             from fipscan.stats import expected_limits, pot_band as pot_factors
 
-            for key, n_q in expected_limits(b, db_lim, cl=cl, method=method).items():
+            for key, n_q in (expected_limits(b, db_lim, cl=cl, method=method).items()
+                             if "expected" in chosen_bands else ()):
                 same = abs(n_q - n_lim) < 1e-12 * n_lim
                 expected[key] = (float(n_q), contour if same else
                                  per_mass_contour(tables, p, n_q, log_g, logn=logn))
-            if experiment.pot_uncertainty > 0:
+            for name in MODEL_BANDS if not points else ():  # at the primary POT only
+                if name in chosen_bands:
+                    model_bands[f"{name}_band"] = model_band(name, model, experiment, tables, log_g, p, n_lim,
+                                                             channels=channels, nominal=contour, logn=logn,
+                                                             spectra=spectra, dtype=dtype)
+            if "pot" in chosen_bands and experiment.pot_uncertainty > 0:
                 pot_band = tuple(per_mass_contour(tables, p * f, n_lim, log_g, logn=logn + math.log(f))
                                  for f in pot_factors(p, experiment.pot_uncertainty))
         points.append(ScanPoint(pot=p, n_limit=n_lim, contour=contour, events=events, background=b,
-                                background_uncertainty=db, expected=expected, pot_band=pot_band))
+                                background_uncertainty=db, expected=expected, pot_band=pot_band, **model_bands))
     inputs = {
         "pot": pot, "projections": list(projections), "channels": list(channels), "cl": cl,
         "observed": obs, "background": b_ref, "background_uncertainty": db_ref, "background_pot": bkg_pot,
@@ -197,5 +225,10 @@ def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=No
         "efficiency": {c: experiment.efficiency[c] for c in channels},
         "pot_uncertainty": experiment.pot_uncertainty,
         "provenance": provenance,
+        "bands": sorted(chosen_bands),
     }
+    for name, band in points[0].model_bands.items():
+        inputs[f"{name}_variations"] = {k: band.descriptions[k].as_dict() for k in band.variations}
+    if points[0].production_band is not None:
+        inputs["efficiency_uncertainty"] = {c: float(experiment.efficiency_uncertainty.get(c, 0.0)) for c in channels}
     return ScanResult(model, experiment, grid, channels, points, tables, inputs)

@@ -163,3 +163,15 @@ def test_options_refused_in_one_line():
         af.ALPFermion(kaon_interaction_length=-1.0)
     model = af.ALPFermion(production_channels=("kplus->piplus",))
     assert [c.name for c in model.production()] == ["kplus->piplus"]
+
+
+def test_events_scale_as_g4_when_long_lived():
+    """N ~ g_Y^4 far below the lower edge (BR(B -> K a) ~ g_Y^2, decay probability ~ Gamma ~ g_Y^2), with one
+    production channel and one final state (the CLI output set of the ALPs is tested with alp-gluon)."""
+    import fipscan
+
+    model = get_model("alp-fermion", production_channels=("bplus->kplus",))
+    t = fipscan.precompute(model, "na62-bd", [0.3, 0.6], channels=("mumu",), n_mc=16)
+    n = np.asarray(t.events_grid(jnp.log(jnp.asarray([1e-9, 1e-8])), 1.4e17))
+    assert np.all(n > 0) and np.all(np.isfinite(n))
+    np.testing.assert_allclose(n[:, 1] / n[:, 0], 1e4, rtol=1e-3)

@@ -100,3 +100,30 @@ def test_primakoff_uses_the_effective_photon_coupling():
     p = np.asarray(conv[0].conversion(E, m, g))
     np.testing.assert_allclose(p, np.asarray(pk.conversion_probability(E, m, g_eff)), rtol=1e-12)
     np.testing.assert_allclose(np.asarray(conv[0].conversion(E, m, 1e-2 * g)), 1e-4 * p, rtol=1e-10)
+
+
+def test_cli_scan_writes_every_output_and_events_scale_as_g4_when_long_lived(tmp_path):
+    """``fipscan scan --model alp-gluon`` as a user runs it (a 2 x 2 grid deep in the long-lived regime):
+    the output set, the per-channel split in --json and scan.h5, and N ~ (1/f_G)^4 (production ~ (1/f_G)^2
+    through the mixing angle and the Primakoff coupling, decay probability ~ Gamma ~ (1/f_G)^2)."""
+    import h5py
+
+    from fipscan.testing import cli_json
+
+    out = tmp_path / "bc11"
+    doc = cli_json("scan", "--model", MODEL, "--masses", "0.3:0.6:2", "--couplings", "1e-9:1e-8:2",
+                   "--channels", "gammagamma,pipipi0", "--no-refine", "--no-bands", "-o", out)
+    assert doc["model"] == MODEL and doc["channels"] == ["gammagamma", "pipipi0"]
+    assert {"contour.csv", "contour_polygon.csv", "scan.h5", "contour.png", "contour.pdf"} <= set(doc["files"])
+    assert set(doc["per_production"]) == {"mixing(pi0)", "mixing(eta)", "mixing(etap)", "primakoff(pi0)",
+                                          "primakoff(eta)"}
+    assert all(c["n_masses_excluded"] == 0 for c in doc["contours"])  # ~1e-14 events: nothing excluded
+    with h5py.File(out / "scan.h5") as f:
+        n = np.asarray(f["pot_0/events"])
+        parts = {k: np.asarray(v) for k, v in f["events_by_production"].items()}
+        by_state = {k: np.asarray(v) for k, v in f["events_by_final_state"].items()}
+    assert np.all(n > 0) and np.all(np.isfinite(n))
+    np.testing.assert_allclose(n[:, 1] / n[:, 0], 1e4, rtol=1e-3)
+    np.testing.assert_allclose(sum(parts.values()), n, rtol=1e-9)
+    np.testing.assert_allclose(sum(by_state.values()), n, rtol=1e-9)
+    assert np.all(parts["mixing(pi0)"] > parts["primakoff(pi0)"])  # mixing dominates the BC11 production

@@ -136,6 +136,41 @@ def test_stalled_corrector_fails_with_a_clear_message():
         trace_level_set(vg, vals, [(0.0, -1.0)], (-3, 3, -3, 3), h_min=1e-5)
 
 
+
+def _disc_with_a_cusped_crack(x, y):
+    """F = (1 - r^2) g: the unit disc minus the crack |x| < y^3 (y > 0), whose walls meet tangentially
+    at the origin (g = x^2 - y^6 above y = 0, x^2 + y^2 below: C1).  Its tip is a hairpin the
+    continuation cannot turn (the gradient vanishes there), as at the notch of a mixing pole."""
+    g = jnp.where(y > 0, x**2 - y**6, x**2 + y**2)
+    return (1.0 - x**2 - y**2) * g
+
+
+def test_a_stall_at_the_tip_of_a_thin_crack_is_bridged_and_the_region_closes():
+    vg, vals = _analytic(_disc_with_a_cusped_crack)
+    seed = [(0.0, -1.0)]
+    # without bridges the continuation stalls at the crack's tip
+    regions, _ = trace_level_set(vg, vals, seed, (-2, 2, -2, 2), bridge_radii=(), raise_on_failure=False)
+    assert not regions[0].closed and "h_min" in regions[0].message
+    (r,) = trace_level_set(vg, vals, seed, (-2, 2, -2, 2))[0]
+    assert r.closed and 1 <= r.n_bridges <= 4
+    # the walls meet the unit circle at y* with y*^2 + y*^6 = 1; crack area 2 * int_0^y* y^3 dy = y*^4 / 2,
+    # plus the two circular segments beyond the walls (negligible: x = y*^3 ~ 0.55 is not small -> exact)
+    ys = np.roots([1, 0, 0, 0, 1, 0, -1])
+    y_star = float(max(v.real for v in ys if abs(v.imag) < 1e-12 and v.real > 0))
+    x_star = y_star**3
+    phi = math.atan2(x_star, y_star)  # half-angle of the arc cut off between the walls' ends
+    # region = disc minus (crack below the circle + the circular sector between the walls' ends minus
+    # the triangle-like part already counted): area by Green on the exact boundary, numerically
+    t = np.linspace(0, y_star, 200001)
+    crack = 2 * np.trapezoid(t**3, t)
+    sector = phi - x_star * y_star  # sector of angle 2 phi minus the triangle (0,0)-(+-x*, y*)
+    expected = math.pi - crack - sector
+    assert r.area == pytest.approx(expected, rel=3e-3)
+    # every vertex on the level set (the bridge's end points too)
+    f = np.asarray(vals(r.vertices[:, 0], r.vertices[:, 1]))
+    assert np.max(np.abs(f)) < 1e-8
+
+
 # ----------------------------------------------------------------------------------------------------
 # yield surfaces
 # ----------------------------------------------------------------------------------------------------

@@ -241,8 +241,7 @@ def _fake_scan_one(args, prechecked):
     k = 2.0 if experiment.name.endswith("b") else 1.0
     contour = SimpleNamespace(masses=m, lower=np.full(4, 1e-7 * k), upper=np.full(4, 1e-5 / k))
     result = SimpleNamespace(
-        model=SimpleNamespace(name="dark-photon", label="BC1 dark photon",
-                              coupling=SimpleNamespace(axis_label=r"$\varepsilon$")),
+        model=fipscan.get_model("dark-photon"),  # the real model: the shipped bounds are checked against it
         experiment=experiment, points=[SimpleNamespace(pot=experiment.pot, contour=contour)],
         grid=SimpleNamespace(masses=m, couplings=np.geomspace(1e-8, 1e-4, 10)))
     return result, {"contour.csv": out / "contour.csv"}, 0.0
@@ -250,7 +249,7 @@ def _fake_scan_one(args, prechecked):
 
 def test_scan_of_several_experiments_writes_a_folder_each_and_a_comparison(tmp_path, capsys, monkeypatch):
     """The wiring of ``--experiment a,b``: every experiment prechecked, then scanned into
-    <output>/<name>/, then comparison.png/.pdf drawn from the results (the scan itself is the one-experiment
+    <output>/<name>/, then comparison.png/.pdf/.svg drawn from the results (the scan itself is the one-experiment
     path, stubbed here to stay within the file's CPU budget; a real four-experiment run is in the report)."""
     from fipscan.cli import scan_cmds
     from fipscan.cli.main import main
@@ -261,9 +260,11 @@ def test_scan_of_several_experiments_writes_a_folder_each_and_a_comparison(tmp_p
     code = main(["scan", "--experiment", ",".join(_toys(tmp_path)), "--masses", "0.02:0.3:4", "-o", str(out)])
     assert code == 0, capsys.readouterr().err
     assert calls == [str(out / "toy-a"), str(out / "toy-b")]
-    assert sorted(p.name for p in out.iterdir()) == ["comparison.pdf", "comparison.png", "toy-a", "toy-b"]
+    assert sorted(p.name for p in out.iterdir()) == ["comparison.pdf", "comparison.png", "comparison.svg", "toy-a",
+                                                     "toy-b"]
     assert (out / "comparison.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "comparison.pdf").read_bytes()[:4] == b"%PDF"
+    assert (out / "comparison.svg").read_text().lstrip().startswith("<?xml")
     # a second run into the same folder is allowed (it holds only what a multi-experiment scan writes)
     assert main(["scan", "--experiment", ",".join(_toys(tmp_path)), "-o", str(out)]) == 0
 

@@ -16,12 +16,12 @@ from fipscan.errors import InputError
 def register(sub) -> None:
     p = sub.add_parser("scan", help="expected events on an (m, coupling) grid and the exclusion contour",
                        description="Scan N(m, coupling) for a model at an experiment; write contour.csv, "
-                                   "scan.h5 and contour.png/.pdf into the output directory.")
+                                   "scan.h5 and contour.png/.pdf/.svg into the output directory.")
     p.add_argument("--model", default="dark-photon", help="model name (default: dark-photon)")
     p.add_argument("--experiment", default="na62-bd",
                    help="experiment name or TOML file (default: na62-bd); several, comma separated "
                         "(na62-bd,charm,shadows), scan each into <output>/<name>/ and draw every region on "
-                        "<output>/comparison.png/.pdf")
+                        "<output>/comparison.png/.pdf/.svg")
     p.add_argument("--pot", type=float, default=None,
                    help="protons on target (default: the experiment's, plus its projection)")
     p.add_argument("--projection", type=float, action="append", default=None,
@@ -37,12 +37,18 @@ def register(sub) -> None:
                    help="LO:HI:N log-spaced couplings (default: the model's range with 120 points, 1e-9:1e-3 for "
                         "the dark photon, 1e-12:1 for the dark scalar)")
     _model_option_arg(p)
+    _generic_flags(p)
     p.add_argument("--observed", type=int, default=None, help="observed events (default: the experiment's)")
     p.add_argument("--background", type=float, default=None, help="expected background events at --pot")
     p.add_argument("--background-uncertainty", type=float, default=None, help="its absolute uncertainty")
     p.add_argument("--background-mode", choices=("scale", "fixed"), default="scale",
                    help="background in projections: scaled with POT (default) or held fixed")
     p.add_argument("--no-bands", action="store_true", help="skip the expected-limit and POT-uncertainty bands")
+    p.add_argument("--bands", default=None, metavar="NAMES",
+                   help="bands to compute, comma separated among expected, pot, production, decay, or none "
+                        "(default: expected,pot; production: the envelope of the contours under the model's "
+                        "production variations and the efficiency uncertainty, decay: under its width "
+                        "variations, fipscan.bands)")
     p.add_argument("--method", choices=("cls", "fc"), default="cls",
                    help="limit method (default: cls, which integrates over the background uncertainty); fc "
                         "(Feldman-Cousins) needs a known background: it uses the central value of the "
@@ -50,10 +56,16 @@ def register(sub) -> None:
                         "--background-uncertainty")
     p.add_argument("--cl", type=float, default=None, help="confidence level (default: 0.9)")
     p.add_argument("--compare", default=None, help="overlay a published curve (two columns: mass, coupling)")
+    p.add_argument("--bounds", nargs="+", default=["default"], metavar="default|none|FILE",
+                   help="existing exclusion bounds drawn in grey under the curves: default (the shipped curves of "
+                        "the model's benchmark, 'fipscan bounds list'), none, or bounds files (with default: both)")
     p.add_argument("--float32", action="store_true", help="compute in float32 (default float64)")
     p.add_argument("-o", "--output", default="fipscan-out",
                    help="output directory (default: fipscan-out): new, empty or a previous scan's; the set of "
                         "files is written beside it and swapped in whole")
+    p.add_argument("--format", choices=("standard", "hepdata"), default="standard",
+                   help="output set: standard (the CSV files, scan.h5 and plots; default) or hepdata (the "
+                        "same plus a HEPData submission, <output>/hepdata/submission.yaml and its tables)")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.set_defaults(func=run_scan)
 
@@ -62,6 +74,7 @@ def register(sub) -> None:
     q.add_argument("--experiment", default="na62-bd",
                    help="experiment whose beam energy the production rates use (default: na62-bd)")
     _model_option_arg(q)
+    _generic_flags(q)
     q.add_argument("--mass", required=True, help="mass in GeV")
     q.add_argument("--coupling", required=True,
                    help="coupling on the model's axis: epsilon (dark-photon), sin^2 theta (dark-scalar)")
@@ -108,11 +121,37 @@ def _model_option_arg(p) -> None:
                    help="a model option, e.g. form_factor=false or production_channels=pi0->gamma,brems (repeatable)")
 
 
+def _generic_flags(p) -> None:
+    p.add_argument("--production", default=None, metavar="CHANNEL",
+                   help="--model generic only: the parent model's production channel (shorthand for "
+                        "--model-option production_channel=CHANNEL), e.g. bplus->kplus, brems, mixing(eta)")
+    p.add_argument("--final-state", default=None, metavar="FS",
+                   help="--model generic only: the final state with BR = 1 (shorthand for "
+                        "--model-option final_state=FS), e.g. pipi")
+
+
+#: the shorthand flags of the generic model: (args attribute, flag, model option, what other models use)
+_GENERIC_FLAGS = (("production", "--production", "production_channel", "--model-option production_channels=..."),
+                  ("final_state", "--final-state", "final_state", "--channels"))
+
+
 def load_model(args):
-    """The model of ``--model`` with its ``--model-option`` values (ConfigError naming the bad one)."""
+    """The model of ``--model`` with its ``--model-option`` values (ConfigError naming the bad one), and for
+    ``--model generic`` the ``--production``/``--final-state`` shorthands (refused for other models)."""
+    from fipscan.errors import ConfigError
     from fipscan.models import get_model, parse_model_options
 
-    return get_model(args.model, **parse_model_options(args.model, args.model_option))
+    options = parse_model_options(args.model, args.model_option)
+    for attr, flag, key, other in _GENERIC_FLAGS:
+        value = getattr(args, attr, None)
+        if value is None:
+            continue
+        if args.model != "generic":
+            raise ConfigError(f"{flag} applies to --model generic only (for {args.model} use {other})")
+        if key in options:
+            raise ConfigError(f"{flag} and --model-option {key}= are both given; give one")
+        options[key] = value
+    return get_model(args.model, **options)
 
 
 def run_list(args) -> int:
@@ -148,6 +187,7 @@ def _precheck_scan(args):
     from fipscan.experiments import load_experiment
 
     _args.model_name("--model", args.model)
+    _bands_arg(args)  # an unknown band name fails before anything is computed
     m_axis = _args.grid_axis("--masses", args.masses, "mass") if args.masses is not None else None
     g_axis = _args.grid_axis("--couplings", args.couplings, "coupling") if args.couplings is not None else None
     pot = _args.pot("--pot", args.pot)
@@ -175,6 +215,9 @@ def _precheck_scan(args):
         from fipscan.plotting import read_curve
 
         curve = read_curve(args.compare)  # fail before the scan, not after
+    from fipscan.cli.bounds_cmds import precheck_bounds
+
+    precheck_bounds(args.bounds, args.model)  # a bad --bounds file fails before the scan
     _args.output_dir("-o/--output", args.output)
     from fipscan.io.results import check_output_set_dir
 
@@ -240,10 +283,13 @@ def _scan_one(args, prechecked):
         result = scan(model, experiment, grid, pot=args.pot, projections=projections, channels=channels,
                       observed=args.observed, background=args.background,
                       background_uncertainty=args.background_uncertainty, background_mode=args.background_mode,
-                      cl=args.cl, method=args.method, bands=not args.no_bands, dtype=dtype)
+                      cl=args.cl, method=args.method, bands=_bands_arg(args), dtype=dtype)
         for note in result.inputs.get("notes", ()):
             print(f"fipscan: note: {note}", file=sys.stderr)
-        written = result.save(args.output, compare=args.compare)
+        from fipscan.bounds import resolve_bounds
+
+        written = result.save(args.output, compare=args.compare, hepdata=args.format == "hepdata",
+                              bounds=resolve_bounds(args.bounds, model))
     except BaseException:
         if new_dir:  # a failed first run leaves no empty output folder behind
             with contextlib.suppress(OSError):
@@ -258,19 +304,19 @@ def _scan_one(args, prechecked):
 _PER_EXPERIMENT_OPTIONS = (("pot", "--pot"), ("projection", "--projection"), ("observed", "--observed"),
                            ("background", "--background"), ("background_uncertainty", "--background-uncertainty"))
 #: the figure a multi-experiment scan writes beside the experiments' sub-directories
-COMPARISON_FORMATS = ("png", "pdf")
+COMPARISON_FORMATS = ("png", "pdf", "svg")
 
 
 def run_multi_scan(args) -> int:
     """``--experiment a,b,c``: scan each experiment into ``<output>/<experiment name>/`` (the usual output
-    set) and draw every experiment's region on one figure, ``<output>/comparison.png`` and ``.pdf``.
+    set) and draw every experiment's region on one figure, ``<output>/comparison.png``, ``.pdf`` and ``.svg``.
     Every argument and every output folder is checked before the first scan."""
     import copy
 
     from fipscan.cli import _args
     from fipscan.experiments import load_experiment
     from fipscan.io.atomic import atomic_write
-    from fipscan.plotting import plot_comparison
+    from fipscan.plotting import comparison_figure, write_figure
 
     names = [n.strip() for n in str(args.experiment).split(",")]
     if any(not n for n in names):
@@ -286,7 +332,7 @@ def run_multi_scan(args) -> int:
                                                                or p.name.startswith(".")))
         if foreign:
             raise InputError(f"-o/--output {top} holds '{foreign[0]}', not written by a multi-experiment scan (which "
-                             "writes one sub-directory per experiment and comparison.png/.pdf): give a new or "
+                             "writes one sub-directory per experiment and comparison.png/.pdf/.svg): give a new or "
                              "empty folder")
     subs, seen = [], {}
     for name in names:
@@ -304,10 +350,12 @@ def run_multi_scan(args) -> int:
     for sub, prechecked in subs:
         done.append((sub, *_scan_one(sub, prechecked)))
     results = [r for _, r, _, _ in done]
-    figures = {}
-    for fmt in COMPARISON_FORMATS:
-        figures[f"comparison.{fmt}"] = atomic_write(
-            top / f"comparison.{fmt}", lambda fh, fmt=fmt: plot_comparison(results, fh, fmt=fmt, compare=args.compare))
+    from fipscan.bounds import resolve_bounds
+
+    bounds = resolve_bounds(args.bounds, results[0].model)
+    figures = {f"comparison.{fmt}": path for fmt, path in write_figure(
+        lambda: comparison_figure(results, compare=args.compare, bounds=bounds),
+        lambda fmt, save: atomic_write(top / f"comparison.{fmt}", save), COMPARISON_FORMATS).items()}
     dt = time.perf_counter() - t0
     print(f"fipscan: wrote {', '.join(sorted(figures))} and {len(done)} experiment folders to {top} in {dt:.1f} s",
           file=sys.stderr)
@@ -383,3 +431,21 @@ def point_info(model, m: float, g: float, e_beam: float = 400.0) -> dict:
         "production": prod,
         "production_units": units,
     }
+
+
+def _bands_arg(args) -> frozenset:
+    """The bands of ``--bands`` (fipscan.bands.parse_bands; default expected,pot) and ``--no-bands`` (none);
+    InputError (one line) for an unknown name or for both options given."""
+    from fipscan.bands import DEFAULT_BANDS, parse_bands
+
+    given = getattr(args, "bands", None)
+    if getattr(args, "no_bands", False):
+        if given is not None and parse_bands(given):
+            raise InputError(f"--no-bands and --bands {given} are both given; give one (--bands none is --no-bands)")
+        return frozenset()
+    if given is None:
+        return DEFAULT_BANDS
+    try:
+        return parse_bands(given)
+    except InputError as exc:
+        raise InputError(f"--bands {given}: {exc}") from None

@@ -91,7 +91,8 @@ class Region:
     yield evaluations spent on this region (corrector, box walks); edges: the sides of the (mass,
     coupling) box the region is closed along (``threshold`` for a kinematic threshold, where the
     region really ends); touches_edge: it is closed along a side of the scanned box (the true region
-    continues beyond); message: why it is not closed.
+    continues beyond); message: why it is not closed; n_bridges: stalls of the continuation passed by
+    a chord to the next crossing on a small circle (``trace_level_set``'s ``bridge_radii``).
     """
 
     vertices: np.ndarray
@@ -101,6 +102,7 @@ class Region:
     n_steps: int
     edges: tuple[str, ...] = ()
     message: str = ""
+    n_bridges: int = 0
 
     @property
     def masses(self) -> np.ndarray:
@@ -271,6 +273,37 @@ def _line_root(F, point, sa, sb, fa, fb):
     return brentq(f, float(sa), float(sb), xtol=1e-12)
 
 
+def _bridge(F, z, t, radii, box):
+    """Past a stall: the next point of the level set ahead of z, on the smallest circle of the given radii
+    around z that has one.  On a circle the curve through z crosses where F goes from < 0 to >= 0
+    counter-clockwise (ahead: the region lies on the left of t) and where it goes from >= 0 to < 0 (behind).
+    Of the ahead-type crossings inside the box the one at the smallest angle from t is refined by Brent on
+    the angle; at the tip of a thin unexcluded crack the only one is almost straight behind (the other side
+    of the crack: a hairpin), so the circle is sampled densely there too.  Returns (point, radius) or
+    (None, None).  Structure of the level set smaller than the radius is bridged by one chord (its error
+    is below the radius)."""
+    base = math.atan2(t[1], t[0])
+    back = np.concatenate([np.linspace(0.9 * math.pi, math.pi, 200, endpoint=False),
+                           np.linspace(-math.pi, -0.9 * math.pi, 200, endpoint=False)])
+    phis = base + np.sort(np.concatenate([np.linspace(-0.9 * math.pi, 0.9 * math.pi, 73), back]))
+    for r in radii:
+        def point(phi, r=r):
+            return z + r * np.array([math.cos(phi), math.sin(phi)])
+
+        pts = z[None, :] + r * np.column_stack([np.cos(phis), np.sin(phis)])
+        vals = F.values(pts)
+        n = len(phis)
+        cands = [k for k in range(n) if vals[k] < 0 <= vals[(k + 1) % n]
+                 and box.inside(pts[k]) and box.inside(pts[(k + 1) % n])]
+        if not cands:
+            continue
+        k = min(cands, key=lambda j: abs(phis[j] - base))
+        hi = phis[(k + 1) % n] + (2 * math.pi if k == n - 1 else 0.0)
+        phi = _line_root(F, point, phis[k], hi, vals[k], vals[(k + 1) % n])
+        return point(phi), r
+    return None, None
+
+
 def _tangent(g):
     n = math.hypot(g[0], g[1])
     if n == 0 or not math.isfinite(n):
@@ -288,10 +321,14 @@ class _Options:
     max_steps: int
     xtol: float
     walk_step: float
+    h_kink: float
 
 
-def _corrector(F, z, t, h, opt):
-    """Pseudo-arclength Newton corrector from the predictor z + h t.  Returns (ok, w, f, g, iters)."""
+def _corrector(F, z, t, h, opt, corner=False):
+    """Pseudo-arclength Newton corrector from the predictor z + h t.  Returns (ok, w, f, g, iters).
+
+    corner: a step at a corner of the level set (``h <= h_kink``): the predictor may start far from the
+    curve (the tangent turns by a finite angle there), so the first correction is not bounded by h / 4."""
     w = z + h * t
     prev = None
     for k in range(opt.max_newton):
@@ -305,7 +342,7 @@ def _corrector(F, z, t, h, opt):
             return False, w, f, g, k
         delta = -np.linalg.solve(J, r)
         nd = float(np.hypot(*delta))
-        if k == 0 and nd > 0.25 * h:
+        if k == 0 and nd > 0.25 * h and not corner:
             return False, w, f, g, k  # predictor too far from the curve: step too long
         if prev is not None and nd > 0.5 * prev and nd > opt.xtol:
             return False, w, f, g, k  # Newton is not contracting
@@ -395,12 +432,20 @@ def _walk_box(F, box, p, side, opt, max_turns=1.0):
 
 def trace_level_set(value_and_grad, values, seeds, box, *, h0=0.05, h_max=0.2, h_min=1e-7,
                     max_angle=0.05, max_newton=8, max_steps=20000, xtol=1e-11, walk_step=None,
-                    raise_on_failure=True, seed_tol=None, side_names=None) -> tuple[list[Region], int]:
+                    raise_on_failure=True, seed_tol=None, side_names=None, h_kink=None,
+                    bridge_radii=(1e-6, 1e-5, 1e-4, 1e-3), max_bridges=200) -> tuple[list[Region], int]:
     """Trace every closed component of {F = 0} through ``seeds`` (points on the level set).
 
     value_and_grad(x, y) -> (F, (F_x, F_y)); values(xs, ys) -> F at many points; box = (x0, x1, y0, y1).
     side_names: names of the box sides (bottom, right, top, left; default :data:`BOX_SIDES`), e.g.
     ``threshold`` for a side that is a kinematic threshold (it does not set ``touches_edge``).
+    h_kink: steps this short (default 8 h_min) may turn by any angle short of a reversal (a corner of the
+    level set where it crosses a mass node of a piecewise-interpolated surface with a steep spike, e.g.
+    an ALP-meson mixing pole; the chord error there is below h_kink).
+    bridge_radii, max_bridges: where the step falls below h_min (structure of the level set finer than the
+    continuation resolves, e.g. the notch of a mixing pole regulated at 1e-5 of the meson mass), the curve
+    is continued from the next crossing ahead on a small circle (:func:`_bridge`, the smallest radius
+    with one), at most max_bridges times per region; the number of bridges is kept on the Region.
     Returns (regions, evaluations).  See the module docstring for the algorithm and its controls.
     """
     names = tuple(BOX_SIDES if side_names is None else side_names)
@@ -409,7 +454,7 @@ def trace_level_set(value_and_grad, values, seeds, box, *, h0=0.05, h_max=0.2, h
     F = _Counted(value_and_grad, values)
     B = _Box(*box)
     opt = _Options(h0, h_max, h_min, max_angle, max_newton, max_steps, xtol,
-                   walk_step if walk_step is not None else h_max / 2)
+                   walk_step if walk_step is not None else h_max / 2, 8.0 * h_min if h_kink is None else h_kink)
     seeds = [np.asarray(s, float) for s in seeds]
     done = np.zeros(len(seeds), bool)
     regions = []
@@ -427,18 +472,28 @@ def trace_level_set(value_and_grad, values, seeds, box, *, h0=0.05, h_max=0.2, h
         z, t, h = s0.copy(), t0.copy(), h0
         verts = [z.copy()]
         touched: set[int] = set()
-        closed, message, steps = False, "", 0
+        closed, message, steps, n_bridges = False, "", 0, 0
         while steps < opt.max_steps:
             steps += 1
             # ---- one continuation step with step-length adaptation
             while True:
-                ok, w, fw, gw, iters = _corrector(F, z, t, h, opt)
+                corner = h <= opt.h_kink
+                ok, w, fw, gw, iters = _corrector(F, z, t, h, opt, corner)
                 tw = _tangent(gw) if ok else None
                 cosang = float(t @ tw) if tw is not None else -1.0
-                if ok and tw is not None and cosang >= cos_max:
+                if ok and tw is not None and (cosang >= cos_max or (corner and cosang > -0.999)):
                     break
                 h *= 0.5
                 if h < opt.h_min:
+                    q, r = (_bridge(F, z, t, bridge_radii, B) if n_bridges < max_bridges else (None, None))
+                    if q is not None:
+                        fq, gq = F.vg(q)
+                        tq = _tangent(gq)
+                        if tq is not None and math.isfinite(fq):
+                            ok, w, fw, gw, tw, iters, cosang = True, q, fq, gq, tq, max_newton, -1.0
+                            n_bridges += 1
+                            h = max(4.0 * opt.h_min, 0.5 * r)
+                            break
                     message = (f"continuation stalled at m = {math.exp(z[0]):.6g} GeV, g = {math.exp(z[1]):.6g}: "
                                f"step below h_min = {opt.h_min:g} (a singular point of the yield surface?); "
                                "use a finer mass grid or a larger h_min")
@@ -491,7 +546,7 @@ def trace_level_set(value_and_grad, values, seeds, box, *, h0=0.05, h_max=0.2, h
         V = np.array(verts)
         edges = tuple(names[k] for k in sorted(touched))
         at_box = any(e != THRESHOLD_SIDE for e in edges)
-        regions.append(Region(V, closed, at_box, F.n - n0, steps, edges, "" if closed else message))
+        regions.append(Region(V, closed, at_box, F.n - n0, steps, edges, "" if closed else message, n_bridges))
         # seeds on this polygon belong to it
         rest = np.nonzero(~done)[0]
         if rest.size and len(V) >= 2:

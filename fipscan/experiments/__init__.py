@@ -18,6 +18,8 @@ Layout (see ``na62_bd.toml`` for a full example)::
     [detector]   kind = "magnetic-spectrometer" | "calorimeter", and that kind's tables
     [selection.<final state>]  detector, min_energy_gev, min_photon_energy_gev, min_separation_m, min_radius_m
     [efficiency]  <final state> = selection x trigger efficiency (required for every selected final state)
+    [efficiency_uncertainty]  <final state> = its relative uncertainty u, 0 <= u < 1 (optional; none if absent):
+                  the "efficiency low/high" variations of the production band (fipscan.bands) scale N by 1 -+ u
     [backgrounds.<final state>]  expected, uncertainty
     [statistics]  observed, cl
     [binning]     yield-table momentum/angle bins, decay cells; [binning.acceptance] acceptance grid
@@ -134,6 +136,9 @@ class Experiment:
     binning: Binning
     config: Mapping[str, Any] = field(repr=False, default_factory=dict)
     source: str = ""
+    #: relative uncertainty of each final state's efficiency ([efficiency_uncertainty]; empty: none given).
+    #: Not part of :meth:`settings`: it re-weights N in the bands (fipscan.bands), it never changes N itself
+    efficiency_uncertainty: Mapping[str, float] = field(default_factory=dict)
 
     # -- conveniences -----------------------------------------------------------------------------
     @property
@@ -391,6 +396,18 @@ def parse_experiment(cfg: Mapping, source: str = "<experiment>") -> Experiment:
                               "1.0 for a geometry-only estimate, said so in the file)")
     e.done()
 
+    eu = top.section("efficiency_uncertainty", {})
+    efficiency_uncertainty = {}
+    for fs_name in eu.names():
+        if fs_name not in selections:
+            eu.raw(fs_name)
+            raise eu.error(fs_name, "has no [selection] of that final state")
+        u = eu.number(fs_name, nonnegative=True)
+        if not u < 1:  # 1 - u scales N: u >= 1 would make a non-positive efficiency
+            raise eu.error(fs_name, f"must be a relative uncertainty in [0, 1), not {u!r}")
+        efficiency_uncertainty[fs_name] = u
+    eu.done()
+
     bk = top.section("backgrounds", {})
     backgrounds = {}
     for fs_name in bk.names():
@@ -445,7 +462,7 @@ def parse_experiment(cfg: Mapping, source: str = "<experiment>") -> Experiment:
         name=name, title=title, kind=kind, references=refs, beam=beam, target=target, production_z=z0,
         production_y=y0, decay_volumes=volumes, detector=detector, selections=selections,
         efficiency=efficiency, backgrounds=backgrounds, observed=observed, cl=cl, binning=binning,
-        config=cfg, source=source,
+        config=cfg, source=source, efficiency_uncertainty=efficiency_uncertainty,
     )
 
 

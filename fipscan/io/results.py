@@ -14,7 +14,9 @@ file                       content
 ``contour_pot<P>.csv``     the same for every further POT (projections)
 ``contour_polygon.csv``    ``region,mass_gev,coupling``: the traced closed region(s), primary POT
 ``scan.h5``                axes, N(m, g) per POT, every contour and band, inputs and versions
-``contour.<fmt>``          the publication-style plot (``fipscan.plotting``)
+``contour.<fmt>``          the publication-style plot (``fipscan.plotting``): png, pdf, svg
+``hepdata/``               with ``hepdata=True``: the HEPData submission (``submission.yaml`` and
+                           its table files, :mod:`fipscan.io.hepdata`)
 =========================  ======================================================================
 """
 
@@ -59,6 +61,22 @@ __all__ = [
 _SET_FILE = re.compile(r"^(contour(_pot[0-9.]+e-?[0-9]+)?\.csv|contour_polygon\.csv|scan\.h5|contour\.[A-Za-z0-9]+)$")
 
 
+#: the subfolder of an output set holding the HEPData submission (only YAML files)
+HEPDATA_DIR = "hepdata"
+
+
+def _hepdata_set_dir(path: Path) -> bool:
+    """``path`` is the HEPData subfolder of a previous set: a folder ``hepdata`` holding only YAML files
+    (and hidden temporary files)."""
+    if path.name != HEPDATA_DIR or path.is_symlink() or not path.is_dir():
+        return False
+    try:
+        return all(_leftover(p.name) or (p.suffix == ".yaml" and p.is_file() and not p.is_symlink())
+                   for p in path.iterdir())
+    except OSError:
+        return False
+
+
 def _leftover(name: str) -> bool:
     """A hidden temporary file of a writer (``.x.tmp``) or a write probe."""
     return name.startswith(".") and (name.endswith(".tmp") or name.startswith(".fipscan-write-probe."))
@@ -84,7 +102,8 @@ def check_output_set_dir(outdir, name: str = "output directory") -> Path:
             entries = sorted(target.iterdir())
         except OSError as exc:
             raise InputError(f"{name} {path} cannot be listed ({exc.strerror})") from None
-        foreign = [p.name for p in entries if not (_leftover(p.name) or (_SET_FILE.match(p.name) and p.is_file()))]
+        foreign = [p.name for p in entries if not (_leftover(p.name) or (_SET_FILE.match(p.name) and p.is_file())
+                                                   or _hepdata_set_dir(p))]
         if foreign:
             more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
             raise InputError(f"{name} {path} holds '{foreign[0]}'{more}, not written by a fipscan scan; each run "
@@ -183,16 +202,21 @@ def _remove_dead_staging(target: Path) -> None:
             continue
 
 
-def pot_file_name(pot: float) -> str:
-    """``contour_pot<P>.csv`` of a further POT: P with the fewest significant digits (1 to 4) that give
-    the value back to 1e-9, e.g. contour_pot1e18.csv, contour_pot1.4e18.csv; values that agree to 4
-    digits share a name (the CLI refuses such a pair)."""
+def pot_text(pot: float) -> str:
+    """A POT with the fewest significant digits (1 to 4) that give the value back to 1e-9: 1.4e17, 1e18
+    (values that agree to 4 digits share a text)."""
     for k in range(4):
         text = f"{pot:.{k}e}"
         if abs(float(text) - pot) <= 1e-9 * abs(pot):
             break
     mant, _, exp = text.partition("e")
-    return f"contour_pot{mant}e{int(exp)}.csv"
+    return f"{mant}e{int(exp)}"
+
+
+def pot_file_name(pot: float) -> str:
+    """``contour_pot<P>.csv`` of a further POT, P as :func:`pot_text`: contour_pot1e18.csv,
+    contour_pot1.4e18.csv; values that agree to 4 digits share a name (the CLI refuses such a pair)."""
+    return f"contour_pot{pot_text(pot)}.csv"
 
 
 #: columns of contour.csv; the two flags are 1 where the excluded interval reaches the end of the
@@ -251,7 +275,8 @@ def write_scan_h5(f, result) -> None:
     meson-spectra file and its checksum), yield_table_key (the cache key of the tables; "" for tables
     passed in), inputs (JSON, with ``provenance``: the acceptance-table checksums) / experiment_config /
     model_settings (JSON); datasets mass_gev, coupling; per POT a group ``pot_<i>`` with events (mass x
-    coupling), contour, expected/<quantile>, pot_band."""
+    coupling), contour, expected/<quantile>, pot_band, and (primary POT, when computed) production_band /
+    decay_band (:func:`_write_model_band`)."""
     from fipscan import __version__
 
     import platform
@@ -302,6 +327,29 @@ def write_scan_h5(f, result) -> None:
             sub.attrs["n_limit"] = n_q
         for name, c in zip(("pot_low", "pot_high"), pt.pot_band):
             _write_contour(g.create_group(f"pot_band/{name}"), c)
+        for name, band in getattr(pt, "model_bands", {}).items():
+            _write_model_band(g.create_group(f"{name}_band"), band)
+
+
+def _write_model_band(group, band) -> None:
+    """A model band (fipscan.bands.ModelBand) into ``group``: outer/ and inner/ contours, variations/<label>/
+    one contour per variation (attributes label, source, options and factors as JSON); the group's
+    attributes title, labels (JSON list, in order) and variations (JSON: label, source, options, factors)."""
+    from fipscan.bands import describe_json
+
+    group.attrs["title"] = band.title
+    group.attrs["labels"] = json.dumps(list(band.variations))
+    group.attrs["variations"] = describe_json(band)
+    _write_contour(group.create_group("outer"), band.outer)
+    _write_contour(group.create_group("inner"), band.inner)
+    var = group.create_group("variations")
+    for label, c in band.variations.items():
+        d = band.descriptions[label].as_dict()
+        sub = _write_contour(var.create_group(label.replace("/", "_")), c)
+        sub.attrs["label"] = label
+        sub.attrs["source"] = d["source"]
+        sub.attrs["options"] = json.dumps(jsonable(d["options"]), sort_keys=True)
+        sub.attrs["factors"] = json.dumps(d["factors"], sort_keys=True)
 
 
 def _spectra_identity(experiment) -> tuple[str, str]:
@@ -330,15 +378,23 @@ def _library_versions() -> dict:
     return out
 
 
-def save_scan(result, outdir, *, compare=None, formats=("png", "pdf"), polygon=True) -> dict[str, Path]:
+#: the formats of the plot a scan writes by default: contour.png, contour.pdf and contour.svg
+PLOT_FORMATS = ("png", "pdf", "svg")
+
+
+def save_scan(result, outdir, *, compare=None, formats=PLOT_FORMATS, polygon=True,
+              hepdata=False, bounds=None) -> dict[str, Path]:
     """Write contour.csv (per mass), contour_pot<P>.csv (further POT), contour_polygon.csv (the
     traced closed region(s), if ``polygon``), scan.h5 and contour.<fmt> for each of ``formats`` into
-    ``outdir`` (created if needed; InputError if it cannot be written), each atomically.
+    ``outdir`` (created if needed; InputError if it cannot be written), each atomically.  With
+    ``hepdata``, also the HEPData submission in ``outdir/hepdata/`` (fipscan.io.hepdata; its polygon
+    table only if ``polygon``), part of the same set.
 
     compare: a published curve to overlay on the plot (``fipscan.plotting.read_curve``).
-    Returns {file name: path}.
+    bounds: existing exclusion curves drawn in grey under the regions (``fipscan.bounds``; none if None).
+    Returns {file name: path}; the HEPData files as ``hepdata/<name>.yaml``.
     """
-    from fipscan.plotting import plot_result
+    from fipscan.plotting import result_figure, write_figure
 
     target = check_output_set_dir(outdir)
     names = ["contour.csv"] + [pot_file_name(pt.pot) for pt in result.points[1:]]
@@ -366,9 +422,14 @@ def save_scan(result, outdir, *, compare=None, formats=("png", "pdf"), polygon=T
                 write_polygon_h5(f.create_group("contour_polygon"), regions)
 
         written["scan.h5"] = atomic_write_h5(staging / "scan.h5", write_h5)
-        for fmt in formats:
-            written[f"contour.{fmt}"] = atomic_write(
-                staging / f"contour.{fmt}", lambda fh, fmt=fmt: plot_result(result, fh, fmt=fmt, compare=compare))
+        if hepdata:
+            from fipscan.io.hepdata import write_hepdata
+
+            for name in write_hepdata(result, staging / HEPDATA_DIR, regions=regions if polygon else None):
+                written[f"{HEPDATA_DIR}/{name}"] = staging / HEPDATA_DIR / name
+        plots = write_figure(lambda: result_figure(result, compare=compare, bounds=bounds),
+                             lambda fmt, save: atomic_write(staging / f"contour.{fmt}", save), formats)
+        written.update({f"contour.{fmt}": path for fmt, path in plots.items()})
         _swap_in(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -385,7 +446,9 @@ def _contour_summary(contour) -> dict:
 def scan_summary(result, written: Mapping[str, Any] = (), *, output=None, seconds=None, split=True) -> dict:
     """The machine-readable summary of a scan (what ``fipscan scan --json`` prints): output folder,
     files written, wall time, model, experiment and final states; per POT the limit, the number of
-    excluded masses and the smallest excluded coupling (``None`` when nothing is excluded); with
+    excluded masses and the smallest excluded coupling (``None`` when nothing is excluded); per model band
+    (``production_band``, ``decay_band``, when computed) the same for its outer and inner edges and each
+    variation (with what it varies); with
     ``split``, per final state and per production channel (at the primary POT) the largest N on the
     grid and that part's own contour summary."""
     contours = [{"pot": float(pt.pot), "n_limit": float(pt.n_limit), **_contour_summary(pt.contour)}
@@ -393,6 +456,12 @@ def scan_summary(result, written: Mapping[str, Any] = (), *, output=None, second
     doc = {"output": None if output is None else str(output), "files": sorted(written),
            "seconds": seconds, "model": result.model.name, "experiment": result.experiment.name,
            "channels": list(result.channels), "contours": contours}
+    for name, band in getattr(result.points[0], "model_bands", {}).items():
+        doc[f"{name}_band"] = {
+            "title": band.title, "outer": _contour_summary(band.outer), "inner": _contour_summary(band.inner),
+            "variations": {label: {**_contour_summary(c), "varies": band.descriptions[label].describe(),
+                                   "source": band.descriptions[label].source}
+                           for label, c in band.variations.items()}}
     if split:
         for by, key in (("final_state", "per_final_state"), ("production", "per_production")):
             events, parts = result.events_by(by), result.contour_by(by)

@@ -22,6 +22,7 @@ _REGISTRY = {
     "alp-photon": "fipscan.models.alp_photon:ALPPhoton",
     "alp-fermion": "fipscan.models.alp_fermion:ALPFermion",
     "alp-gluon": "fipscan.models.alp_gluon:ALPGluon",
+    "generic": "fipscan.models.generic:GenericFIP",
 }
 
 

@@ -271,6 +271,8 @@ class ALPFermion:
     name: ClassVar[str] = "alp-fermion"
     benchmark: ClassVar[str] = "BC10"
     label: ClassVar[str] = r"BC10 ALP (fermion couplings $g_Y$)"
+    symbol: ClassVar[str] = "a"
+    definition: ClassVar[str] = r"$\mathcal{L}\supset-i\,g_Y\sum_f\frac{m_f}{v}a\bar f\gamma_5f$"
     #: scan range: the NA62-BD region of B -> K a lies around g_Y ~ 1e-5 .. 1e-3 (N ~ g_Y^4 in the
     #: long-lived limit); the range leaves a decade or more on each side
     coupling: ClassVar[Coupling] = Coupling("g_Y", r"$g_Y$", production_power=2.0, width_power=2.0,
@@ -296,6 +298,13 @@ class ALPFermion:
                 "kaon_interaction_length": self.kaon_interaction_length,
                 **({"kaon_dump_length": self.kaon_dump_length} if math.isfinite(self.kaon_dump_length) else {}),
                 "lambda_uv": fl.LAMBDA_UV, "physics_version": 1}
+
+    def production_variations(self) -> dict[str, dict]:
+        """No production alternatives today: {} (fipscan.bands).  The fermion-coupled ALP's options are not
+        uncertainties: production_channels chooses channels (its optional ones are additions, not other
+        estimates of a channel in the model), and kaon_interaction_length and kaon_dump_length describe
+        the dump in which the kaons decay or interact (experiment inputs)."""
+        return {}
 
     def total_width(self, m, g):
         """Total width [GeV] (:func:`total_width`)."""

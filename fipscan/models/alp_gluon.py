@@ -120,6 +120,8 @@ class ALPGluon(ConversionTarget):
     name: ClassVar[str] = "alp-gluon"
     benchmark: ClassVar[str] = "BC11"
     label: ClassVar[str] = "BC11 ALP coupled to gluons"
+    symbol: ClassVar[str] = "a"
+    definition: ClassVar[str] = r"$\mathcal{L}\supset\frac{\alpha_s}{8\pi}\frac{a}{f_G}G^b_{\mu\nu}\tilde G^{b\mu\nu}$"
     #: scan range: N ~ g^4 in the long-lived limit; at NA62-BD (estimate: ~3 pi0/POT, 1e18 POT) the lower
     #: edge lies near 1e-5 GeV^-1 at 0.3 GeV and the upper (short-lifetime) edge rises from ~5e-6 at 1 GeV
     #: to ~1e-2 at 0.1 GeV (Gamma ~ m^3 below the hadronic thresholds)
@@ -142,6 +144,13 @@ class ALPGluon(ConversionTarget):
     def settings(self) -> dict:
         return {"model": self.name, "production_channels": list(self.production_channels),
                 **self.target_settings(), "physics_version": 1}
+
+    def production_variations(self) -> dict[str, dict]:
+        """No production alternatives today: {} (fipscan.bands).  The gluon-coupled ALP's options are not
+        uncertainties: production_channels chooses channels (its optional ones are additions, not other
+        estimates of a channel in the model), and the target options (target_z, target_a, target_x0) describe the dump in which the photons
+        convert (experiment inputs)."""
+        return {}
 
     def total_width(self, m, g):
         """Total width [GeV] (:func:`total_width`)."""

@@ -129,6 +129,8 @@ class ALPPhoton(ConversionTarget):
     name: ClassVar[str] = "alp-photon"
     benchmark: ClassVar[str] = "BC9"
     label: ClassVar[str] = "BC9 photophilic ALP"
+    symbol: ClassVar[str] = "a"
+    definition: ClassVar[str] = r"$\mathcal{L}\supset-\frac{g_{a\gamma\gamma}}{4}aF_{\mu\nu}\tilde F^{\mu\nu}$"
     #: scan range: at NA62-BD the upper (short-lifetime) edge reaches ~0.07 GeV^-1 at m = 2 MeV
     coupling: ClassVar[Coupling] = Coupling("g_agammagamma", r"$g_{a\gamma\gamma}$", production_power=2.0,
                                              width_power=2.0, unit="GeV^-1", scan_range=(1e-8, 1.0))
@@ -148,6 +150,13 @@ class ALPPhoton(ConversionTarget):
     def settings(self) -> dict:
         return {"model": self.name, "production_channels": list(self.production_channels),
                 **self.target_settings(), "physics_version": 1}
+
+    def production_variations(self) -> dict[str, dict]:
+        """No production alternatives today: {} (fipscan.bands).  The photophilic ALP's options are not
+        uncertainties: production_channels chooses channels (its optional ones are additions, not other
+        estimates of a channel in the model), and the target options (target_z, target_a, target_x0) describe the dump in which the photons
+        convert (experiment inputs)."""
+        return {}
 
     def total_width(self, m, g):
         """Total width [GeV] (:func:`total_width`)."""

@@ -68,6 +68,14 @@ class Model(Protocol):
     * optional ``resonances``: ((name, mass, width) [GeV], ...) of the narrow structures of the model's
       widths or production, around which scans refine the mass grid (fipscan.grid.refine_masses);
       none if absent.
+    * optional ``production_variations()`` -> {label: {option: value}}: the model-option overrides that
+      give the real alternatives of the production model (e.g. the dark photon without the time-like
+      proton form factor), each a model of its own (``dataclasses.replace(model, **overrides)``); the
+      production band of a scan (fipscan.bands) is their envelope.  {} (or absent) when the model has none.
+    * optional ``decay_variations()`` -> {label: {option: value}}: the same for the decay widths (the
+      "decay" band; e.g. the dark scalar's hadronic widths x 1/2, x 2).
+    * optional ``symbol`` (mathtext, "A'") and ``definition`` (mathtext, the interaction term that
+      defines the coupling): the plots' mass label m_X and the legend's second title line.
     """
 
     name: ClassVar[str]

@@ -242,6 +242,8 @@ class DarkPhoton:
     name: ClassVar[str] = "dark-photon"
     benchmark: ClassVar[str] = "BC1"
     label: ClassVar[str] = "BC1 dark photon"
+    symbol: ClassVar[str] = "A'"
+    definition: ClassVar[str] = r"$\mathcal{L}\supset-\frac{\varepsilon}{2}F'_{\mu\nu}F^{\mu\nu}$"
     coupling: ClassVar[Coupling] = Coupling("epsilon", r"$\varepsilon$", production_power=2.0, width_power=2.0,
                                              max=1.0)
     spin: ClassVar[int] = 1
@@ -262,6 +264,18 @@ class DarkPhoton:
     def settings(self) -> dict:
         return {"model": self.name, "form_factor": self.form_factor,
                 "production_channels": list(self.production_channels)}
+
+    def production_variations(self) -> dict[str, dict]:
+        """The production alternatives (fipscan.bands): proton bremsstrahlung with and without the
+        time-like proton form factor, the two estimates NA62 publishes (JHEP 09 (2023) 035; the
+        form factor's rho/omega peak raises the rate near 0.78 GeV, Foroughi-Abari & Ritz
+        arXiv:2108.05900): {"form_factor=false": {"form_factor": False}} for the default model (the
+        opposite for form_factor=false); {} when "brems" is not among the production channels (the
+        form factor then changes nothing)."""
+        if "brems" not in self.production_channels:
+            return {}
+        flip = not self.form_factor
+        return {f"form_factor={str(flip).lower()}": {"form_factor": flip}}
 
     def total_width(self, m, eps):
         """Total width [GeV] (:func:`total_width`)."""

@@ -669,6 +669,27 @@ def resolve_production_channels(model_name, chosen, b_production, default, extra
     return production_channel_names(f"{model_name} (b_production={b_production})", chosen, known)
 
 
+def _b_parent(channel: str) -> str:
+    return channel.split("->")[0]
+
+
+def switch_b_production(chosen, mode) -> tuple[str, ...] | None:
+    """The production channels ``chosen`` with their B channels in b_production ``mode`` ("exclusive" or
+    "inclusive"): the B channels of the other mode replaced, in place of the first of them, by every
+    channel of ``mode`` with one of the same B parents (bplus, b0, bs); None when ``chosen`` has no B
+    channel of the other mode."""
+    own = INCLUSIVE_B_CHANNELS if mode == "exclusive" else EXCLUSIVE_B_CHANNELS
+    new = EXCLUSIVE_B_CHANNELS if mode == "exclusive" else INCLUSIVE_B_CHANNELS
+    chosen = tuple(chosen)
+    parents = {_b_parent(c) for c in chosen if c in own}
+    if not parents:
+        return None
+    first = min(i for i, c in enumerate(chosen) if c in own)
+    rest = [c for c in chosen if c not in own]
+    k = sum(1 for c in chosen[:first] if c not in own)
+    return tuple(rest[:k]) + tuple(c for c in new if _b_parent(c) in parents) + tuple(rest[k:])
+
+
 @dataclass(frozen=True)
 class DarkScalar:
     """BC4 dark scalar: Higgs mixing angle theta, coupling axis sin^2 theta (PBC arXiv:1901.09966, sec. 3.2).
@@ -697,6 +718,8 @@ class DarkScalar:
     name: ClassVar[str] = "dark-scalar"
     benchmark: ClassVar[str] = "BC4"
     label: ClassVar[str] = r"BC4 dark scalar (Higgs mixing $\theta$)"
+    symbol: ClassVar[str] = "S"
+    definition: ClassVar[str] = r"$\mathcal{L}\supset-\sin\theta\,\frac{m_f}{v}S\bar ff$"
     #: scan range up to the physical bound: below 2 m_mu the scalar is so long-lived that the region
     #: reaches sin^2 theta = 1 at NA62-BD
     coupling: ClassVar[Coupling] = Coupling("sin2theta", r"$\sin^2\theta$", production_power=1.0, width_power=1.0,
@@ -729,6 +752,28 @@ class DarkScalar:
                 **({"kaon_dump_length": self.kaon_dump_length} if math.isfinite(self.kaon_dump_length) else {}),
                 "width_variation": self.width_variation, "physics_version": 2,
                 **({"b_production": self.b_production} if self.b_production != "exclusive" else {})}
+
+    def production_variations(self) -> dict[str, dict]:
+        """The production alternatives (fipscan.bands): the B-meson channels exclusive (B -> K S, K* S,
+        B_s -> phi S; Boiarska et al. arXiv:1904.10447 sec. 2.1) <-> inclusive (B -> X_s S, the free-quark
+        rate of Grinstein, Hall, Randall 1988, :func:`br_b_to_xs_scalar`): {"b_production=inclusive":
+        {"b_production": "inclusive", "production_channels": (...)}} for the default model, the channels of
+        the same B parents in the other mode replacing this model's (:func:`switch_b_production`); {} when
+        no B channel is chosen.  Not variations: "brems" (an optional extra channel, not an alternative
+        estimate of a channel in the model), kaon_interaction_length and kaon_dump_length (the dump's
+        material and length, inputs rather than uncertainties), br_h_to_ss of BC5 (its definition)."""
+        other = "inclusive" if self.b_production == "exclusive" else "exclusive"
+        chans = switch_b_production(self.production_channels, other)
+        if chans is None:
+            return {}
+        return {f"b_production={other}": {"b_production": other, "production_channels": chans}}
+
+    def decay_variations(self) -> dict[str, dict]:
+        """The decay-width alternatives (the "decay" band of fipscan.bands): the hadronic widths in 1-2 GeV
+        x 1/2 and x 2 (``width_variation`` "low" / "high", :func:`width_variation_factor`: the factor-two
+        uncertainty of Gorbunov, Kriukova, Teryaev arXiv:2303.12847), the two values other than this
+        model's."""
+        return {f"width_variation={v}": {"width_variation": v} for v in WIDTH_VARIATIONS if v != self.width_variation}
 
     def total_width(self, m, g):
         """Total width [GeV] (:func:`total_width`, with this model's ``width_variation``)."""
