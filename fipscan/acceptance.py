@@ -456,12 +456,7 @@ def build_acceptance_table(
             return load_acceptance_table(shipped)
 
     def build(f: h5py.File) -> None:
-        values = compute()
-        f.create_dataset("log10m", data=log10m)
-        f.create_dataset("log10p", data=log10p)
-        f.create_dataset("log10theta", data=log10theta)
-        f.create_dataset("z_edges", data=z_edges)
-        f.create_dataset("values", data=values, compression="gzip", shuffle=True)
+        write_grids(f, log10m, log10p, log10theta, z_edges, {"values": compute()})
 
     # read through the verified handle: a concurrent 'fipscan cache clear' cannot pull the file away
     return get_or_build(_KIND, settings, SCHEMA_VERSION, build, attrs={"channel": fs.name}, read=_read_table)
@@ -475,14 +470,25 @@ def load_acceptance_table(path) -> AcceptanceTable:
         return _read_table(f)
 
 
-def _read_table(f) -> AcceptanceTable:
+GRID_NAMES = ("log10m", "log10p", "log10theta", "z_edges")
+
+
+def write_grids(f, log10m, log10p, log10theta, z_edges, values: dict) -> None:
+    """The grids and the named value arrays of a table (acceptance, resolution) into the open HDF5 file ``f``."""
+    for name, grid in zip(GRID_NAMES, (log10m, log10p, log10theta, z_edges)):
+        f.create_dataset(name, data=grid)
+    for name, v in values.items():
+        f.create_dataset(name, data=v, compression="gzip", shuffle=True)
+
+
+def read_tables(f, names=("values",)) -> tuple[AcceptanceTable, ...]:
+    """One AcceptanceTable per value array ``names`` of a file written by :func:`write_grids` (its channel
+    from the file's ``channel`` attribute), float64."""
     ch = f.attrs["channel"]
     channel = ch.decode() if isinstance(ch, bytes) else str(ch)
-    return AcceptanceTable(
-        channel=channel,
-        log10m=np.asarray(f["log10m"][()], dtype=np.float64),
-        log10p=np.asarray(f["log10p"][()], dtype=np.float64),
-        log10theta=np.asarray(f["log10theta"][()], dtype=np.float64),
-        z_edges=np.asarray(f["z_edges"][()], dtype=np.float64),
-        values=np.asarray(f["values"][()], dtype=np.float64),
-    )
+    grids = [np.asarray(f[name][()], dtype=np.float64) for name in GRID_NAMES]
+    return tuple(AcceptanceTable(channel, *grids, np.asarray(f[name][()], dtype=np.float64)) for name in names)
+
+
+def _read_table(f) -> AcceptanceTable:
+    return read_tables(f)[0]

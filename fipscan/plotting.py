@@ -4,13 +4,14 @@ are left as they were."""
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
 import numpy as np
 
 __all__ = ["plot_result", "plot_comparison", "result_figure", "comparison_figure", "read_curve", "draw_bounds",
-           "hep_style", "sci_tex"]
+           "hep_style", "sci_tex", "combinations_figure", "combinations_acceptance_figure"]
 
 
 def model_options_text(model, width: int = 90) -> str:
@@ -406,3 +407,104 @@ def _draw_model_bands(ax, point) -> None:
             continue
         style = MODEL_BAND_STYLES.get(name, dict(hatch="xx", edgecolor="0.3"))
         _annulus(ax, band.outer, band.inner, facecolor="none", alpha=0.8, label=band.title, zorder=1.5, **style)
+
+
+# ------------------------------------------------------------------------------- hadronic combinations
+def _fs_tex(name) -> str:
+    from fipscan.final_states import get_final_state
+
+    return f"${get_final_state(name).label}$"
+
+
+def _log_axes(ax, labelsize) -> None:
+    """Log-log axes with labels at the decades only (minor labels overlap on small panels)."""
+    from matplotlib.ticker import LogLocator, NullFormatter
+
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_major_locator(LogLocator(numticks=5))
+    ax.tick_params(labelsize=labelsize)
+
+
+def _combination_colours(results) -> dict:
+    """(parent, mechanism) -> a colour of :data:`COLOURS`, the same in every panel."""
+    keys = list(dict.fromkeys((r.combination.parent, r.combination.mechanism) for r in results))
+    return {k: COLOURS[i % len(COLOURS)] for i, k in enumerate(keys)}
+
+
+def combinations_figure(results, experiment):
+    """N_exp(M_X, Gamma_X) of every combination (fipscan.combinations.CombinationResult), one panel each (six
+    per row): log10 N as colour (eight decades below the largest N of all), the 90% CL region's edge as a
+    white line, titled
+    "parent, mechanism: X -> final state"; the experiment and POT in the figure title."""
+    from matplotlib.figure import Figure
+
+    results = list(results)
+    ncol = min(6, len(results))
+    nrow = -(-len(results) // ncol)
+    fig = Figure(figsize=(2.7 * ncol + 1.0, 2.3 * nrow + 0.8), dpi=DPI, layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
+    top = max(float(np.log10(max(r.events.max(), 1e-300))) for r in results)
+    top = math.ceil(top)  # eight decades below the largest N_exp of all combinations
+    mesh = None
+    for ax, r in zip(axes, results):
+        c = r.combination
+        with np.errstate(divide="ignore"):
+            logn = np.log10(np.clip(r.events, 1e-300, None))
+        mesh = ax.pcolormesh(r.masses, r.widths, logn.T, vmin=top - 8, vmax=top, cmap="viridis", shading="auto",
+                             rasterized=True)
+        if np.nanmax(r.events) > r.n_limit:
+            ax.contour(r.masses, r.widths, r.events.T, levels=[r.n_limit], colors="white", linewidths=1.0)
+        _log_axes(ax, 6)
+        ax.set_title(f"{c.parent}, {c.mechanism}: X$\\to${_fs_tex(c.final_state)}", fontsize=6.5)
+        ax.set_xlabel(r"$M_X$ [GeV]", fontsize=7)
+        ax.set_ylabel(r"$\Gamma_X$ [GeV]", fontsize=7)
+    for ax in axes[len(results):]:
+        ax.set_visible(False)
+    if mesh is not None:
+        bar = fig.colorbar(mesh, ax=axes[:len(results)].tolist(), shrink=0.6)
+        bar.set_label(r"$\log_{10} N_\mathrm{exp}$ (BR = 1, $\chi$ at $C_\mathrm{ref}$)", fontsize=8)
+    fig.suptitle(f"{experiment.title}, {sci_tex(experiment.pot)} POT: $N_\\mathrm{{exp}}$ and the 90% CL region "
+                 "per production $\\times$ decay combination", fontsize=9)
+    return fig
+
+
+def combinations_acceptance_figure(results, experiment):
+    """Per final state (one row each): A_acc . A_trig given a decay in the fiducial volume (left) and the
+    relative mass resolution sigma_M / M_X (right) versus M_X, one line per (parent, mechanism)."""
+    from matplotlib.figure import Figure
+
+    results = list(results)
+    states = list(dict.fromkeys(r.combination.final_state for r in results))
+    fig = Figure(figsize=(9.0, 2.2 * len(states) + 0.6), dpi=DPI, layout="constrained")
+    axes = fig.subplots(len(states), 2, squeeze=False)
+    colours = _combination_colours(results)
+    styles = ("-", "--", ":", "-.")
+    for row, fs in zip(axes, states):
+        for i, r in enumerate(x for x in results if x.combination.final_state == fs):
+            seen = r.acceptance > 0
+            key = (r.combination.parent, r.combination.mechanism)
+            label = f"{key[0]}, {key[1]}"
+            colour = colours[key]
+            style = styles[list(colours).index(key) // len(COLOURS) % len(styles)]
+            row[0].plot(r.map_masses[seen], (r.acceptance * r.efficiency)[seen], color=colour, ls=style, label=label)
+            if np.any(r.resolution[seen] > 0):
+                row[1].plot(r.map_masses[seen], (r.resolution / r.map_masses)[seen], color=colour, ls=style,
+                            label=label)
+        if not row[1].lines:
+            row[1].text(0.5, 0.5, "mass resolution not computed", transform=row[1].transAxes, ha="center",
+                        fontsize=8)
+        row[0].set_ylabel(r"$A_\mathrm{acc}A_\mathrm{trig}$", fontsize=8)
+        row[1].set_ylabel(r"$\sigma_M / M_X$", fontsize=8)
+        for ax in row:
+            _log_axes(ax, 7)
+            ax.set_title(f"X$\\to${_fs_tex(fs)}", fontsize=8)
+        row[0].legend(fontsize=5.5, loc="best")
+    for ax in axes[-1]:
+        ax.set_xlabel(r"$M_X$ [GeV]", fontsize=8)
+    fig.suptitle(f"{experiment.title}: acceptance given a decay in the fiducial volume (long-lived limit) "
+                 "and mass resolution", fontsize=9)
+    return fig
+

@@ -120,6 +120,26 @@ def test_na62_hadronic_table(channel, cr, sr, n_sr, n_srcr):
         assert ours_sr == n_sr
 
 
+def test_na62_hadronic_searches_are_background_free_at_1e17_and_1e18_pot():
+    """NA62 (EPJC 85 (2025) 571): background-free both at 1.4e17 POT and for the full Run 2 (1e18 POT), the
+    signal-region backgrounds scaled with the POT.  At 90% CL: P(N >= 1 | b) <= 0.1 in every SR; pi+ pi- at
+    1e18 POT (b = 0.05 +- 0.036) is the closest, P = 0.048.  SR+CR is not background-free at 1e18 for pi+ pi-
+    and pi+ pi- gamma (b = 0.14 and 0.27: P = 0.13 and 0.24), as the larger SR+CR discovery thresholds say."""
+    from fipscan.stats.discovery import background_free, scaled_background
+
+    for channel, cr, sr, _, _ in NA62_HADRONIC:
+        for pot in (1.4e17, 1e18):
+            b, db = scaled_background(*sr, 1.4e17, pot)
+            assert background_free(b, db), (channel, pot, b)
+    b, db = scaled_background(0.007, 0.005, 1.4e17, 1e18)
+    assert (b, db) == pytest.approx((0.05, 0.0357142857), rel=1e-9)
+    assert background_only_pvalue(1, b, db) == pytest.approx(0.048, abs=0.002)
+    for channel, cr, sr in (("pi+pi-", (0.013, 0.007), (0.007, 0.005)), ("pi+pi-gamma", (0.031, 0.016), (0.007, 0.004))):
+        b, db = scaled_background(cr[0] + sr[0], cr[1] + sr[1], 1.4e17, 1e18)
+        assert not background_free(b, db), channel
+    assert background_free(0.0) and not background_free(0.2) and background_free(0.2, cl=0.8)
+
+
 def test_na62_needs_the_background_uncertainty_for_pipigamma_srcr():
     # b = 0.038 alone gives 4 (P(N >= 4) = 8.7e-8 < P5); with its uncertainty 0.020 the tail of
     # 4 events is 3.2e-7 > P5 and 5 events are needed, as published

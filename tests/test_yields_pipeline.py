@@ -24,14 +24,14 @@ def test_binned_tables_agree_with_per_sample_acceptance(setup):
     """Histogramming the FIP samples on (p, theta) bins before applying the acceptance changes N by
     less than 3% against interpolating the acceptance at every sample (the 'direct' reference)."""
     model, exp, masses, binned = setup
-    # two of the four masses (either side of the mu mu threshold; the direct reference is the slow part)
-    pick = [1, 2]
+    # one of the four masses, above the mu mu threshold (ee and mu mu both; the direct reference is the slow part)
+    pick = [2]
     direct = fipscan.precompute(model, exp, masses[pick], method="direct")
     lg = jnp.log(jnp.asarray([1e-7, 2e-7, 4e-7, 1e-6, 2e-6, 4e-6]))
     a = np.asarray(binned.events_grid(lg, exp.pot))[pick]
     b = np.asarray(direct.events_grid(lg, exp.pot))
     ok = b > 1e-3
-    assert ok.sum() >= 8
+    assert ok.sum() >= 4
     assert np.allclose(a[ok], b[ok], rtol=0.03)
 
 

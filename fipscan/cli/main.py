@@ -23,6 +23,7 @@ _SUBCOMMAND_MODULES = (
     "fipscan.cli.contour_cmds",
     "fipscan.cli.rare_decay_cmds",
     "fipscan.cli.bounds_cmds",
+    "fipscan.cli.combinations_cmds",
 )
 
 

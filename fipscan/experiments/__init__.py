@@ -21,6 +21,9 @@ Layout (see ``na62_bd.toml`` for a full example)::
     [efficiency_uncertainty]  <final state> = its relative uncertainty u, 0 <= u < 1 (optional; none if absent):
                   the "efficiency low/high" variations of the production band (fipscan.bands) scale N by 1 -+ u
     [backgrounds.<final state>]  expected, uncertainty
+    [resolution]  straw_momentum_constant, straw_momentum_linear_per_gev, lkr_stochastic, lkr_noise_gev,
+                  lkr_constant, mass_constraint (all required), straw_angle_rad (optional, 0): the detector
+                  resolutions of the mass reconstruction (fipscan.resolution; optional table: none if absent)
     [statistics]  observed, cl
     [binning]     yield-table momentum/angle bins, decay cells; [binning.acceptance] acceptance grid
 
@@ -47,8 +50,8 @@ MAX_POT = checks.MAX_POT
 from fipscan.errors import ConfigError
 from fipscan.experiments._reader import Section
 
-__all__ = ["Experiment", "Beam", "Target", "Binning", "Background", "load_experiment", "list_experiments",
-           "parse_experiment"]
+__all__ = ["Experiment", "Beam", "Target", "Binning", "Background", "DetectorResolution", "load_experiment",
+           "list_experiments", "parse_experiment"]
 
 KINDS = ("beam-dump",)
 #: the largest yield-table binning (momentum x angle x decay cells, per mass and final state: 8 bytes
@@ -64,6 +67,25 @@ class Background:
 
     expected: float
     uncertainty: float = 0.0
+
+
+@dataclass(frozen=True)
+class DetectorResolution:
+    """The detector resolutions of the mass reconstruction ([resolution]; fipscan.resolution).
+
+    Charged tracks: sigma_p/p = straw_momentum_constant (+) straw_momentum_linear_per_gev x p [GeV]
+    (quadrature); straw_angle_rad: spread of each projected track angle (0: neglected).  Photons:
+    sigma_E/E = lkr_stochastic/sqrt(E) (+) lkr_noise_gev/E (+) lkr_constant, E in GeV.  mass_constraint:
+    the photon pair of each pi0/eta is scaled to the nominal mass (fipscan.kernels.acceptance.smeared_mass).
+    """
+
+    straw_momentum_constant: float
+    straw_momentum_linear_per_gev: float
+    lkr_stochastic: float
+    lkr_noise_gev: float
+    lkr_constant: float
+    mass_constraint: bool
+    straw_angle_rad: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -139,6 +161,9 @@ class Experiment:
     #: relative uncertainty of each final state's efficiency ([efficiency_uncertainty]; empty: none given).
     #: Not part of :meth:`settings`: it re-weights N in the bands (fipscan.bands), it never changes N itself
     efficiency_uncertainty: Mapping[str, float] = field(default_factory=dict)
+    #: detector resolutions of the mass reconstruction ([resolution]; None: the file has none).  Not part of
+    #: :meth:`settings` (it changes no yield); the resolution tables put it in their own cache key
+    resolution: DetectorResolution | None = None
 
     # -- conveniences -----------------------------------------------------------------------------
     @property
@@ -419,6 +444,8 @@ def parse_experiment(cfg: Mapping, source: str = "<experiment>") -> Experiment:
         s.done()
     bk.done()
 
+    resolution = _resolution(top.section("resolution")) if top.has("resolution") else None
+
     st = top.section("statistics", {})
     observed = int(st.number("observed", 0, integer=True, lo=0))
     cl = st.number("cl", 0.9)
@@ -462,8 +489,24 @@ def parse_experiment(cfg: Mapping, source: str = "<experiment>") -> Experiment:
         name=name, title=title, kind=kind, references=refs, beam=beam, target=target, production_z=z0,
         production_y=y0, decay_volumes=volumes, detector=detector, selections=selections,
         efficiency=efficiency, backgrounds=backgrounds, observed=observed, cl=cl, binning=binning,
-        config=cfg, source=source, efficiency_uncertainty=efficiency_uncertainty,
+        config=cfg, source=source, efficiency_uncertainty=efficiency_uncertainty, resolution=resolution,
     )
+
+
+def _resolution(rs: Section) -> DetectorResolution:
+    """[resolution]: every number non-negative and below a sanity bound (a relative resolution of 100%,
+    a calorimeter noise of 1 GeV, a track angle of 10 mrad), mass_constraint true or false."""
+    out = DetectorResolution(
+        straw_momentum_constant=rs.number("straw_momentum_constant", nonnegative=True, hi=1.0),
+        straw_momentum_linear_per_gev=rs.number("straw_momentum_linear_per_gev", nonnegative=True, hi=1.0),
+        lkr_stochastic=rs.number("lkr_stochastic", nonnegative=True, hi=1.0),
+        lkr_noise_gev=rs.number("lkr_noise_gev", nonnegative=True, hi=1.0),
+        lkr_constant=rs.number("lkr_constant", nonnegative=True, hi=1.0),
+        mass_constraint=rs.flag("mass_constraint"),
+        straw_angle_rad=rs.number("straw_angle_rad", 0.0, nonnegative=True, hi=0.01),
+    )
+    rs.done()
+    return out
 
 
 def _points(sec: Section, name: str, n_name: str) -> tuple:

@@ -45,6 +45,7 @@ from fipscan.io.polygon import save_polygon, write_polygon_h5
 
 __all__ = [
     "save_scan",
+    "write_output_set",
     "prepare_output_dir",
     "check_output_set_dir",
     "pot_file_name",
@@ -58,7 +59,8 @@ __all__ = [
 
 #: the files of an output set (``save_scan``): a folder holding only these (and hidden temporary
 #: files) is a previous set, which the next save replaces as a whole
-_SET_FILE = re.compile(r"^(contour(_pot[0-9.]+e-?[0-9]+)?\.csv|contour_polygon\.csv|scan\.h5|contour\.[A-Za-z0-9]+)$")
+_SET_FILE = re.compile(r"^(contour(_pot[0-9.]+e-?[0-9]+)?\.csv|contour_polygon\.csv|scan\.h5|contour\.[A-Za-z0-9]+"
+                       r"|combinations\.(csv|json|h5)|combinations(_acceptance)?\.[A-Za-z0-9]+)$")
 
 
 #: the subfolder of an output set holding the HEPData submission (only YAML files)
@@ -396,19 +398,12 @@ def save_scan(result, outdir, *, compare=None, formats=PLOT_FORMATS, polygon=Tru
     """
     from fipscan.plotting import result_figure, write_figure
 
-    target = check_output_set_dir(outdir)
     names = ["contour.csv"] + [pot_file_name(pt.pot) for pt in result.points[1:]]
     if len(set(names)) != len(names):
         raise InputError("two POT values of this scan would be written to the same contour_pot<P>.csv; "
                          "give distinct POT values")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_dead_staging(target)
-    # the whole set is written into a new folder beside the target and swapped in at the end: a kill
-    # or a full disk leaves the previous set or the new one, never a mixture or stale files
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-{os.getpid()}-", suffix=".tmp", dir=target.parent))
-    try:
-        os.chmod(staging, dir_mode())
-        written: dict[str, Path] = {}
+
+    def fill(staging: Path, written: dict) -> None:
         written["contour.csv"] = atomic_write_text(staging / "contour.csv", contour_csv(result.contour))
         for name, pt in zip(names[1:], result.points[1:]):
             written[name] = atomic_write_text(staging / name, contour_csv(pt.contour))
@@ -430,6 +425,25 @@ def save_scan(result, outdir, *, compare=None, formats=PLOT_FORMATS, polygon=Tru
         plots = write_figure(lambda: result_figure(result, compare=compare, bounds=bounds),
                              lambda fmt, save: atomic_write(staging / f"contour.{fmt}", save), formats)
         written.update({f"contour.{fmt}": path for fmt, path in plots.items()})
+
+    return write_output_set(outdir, fill)
+
+
+def write_output_set(outdir, fill) -> dict[str, Path]:
+    """Write a set of result files into ``outdir`` as a whole: ``fill(staging, written)`` writes every file
+    into the new folder ``staging`` (through the atomic writers) and records {name: path} in ``written``;
+    the folder is then swapped in for ``outdir`` (a kill or a full disk leaves the previous set or the new
+    one, never a mixture or stale files).  ``outdir`` is checked first (:func:`check_output_set_dir`:
+    InputError for a file, the working folder, a folder with files no fipscan run wrote).  Returns
+    {file name: path under outdir}."""
+    target = check_output_set_dir(outdir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_dead_staging(target)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-{os.getpid()}-", suffix=".tmp", dir=target.parent))
+    try:
+        os.chmod(staging, dir_mode())
+        written: dict[str, Path] = {}
+        fill(staging, written)
         _swap_in(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -34,7 +34,11 @@ Options (``--model-option KEY=VALUE``; ``fipscan scan --production``/``--final-s
 
 * ``production_channel`` (not ``production``, which is the protocol's method): a production channel of the
   parent, its optional channels included (e.g. "brems" of dark-scalar, "primakoff(etap)" of alp-photon,
-  "bplus->xs" of dark-scalar, which switches the parent to ``b_production=inclusive``);
+  "bplus->xs" of dark-scalar, which switches the parent to ``b_production=inclusive``), or a production
+  *mechanism* of NA62's list (:data:`MECHANISMS`: "brems", "meson-decays", "b-decays", "kaon-decays",
+  "primakoff", "mixing"), which takes every channel of that mechanism the parent offers (optional ones too)
+  (e.g. "b-decays" of dark-scalar: B+ -> K+ S, B0 -> K0 S, B+ -> K*+ S, B0 -> K*0 S, Bs -> phi S; chi is
+  their sum, each at C_ref);
 * ``final_state``: a registered final state that detectors reconstruct (fipscan list final-states);
 * ``parent``: a registered model name (default dark-scalar);
 * defaults: an empty ``parent``, ``production_channel`` or ``final_state`` takes dark-scalar, the parent's
@@ -77,7 +81,7 @@ from fipscan.production.channels import (Bremsstrahlung, MesonDecay, MesonMixing
                                         Tabulated, channel_power)
 
 __all__ = ["GenericFIP", "DEFAULT_PARENT", "REFERENCE_COUPLINGS", "parent_channel_names", "SPIN1_FORBIDDEN",
-           "at_reference"]
+           "at_reference", "MECHANISMS", "mechanism_channels"]
 
 #: default reference coupling C_ref per parent (on the parent's axis): choices near each benchmark's NA62-BD
 #: sensitivity (module docstring); epsilon = 1e-6 for BC1 as in the brief of the generic mode
@@ -93,6 +97,29 @@ REFERENCE_COUPLINGS = {
 DEFAULT_PARENT = "dark-scalar"
 #: final states a spin-1 X cannot decay into, with the reason (module docstring)
 SPIN1_FORBIDDEN = {"gammagamma": "Landau-Yang theorem", "pi0pi0": "Bose symmetry (two identical spin-0 bosons)"}
+#: NA62's production mechanisms (EPJC 85 (2025) 571: bremsstrahlung, light-meson decays, B-meson decays,
+#: Primakoff, mixing with pi0/eta/eta'; and fipscan's kaon decays K -> pi X of the scalar and ALP models and
+#: BC5's pair production) -> (what it is, which channel names belong to it).  Inclusive B -> X_s is in no group.
+MECHANISMS = {
+    "brems": ("proton bremsstrahlung", lambda n: n == "brems"),
+    "meson-decays": ("light-meson decays pi0/eta/eta' -> gamma X, omega -> pi0 X",
+                     lambda n: n in ("pi0->gamma", "eta->gamma", "etap->gamma", "omega->pi0")),
+    "b-decays": ("exclusive B-meson decays B -> K(*) X, Bs -> phi X",
+                 lambda n: n.startswith(("bplus->", "b0->", "bs->")) and not n.endswith(("->xs", "_pair"))),
+    "b-pair-decays": ("B -> K X X through the h-X-X coupling (BC5)", lambda n: n.endswith("_pair")),
+    "kaon-decays": ("kaon decays K+ -> pi+ X, K_L -> pi0 X", lambda n: n in ("kplus->piplus", "klong->pi0")),
+    "primakoff": ("Primakoff conversion of the dump's photons", lambda n: n.startswith("primakoff(")),
+    "mixing": ("mixing with pi0, eta, eta'", lambda n: n.startswith("mixing(")),
+}
+
+
+def mechanism_channels(parent_cls, mechanism: str) -> tuple[str, ...]:
+    """Every production channel of the parent (its optional ones included, :func:`parent_channel_names`) that
+    belongs to ``mechanism`` (a key of :data:`MECHANISMS`); empty when it has none."""
+    belongs = MECHANISMS[mechanism][1]
+    return tuple(n for n in parent_channel_names(parent_cls) if belongs(n))
+
+
 #: the parent options this model sets itself
 _OWN_PARENT_OPTIONS = ("production_channels", "b_production")
 
@@ -227,9 +254,17 @@ class GenericFIP:
         cls = _model_class(self.parent)
         known = parent_channel_names(cls)
         object.__setattr__(self, "production_channel", self.production_channel or known[0])
-        if self.production_channel not in known:
+        if self.production_channel in MECHANISMS:
+            chosen = mechanism_channels(cls, self.production_channel)
+            if not chosen:
+                offered = [k for k in MECHANISMS if mechanism_channels(cls, k)]
+                raise ConfigError(f"generic: {self.parent} has no {self.production_channel} production channel "
+                                  f"(its mechanisms: {', '.join(offered)})")
+        elif self.production_channel in known:
+            chosen = (self.production_channel,)
+        else:
             raise ConfigError(f"generic production_channel {self.production_channel!r} is not a production channel "
-                              f"of {self.parent} (known: {', '.join(known)})")
+                              f"of {self.parent} (known: {', '.join(known)}) or a mechanism ({', '.join(MECHANISMS)})")
         scannable = [k for k, fs in FINAL_STATES.items() if fs.detectable]
         if self.final_state and self.final_state not in scannable:
             raise ConfigError(f"generic final_state must be a registered final state that detectors reconstruct "
@@ -243,7 +278,7 @@ class GenericFIP:
         fields = {f.name for f in dataclasses.fields(cls)}
         if "b_production" in fields and self.production_channel.endswith("->xs"):  # B -> X_s: inclusive mode
             options["b_production"] = "inclusive"
-        parent = get_model(self.parent, production_channels=(self.production_channel,), **options)
+        parent = get_model(self.parent, production_channels=chosen, **options)
         ref = self.reference_coupling
         if isinstance(ref, bool) or not isinstance(ref, (int, float)) or not (0 <= ref < math.inf):
             raise ConfigError(f"generic reference_coupling must be a positive number (0: the parent's default), "
@@ -254,8 +289,8 @@ class GenericFIP:
             raise ConfigError(f"generic reference_coupling {ref:g} must lie in (0, {top:g}] ({parent.coupling.name} "
                               f"of {self.parent})")
         spin = int(parent.spin)
-        (channel,) = parent.production()
-        limit, why = _production_limit(channel)
+        declared = tuple(parent.production())
+        limit, why = max(_production_limit(c) for c in declared)
         p_lo, p_hi = (float(x) for x in parent.mass_range)
         hi = min(p_hi, limit)
         if not self.final_state:  # pi pi, else the parent's first default final state that is open and allowed
@@ -271,11 +306,11 @@ class GenericFIP:
             where = f"{why} = {limit:.6g} GeV" if limit < p_hi else f"{self.parent}'s range {p_lo:g}-{p_hi:g} GeV"
             raise ConfigError(f"generic: final state {self.final_state} (threshold {fs.threshold:.6g} GeV) is closed "
                               f"for {self.production_channel} of {self.parent} (X lighter than {where})")
-        n = channel_power(channel, parent.coupling.production_power)
+        powers = [channel_power(c, parent.coupling.production_power) for c in declared]
         object.__setattr__(self, "reference_coupling", ref)
         object.__setattr__(self, "parent_options", items)
         object.__setattr__(self, "_parent", parent)
-        object.__setattr__(self, "_channel", at_reference(channel, ref, n))
+        object.__setattr__(self, "_channels", tuple(at_reference(c, ref, n) for c, n in zip(declared, powers)))
         object.__setattr__(self, "spin", spin)
         object.__setattr__(self, "mass_range", (lo, hi))
         object.__setattr__(self, "default_final_states", (self.final_state,))
@@ -293,6 +328,7 @@ class GenericFIP:
 
     def settings(self) -> dict:
         return {"model": self.name, "parent": self._parent.settings(), "production": self.production_channel,
+                "production_channels": list(self.production_channels),
                 "final_state": self.final_state, "reference_coupling": self.reference_coupling,
                 "reference_coupling_name": self._parent.coupling.name, "spin": self.spin, "physics_version": 1}
 
@@ -308,5 +344,11 @@ class GenericFIP:
         return {self.final_state: jnp.ones_like(m, dtype=float_dtype(m))}
 
     def production(self) -> tuple:
-        """The parent's declaration of the chosen channel at C_ref, production_power 0 (:func:`at_reference`)."""
-        return (self._channel,)
+        """The parent's declarations of the chosen channel (or of every channel of the chosen mechanism) at
+        C_ref, production_power 0 (:func:`at_reference`)."""
+        return self._channels
+
+    @property
+    def production_channels(self) -> tuple[str, ...]:
+        """Names of the parent's channels this X is produced by (one, or a mechanism's)."""
+        return tuple(c.name for c in self._channels)
