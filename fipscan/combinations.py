@@ -41,7 +41,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import jax.numpy as jnp
@@ -139,7 +139,6 @@ class CombinationResult:
     resolution: np.ndarray
     mass_shift: np.ndarray
     seconds: float = 0.0
-    extra: dict = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """One row of combinations.csv (plain Python numbers; nan where undefined)."""

@@ -64,7 +64,7 @@ def run_combinations(args) -> int:
     import time
 
     from fipscan.cli import _args
-    from fipscan.combinations import HADRONIC_FINAL_STATES, PARENTS, compute_combination, list_combinations
+    from fipscan.combinations import HADRONIC_FINAL_STATES, PARENTS, compute_combinations, list_combinations
     from fipscan.experiments import load_experiment
     from fipscan.io.combinations import combination_rows, save_combinations
     from fipscan.io.results import check_output_set_dir, write_json
@@ -85,14 +85,16 @@ def run_combinations(args) -> int:
     if pot is not None:
         exp = exp.with_pot(pot)
     t0 = time.perf_counter()
-    combos = list_combinations(exp, parents=parents, final_states=states)
+    if args.list:
+        combos, results = list_combinations(exp, parents=parents, final_states=states), []
+    else:
+        def progress(i, n, c):
+            print(f"fipscan: combination {i + 1}/{n}: {c.name}", file=sys.stderr, flush=True)
+
+        combos, results = compute_combinations(exp, parents=parents, final_states=states, progress=progress,
+                                               n_masses=n_m, n_widths=n_g, n_map=n_k,
+                                               resolution=not args.no_resolution)
     allowed = [c for c in combos if c.allowed]
-    results = []
-    if not args.list:
-        for i, c in enumerate(allowed):
-            print(f"fipscan: combination {i + 1}/{len(allowed)}: {c.name}", file=sys.stderr, flush=True)
-            results.append(compute_combination(c, exp, n_masses=n_m, n_widths=n_g, n_map=n_k,
-                                               resolution=not args.no_resolution))
     written = save_combinations(combos, results, args.output, experiment=exp)
     seconds = time.perf_counter() - t0
     print(f"fipscan: {len(allowed)} allowed and {len(combos) - len(allowed)} excluded combinations at "

@@ -29,7 +29,7 @@ from fipscan.io.atomic import atomic_write, atomic_write_h5, atomic_write_json, 
 from fipscan.combinations import NOT_IN_NA62_LIST
 from fipscan.io.results import PLOT_FORMATS, write_output_set
 
-__all__ = ["CSV_COLUMNS", "combination_rows", "save_combinations", "read_combinations_csv"]
+__all__ = ["CSV_COLUMNS", "combination_rows", "save_combinations"]
 
 CSV_COLUMNS = ("parent", "production", "production_channels", "final_state", "status", "reason", "in_na62_list",
                "reference_coupling_name", "reference_coupling", "pot", "n_limit", "peak_events", "peak_mass_gev",
@@ -63,26 +63,6 @@ def _csv_text(rows) -> str:
         w.writerow(["" if row[k] is None else (repr(row[k]) if isinstance(row[k], float) else row[k])
                     for k in CSV_COLUMNS])
     return buf.getvalue()
-
-
-def read_combinations_csv(path) -> list[dict]:
-    """The rows of a combinations.csv, numbers as float (None for empty cells), in_na62_list as bool."""
-    text = {"parent", "production", "production_channels", "final_state", "status", "reason",
-            "reference_coupling_name"}
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    out = []
-    for row in rows:
-        item = {}
-        for k, v in row.items():
-            if k in text:
-                item[k] = v
-            elif k == "in_na62_list":
-                item[k] = v == "True"
-            else:
-                item[k] = float(v) if v != "" else None
-        out.append(item)
-    return out
 
 
 def _write_h5(f, results) -> None:
