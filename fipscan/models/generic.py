@@ -35,8 +35,8 @@ Options (``--model-option KEY=VALUE``; ``fipscan scan --production``/``--final-s
 * ``production_channel`` (not ``production``, which is the protocol's method): a production channel of the
   parent, its optional channels included (e.g. "brems" of dark-scalar, "primakoff(etap)" of alp-photon,
   "bplus->xs" of dark-scalar, which switches the parent to ``b_production=inclusive``), or a production
-  *mechanism* of NA62's list (:data:`MECHANISMS`: "brems", "meson-decays", "b-decays", "kaon-decays",
-  "primakoff", "mixing"), which takes every channel of that mechanism the parent offers (optional ones too)
+  *mechanism* (:data:`MECHANISMS`: NA62's "brems", "meson-decays", "b-decays", "primakoff", "mixing", and
+  fipscan's "kaon-decays", "b-pair-decays"), which takes every channel of that mechanism the parent offers (optional ones too)
   (e.g. "b-decays" of dark-scalar: B+ -> K+ S, B0 -> K0 S, B+ -> K*+ S, B0 -> K*0 S, Bs -> phi S; chi is
   their sum, each at C_ref);
 * ``final_state``: a registered final state that detectors reconstruct (fipscan list final-states);
