@@ -186,8 +186,10 @@ def cl_text(result) -> str:
 
 
 def point_label(result, pot: float) -> str:
-    """A legend entry: experiment, POT and CL, e.g. "NA62 beam dump, 1.4×10¹⁷ POT, 90% CL" (mathtext)."""
-    return f"{result.experiment.title}, {sci_tex(pot)} POT, {cl_text(result)}"
+    """A legend entry: experiment, exposure and CL, e.g. "NA62 beam dump, 1.4×10¹⁷ POT, 90% CL" (mathtext;
+    a kaon-mode experiment counts K+ decays: its ``exposure_unit``)."""
+    unit = getattr(result.experiment, "exposure_unit", "POT")
+    return f"{result.experiment.title}, {sci_tex(pot)} {unit}, {cl_text(result)}"
 
 
 def _math(text) -> str:
@@ -295,14 +297,15 @@ def result_figure(result, *, compare=None, bounds=None):
                 if x.size:
                     _outline(ax, x, y, color=COLOURS[0], lw=0.7, ls=":")
             ax.plot([], [], color=COLOURS[0], lw=0.7, ls=":",
-                    label=f"POT $\\pm${result.experiment.pot_uncertainty:.0%}")
+                    label=f"{getattr(result.experiment, 'exposure_unit', 'POT')} "
+                          f"$\\pm${result.experiment.pot_uncertainty:.0%}")
         _draw_model_bands(ax, primary)
         if compare is not None:
             _published(ax, compare)
         _axes(ax, result.model, (result.grid.masses[0], result.grid.masses[-1]),
               (result.grid.couplings[0], result.grid.couplings[-1]))
         draw_bounds(ax, _bound_curves(bounds, result.model))
-        labels = [f"${get_final_state(c).label}$" for c in result.channels]
+        labels = [_fs_tex(c) for c in result.channels]
         # at most four final states a line, so that a long --channels all list stays inside the figure
         chans = "\n".join(" + ".join(labels[i:i + 4]) for i in range(0, len(labels), 4))
         symbol = getattr(result.model, "symbol", None)
@@ -411,8 +414,12 @@ def _draw_model_bands(ax, point) -> None:
 
 # ------------------------------------------------------------------------------- hadronic combinations
 def _fs_tex(name) -> str:
-    from fipscan.final_states import get_final_state
+    """The mathtext label of a registered final state, or of a kaon-mode signature ("invisible": X escapes)."""
+    from fipscan.experiments.kaon import SIGNATURE_LABELS
+    from fipscan.final_states import FINAL_STATES, get_final_state
 
+    if name not in FINAL_STATES and name in SIGNATURE_LABELS:
+        return f"${SIGNATURE_LABELS[name]}$"
     return f"${get_final_state(name).label}$"
 
 

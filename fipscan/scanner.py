@@ -18,7 +18,8 @@ from fipscan.io.results import PLOT_FORMATS, prepare_output_dir, save_scan
 from fipscan.models import get_model
 from fipscan.yields import YieldTables, precompute
 
-__all__ = ["scan", "ScanResult", "ScanPoint", "DEFAULT_N_LIMIT", "n_limit_for", "prepare_output_dir"]
+__all__ = ["scan", "ScanResult", "ScanPoint", "KaonScanResult", "DEFAULT_N_LIMIT", "n_limit_for",
+           "prepare_output_dir"]
 
 #: 90% CL upper limit on the signal mean for 0 observed events and no background: -ln(0.1)
 DEFAULT_N_LIMIT = -math.log(0.1)
@@ -135,6 +136,13 @@ def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=No
     chosen_bands = parse_bands(bands)
     model = get_model(model)
     experiment = load_experiment(experiment)
+    if getattr(experiment, "kind", "beam-dump") == "kaon":
+        if tables is not None or channels is not None or spectra is not None:
+            raise InputError("a kaon-mode scan builds its own tables from its searches: tables, channels and "
+                             "spectra do not apply (choose searches with experiment.for_search(name))")
+        return scan_kaon(model, experiment, grid, pot=pot, projections=projections, observed=observed,
+                         background=background, background_uncertainty=background_uncertainty,
+                         background_mode=background_mode, cl=cl, method=method, bands=chosen_bands, dtype=dtype)
     grid.validate(model.mass_range, coupling_max=float(getattr(model.coupling, "max", math.inf)))
     experiment.check_masses(grid.masses)
     channels = resolve_final_states(model, experiment, channels)
@@ -232,3 +240,123 @@ def scan(model, experiment, grid: Grid, *, pot=None, projections=(), channels=No
     if points[0].production_band is not None:
         inputs["efficiency_uncertainty"] = {c: float(experiment.efficiency_uncertainty.get(c, 0.0)) for c in channels}
     return ScanResult(model, experiment, grid, channels, points, tables, inputs)
+
+
+@dataclass
+class KaonScanResult:
+    """The scan of a kaon-mode experiment: one :class:`ScanResult` per search (``results``, in the
+    experiment's order; each with the single-search experiment ``experiment.for_search(name)``, N_K in
+    the role of the POT).  ``save(dir)`` writes one output set per search in ``dir/<search>/`` and their
+    regions on one figure, ``dir/comparison.png/.pdf/.svg``."""
+
+    model: Any
+    experiment: Any
+    grid: Grid
+    results: list
+
+    @property
+    def searches(self) -> tuple[str, ...]:
+        return tuple(next(iter(r.experiment.searches)) for r in self.results)
+
+    def result(self, search: str) -> ScanResult:
+        for name, r in zip(self.searches, self.results):
+            if name == search:
+                return r
+        raise InputError(f"no search '{search}' in this kaon-mode scan (searches: {', '.join(self.searches)})")
+
+    def save(self, outdir, *, compare=None, formats=PLOT_FORMATS, polygon=True, hepdata=False,
+             bounds=None) -> dict[str, Path]:
+        """Each search's output set (:meth:`ScanResult.save`) in ``outdir/<search>/`` and the figure of
+        every search's region, ``outdir/comparison.<fmt>``; returns {relative name: path}."""
+        from fipscan.io.results import save_result_sets
+
+        return save_result_sets(self.results, outdir, names=self.searches, compare=compare, formats=formats,
+                                polygon=polygon, hepdata=hepdata, bounds=bounds)
+
+
+def scan_kaon(model, experiment, grid: Grid, *, pot=None, projections=(), observed=None, background=None,
+              background_uncertainty=None, background_mode="scale", cl=None, method="cls", bands=frozenset(),
+              dtype=jnp.float64) -> KaonScanResult:
+    """Scan ``model`` at every search of the kaon-mode ``experiment`` (fipscan.searches.kaon): per search
+    the tables of K+ -> pi+ X (N_K in the role of the POT: ``pot`` sets the first search's N_K and scales
+    every sample alike, ``projections`` are further N_K of it), the limit (a peak search's per-window
+    limits, a counting search's from its observed count and background; ``observed``/``background``
+    override a counting search's) and the per-mass contour.  Bands: "expected" and "pot" for counting
+    searches (the N_K uncertainty of the sample); a peak search and the model bands ("production",
+    "decay") get none, said in ``inputs["notes"]``.  Returns a :class:`KaonScanResult`."""
+    from dataclasses import replace as _replace
+
+    from fipscan.searches.kaon import LimitNormalisedTables, kaon_channel, kaon_tables, search_limits
+    from fipscan.stats import expected_limits, pot_band as pot_factors
+
+    kaon_channel(model)  # one line naming the model when it has no K+ -> pi+ X
+    grid.validate(model.mass_range, coupling_max=float(getattr(model.coupling, "max", math.inf)))
+    if pot is not None:
+        experiment = experiment.with_pot(pot)
+    cl = float(experiment.cl if cl is None else cl)
+    log_g = jnp.log(jnp.asarray(grid.couplings, dtype))
+    results = []
+    for name, search in experiment.searches.items():
+        exp1 = experiment.for_search(name)
+        n_k = exp1.n_kaons(name)
+        tables = kaon_tables(model, exp1, name, grid.masses, dtype=dtype)
+        notes = []
+        n_up, used = search_limits(exp1, name, grid.masses, cl=cl, method=method, observed=observed,
+                                   background=background, background_uncertainty=background_uncertainty,
+                                   pot=n_k if search.statistics == "counting" else None)
+        events_true = np.asarray(tables.events_grid(log_g, n_k))
+        if search.statistics == "peak":
+            n_ref = DEFAULT_N_LIMIT
+            scale = np.where(np.isfinite(n_up), n_ref / n_up, 0.0)
+            tables = LimitNormalisedTables.normalise(tables, scale)
+            n_lim = n_ref
+            notes.append(f"{name}: peak search; its tables are limit-normalised (N x {n_ref:.4f} / N_up(m)), "
+                         "the contour is N = N_up(m); no expected or N_K bands")
+            if projections:
+                notes.append(f"{name}: projections do not apply to a peak search over observed counts")
+            exposures = (n_k,)
+        else:
+            n_lim = float(n_up[0])
+            exposures = (n_k, *[float(p) * n_k / experiment.pot for p in projections])
+        if bands & {"production", "decay"}:
+            notes.append(f"{name}: the production and decay bands are not computed in kaon mode")
+        points = []
+        for i, p in enumerate(exposures):
+            f = p / n_k
+            if i == 0:
+                lim = n_lim
+                b = used.get("background", 0.0)
+                db = used.get("background_uncertainty", 0.0)
+            else:
+                b = used["background"] * (f if background_mode == "scale" else 1.0)
+                db = used["background_uncertainty"] * (f if background_mode == "scale" else 1.0)
+                lim = n_limit_for(used["observed"], b, db, cl, method)
+            with np.errstate(divide="ignore"):
+                logn = np.log(np.asarray(tables.events_grid(log_g, p)))
+            contour = per_mass_contour(tables, p, lim, log_g, logn=logn)
+            expected, band = {}, ()
+            if search.statistics == "counting" and i == 0:
+                if "expected" in bands:
+                    for key, n_q in expected_limits(b, db, cl=cl, method=method).items():
+                        expected[key] = (float(n_q), contour if abs(n_q - lim) < 1e-12 * lim else
+                                         per_mass_contour(tables, p, n_q, log_g, logn=logn))
+                unc = exp1.pot_uncertainty
+                if "pot" in bands and unc > 0:
+                    band = tuple(per_mass_contour(tables, p * k, lim, log_g, logn=logn + math.log(k))
+                                 for k in pot_factors(p, unc))
+            points.append(ScanPoint(pot=p, n_limit=lim, contour=contour, events=events_true * f, background=b,
+                                    background_uncertainty=db, expected=expected, pot_band=band))
+        inputs = {"pot": n_k, "exposure_unit": "K+ decays", "projections": list(exposures[1:]),
+                  "channels": list(tables.channels), "cl": cl, "method": method, "search": name,
+                  "signature": search.signature, "statistics": search.statistics, "limit": used,
+                  "n_limit_per_mass": [float(v) for v in n_up], "efficiency": search.efficiency,
+                  "sample": search.sample, "observed": used.get("observed", 0),
+                  "background": used.get("background", 0.0),
+                  "background_uncertainty": used.get("background_uncertainty", 0.0), "background_pot": n_k,
+                  "background_mode": background_mode, "notes": notes, "bands": sorted(bands),
+                  "mass_range": [float(grid.masses[0]), float(grid.masses[-1]), int(grid.masses.size)],
+                  "coupling_range": [float(grid.couplings[0]), float(grid.couplings[-1]), int(grid.couplings.size)],
+                  "model": model.settings(), "experiment": exp1.name, "pot_uncertainty": exp1.pot_uncertainty,
+                  "provenance": {}}
+        results.append(ScanResult(model, exp1, grid, tables.channels, points, tables, inputs))
+    return KaonScanResult(model, experiment, grid, results)

@@ -46,7 +46,7 @@ def test_a_scan_writes_png_pdf_and_svg_and_may_be_rerun_into_the_same_folder(tin
 
 
 def test_the_multi_experiment_comparison_has_the_same_three_formats():
-    from fipscan.cli.scan_cmds import COMPARISON_FORMATS
+    from fipscan.io.results import COMPARISON_FORMATS
     from fipscan.io.results import PLOT_FORMATS
 
     assert COMPARISON_FORMATS == PLOT_FORMATS

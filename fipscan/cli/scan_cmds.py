@@ -219,11 +219,19 @@ def _precheck_scan(args):
 
     precheck_bounds(args.bounds, args.model)  # a bad --bounds file fails before the scan
     _args.output_dir("-o/--output", args.output)
-    from fipscan.io.results import check_output_set_dir
+    from fipscan.io.results import check_output_set_dir, check_result_sets_dir
 
-    check_output_set_dir(args.output, "-o/--output")
     _args.experiment("--experiment", args.experiment)
     experiment = load_experiment(args.experiment)
+    if getattr(experiment, "kind", "beam-dump") == "kaon":  # one output set per search in <output>/<search>/
+        check_result_sets_dir(args.output, "-o/--output")
+        for name in experiment.searches:
+            check_output_set_dir(os.path.join(args.output, name), "-o/--output")
+        if args.channels is not None:
+            raise InputError(f"--channels does not apply to the kaon-mode experiment {experiment.name}: its searches "
+                             f"({', '.join(experiment.searches)}) fix their signatures")
+    else:
+        check_output_set_dir(args.output, "-o/--output")
     primary = pot if pot is not None else float(experiment.pot)
     if projections is None:
         same = experiment.pot_projection == experiment.pot
@@ -247,10 +255,25 @@ def run_scan(args) -> int:
         return run_multi_scan(args)
     result, written, dt = _scan_one(args, _precheck_scan(args))
     if args.json:
-        from fipscan.io.results import scan_summary, write_json
+        from fipscan.io.results import write_json
 
-        write_json(scan_summary(result, written, output=args.output, seconds=dt))
+        write_json(_summary(result, written, args.output, dt))
     return 0
+
+
+def _summary(result, written, output, seconds) -> dict:
+    """``--json`` of one experiment: the scan summary, or for a kaon-mode experiment (a KaonScanResult)
+    the files, the comparison figure and one summary per search (its folder ``<output>/<search>``)."""
+    from fipscan.io.results import scan_summary
+
+    if not hasattr(result, "results"):
+        return scan_summary(result, written, output=output, seconds=seconds)
+    searches = []
+    for name, r in zip(result.searches, result.results):
+        files = {k.split("/", 1)[1]: v for k, v in written.items() if k.startswith(name + "/")}
+        searches.append({"search": name, **scan_summary(r, files, output=os.path.join(str(output), name))})
+    return {"output": str(output), "files": sorted(written), "seconds": seconds, "model": result.model.name,
+            "experiment": result.experiment.name, "searches": searches}
 
 
 def _scan_one(args, prechecked):
@@ -273,7 +296,12 @@ def _scan_one(args, prechecked):
     masses, note = refined_masses(model, grid.masses, args)
     grid = Grid(masses, grid.couplings)
     experiment.check_masses(grid.masses, what="--masses: mass")
-    channels = resolve_final_states(model, experiment, args.channels)
+    kaon = getattr(experiment, "kind", "beam-dump") == "kaon"
+    if kaon:  # a model without K+ -> pi+ X fails here, in one line, before anything is computed
+        from fipscan.searches.kaon import kaon_channel
+
+        kaon_channel(model)
+    channels = None if kaon else resolve_final_states(model, experiment, args.channels)
     new_dir = not os.path.lexists(args.output)
     prepare_output_dir(args.output)
     t0 = time.perf_counter()
@@ -284,8 +312,9 @@ def _scan_one(args, prechecked):
                       observed=args.observed, background=args.background,
                       background_uncertainty=args.background_uncertainty, background_mode=args.background_mode,
                       cl=args.cl, method=args.method, bands=_bands_arg(args), dtype=dtype)
-        for note in result.inputs.get("notes", ()):
-            print(f"fipscan: note: {note}", file=sys.stderr)
+        for part in getattr(result, "results", (result,)):
+            for note in part.inputs.get("notes", ()):
+                print(f"fipscan: note: {note}", file=sys.stderr)
         from fipscan.bounds import resolve_bounds
 
         written = result.save(args.output, compare=args.compare, hepdata=args.format == "hepdata",
@@ -303,8 +332,6 @@ def _scan_one(args, prechecked):
 #: options that set one number for a single experiment; refused with several (each keeps its own)
 _PER_EXPERIMENT_OPTIONS = (("pot", "--pot"), ("projection", "--projection"), ("observed", "--observed"),
                            ("background", "--background"), ("background_uncertainty", "--background-uncertainty"))
-#: the figure a multi-experiment scan writes beside the experiments' sub-directories
-COMPARISON_FORMATS = ("png", "pdf", "svg")
 
 
 def run_multi_scan(args) -> int:
@@ -325,15 +352,9 @@ def run_multi_scan(args) -> int:
         if getattr(args, attr) is not None:
             raise InputError(f"{flag} sets one number for one experiment; with several experiments each uses its "
                              "own (its TOML): scan them one at a time to change it")
-    top = _args.output_dir("-o/--output", args.output)
-    if top.exists():
-        allowed = {f"comparison.{fmt}" for fmt in COMPARISON_FORMATS}
-        foreign = sorted(p.name for p in top.iterdir() if not (p.is_dir() or p.name in allowed
-                                                               or p.name.startswith(".")))
-        if foreign:
-            raise InputError(f"-o/--output {top} holds '{foreign[0]}', not written by a multi-experiment scan (which "
-                             "writes one sub-directory per experiment and comparison.png/.pdf/.svg): give a new or "
-                             "empty folder")
+    from fipscan.io.results import COMPARISON_FORMATS, check_result_sets_dir
+
+    top = check_result_sets_dir(_args.output_dir("-o/--output", args.output), "-o/--output")
     subs, seen = [], {}
     for name in names:
         _args.experiment("--experiment", name)
@@ -349,7 +370,9 @@ def run_multi_scan(args) -> int:
     done = []
     for sub, prechecked in subs:
         done.append((sub, *_scan_one(sub, prechecked)))
-    results = [r for _, r, _, _ in done]
+    results = []  # a kaon-mode experiment contributes one region per search
+    for _, r, _, _ in done:
+        results.extend(getattr(r, "results", (r,)))
     from fipscan.bounds import resolve_bounds
 
     bounds = resolve_bounds(args.bounds, results[0].model)
@@ -363,7 +386,7 @@ def run_multi_scan(args) -> int:
         from fipscan.io.results import scan_summary, write_json
 
         write_json({"output": str(top), "files": sorted(figures), "seconds": dt,
-                    "experiments": [scan_summary(r, w, output=s.output, seconds=t) for s, r, w, t in done]})
+                    "experiments": [_summary(r, w, s.output, t) for s, r, w, t in done]})
     return 0
 
 

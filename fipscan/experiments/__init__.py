@@ -27,7 +27,9 @@ Layout (see ``na62_bd.toml`` for a full example)::
     [statistics]  observed, cl
     [binning]     yield-table momentum/angle bins, decay cells; [binning.acceptance] acceptance grid
 
-Adding an experiment is adding one TOML file.
+Adding an experiment is adding one TOML file.  ``kind = "kaon"`` files (K+ decays in flight and the
+searches done with them, e.g. ``na62_kaon.toml``) have a layout of their own, parsed into a
+:class:`fipscan.experiments.kaon.KaonExperiment` (see that module).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from fipscan.experiments._reader import Section
 __all__ = ["Experiment", "Beam", "Target", "Binning", "Background", "DetectorResolution", "load_experiment",
            "list_experiments", "parse_experiment"]
 
-KINDS = ("beam-dump",)
+KINDS = ("beam-dump", "kaon")
 #: the largest yield-table binning (momentum x angle x decay cells, per mass and final state: 8 bytes
 #: each, several arrays of it) and acceptance Monte Carlo (decays per final state) a file may ask for;
 #: na62_bd.toml has 1.0e5 and 1.3e7
@@ -158,6 +160,8 @@ class Experiment:
     binning: Binning
     config: Mapping[str, Any] = field(repr=False, default_factory=dict)
     source: str = ""
+    #: what the exposure counts (plots and files); a kaon-mode experiment counts K+ decays
+    exposure_unit = "POT"
     #: relative uncertainty of each final state's efficiency ([efficiency_uncertainty]; empty: none given).
     #: Not part of :meth:`settings`: it re-weights N in the bands (fipscan.bands), it never changes N itself
     efficiency_uncertainty: Mapping[str, float] = field(default_factory=dict)
@@ -298,7 +302,9 @@ def load_experiment(name_or_path) -> Experiment:
     Raises ConfigError (one line naming the file and the key) for an unknown name, an unreadable or
     malformed file, a missing or unknown key, a value of the wrong type or range.
     """
-    if isinstance(name_or_path, Experiment):
+    from fipscan.experiments.kaon import KaonExperiment
+
+    if isinstance(name_or_path, (Experiment, KaonExperiment)):
         return name_or_path
     known = _packaged()
     key = str(name_or_path)
@@ -335,6 +341,10 @@ def parse_experiment(cfg: Mapping, source: str = "<experiment>") -> Experiment:
     title = top.string("title", name)
     kind = top.string("kind", "beam-dump", choices=KINDS)
     refs = top.strings("references", ())
+    if kind == "kaon":  # K+ decays in flight: its own layout (fipscan.experiments.kaon)
+        from fipscan.experiments.kaon import parse_kaon_experiment
+
+        return parse_kaon_experiment(top, name, title, refs, source)
 
     b = top.section("beam")
     beam = Beam(

@@ -45,6 +45,9 @@ from fipscan.io.polygon import save_polygon, write_polygon_h5
 
 __all__ = [
     "save_scan",
+    "save_result_sets",
+    "check_result_sets_dir",
+    "COMPARISON_FORMATS",
     "write_output_set",
     "prepare_output_dir",
     "check_output_set_dir",
@@ -361,6 +364,8 @@ def _spectra_identity(experiment) -> tuple[str, str]:
 
     from fipscan.spectra.core import default_spectra_path
 
+    if getattr(experiment, "kind", "beam-dump") == "kaon":  # kaons decay in flight: no meson spectra
+        return "", ""
     name = getattr(getattr(experiment, "beam", None), "spectra", "default")
     path = default_spectra_path() if name == "default" else Path(name)
     try:
@@ -427,6 +432,52 @@ def save_scan(result, outdir, *, compare=None, formats=PLOT_FORMATS, polygon=Tru
         written.update({f"contour.{fmt}": path for fmt, path in plots.items()})
 
     return write_output_set(outdir, fill)
+
+
+#: the figure written beside several output sets (a multi-experiment or kaon-mode scan)
+COMPARISON_FORMATS = ("png", "pdf", "svg")
+
+
+def check_result_sets_dir(outdir, name: str = "-o/--output") -> Path:
+    """The folder of several output sets (one sub-folder each and comparison.<fmt>), checked before
+    anything is computed: InputError naming ``name`` when it holds a file no such run wrote."""
+    top = Path(outdir)
+    if top.exists():
+        if not top.is_dir():
+            raise InputError(f"{name} {top} exists and is not a directory")
+        allowed = {f"comparison.{fmt}" for fmt in COMPARISON_FORMATS}
+        foreign = sorted(p.name for p in top.iterdir() if not (p.is_dir() or p.name in allowed
+                                                               or p.name.startswith(".")))
+        if foreign:
+            raise InputError(f"{name} {top} holds '{foreign[0]}', not written by a multi-experiment scan (which "
+                             "writes one sub-directory per experiment and comparison.png/.pdf/.svg): give a new or "
+                             "empty folder")
+    return top
+
+
+def save_result_sets(results, outdir, *, names, compare=None, formats=PLOT_FORMATS, polygon=True, hepdata=False,
+                     bounds=None) -> dict[str, Path]:
+    """Each ScanResult of ``results`` as its own output set (:func:`save_scan`) in ``outdir/<name>/``
+    (``names``: one per result) and every region on one figure, ``outdir/comparison.<fmt>``
+    (fipscan.plotting.comparison_figure).  Returns {"<name>/<file>" and "comparison.<fmt>": path}."""
+    from fipscan.plotting import comparison_figure, write_figure
+
+    names = list(names)
+    if len(names) != len(results) or len(set(names)) != len(names):
+        raise InputError("save_result_sets needs one distinct name per result")
+    top = check_result_sets_dir(outdir, "output directory")
+    for n in names:
+        check_output_set_dir(top / n)
+    top.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for n, r in zip(names, results):
+        for f, path in save_scan(r, top / n, compare=compare, formats=formats, polygon=polygon, hepdata=hepdata,
+                                 bounds=bounds).items():
+            written[f"{n}/{f}"] = path
+    figures = write_figure(lambda: comparison_figure(results, compare=compare, bounds=bounds),
+                           lambda fmt, save: atomic_write(top / f"comparison.{fmt}", save), COMPARISON_FORMATS)
+    written.update({f"comparison.{fmt}": path for fmt, path in figures.items()})
+    return written
 
 
 def write_output_set(outdir, fill) -> dict[str, Path]:

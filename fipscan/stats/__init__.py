@@ -8,6 +8,9 @@ Limits (:mod:`fipscan.stats.limits`)
     :func:`cls_value`, :func:`limit_report` (CLI-facing dict).
 Bands and projections (:mod:`fipscan.stats.bands`)
     :func:`expected_limits`, :func:`scale_background`, :func:`pot_band`.
+Peak searches (:mod:`fipscan.stats.peak_search`)
+    per-window counts and backgrounds (:class:`~fipscan.stats.peak_search.PeakSearchData`, CSV files),
+    local limits, the look-elsewhere effect (trials factor and toys), BR(K+ -> pi+ X) limits.
 Discovery (:mod:`fipscan.stats.discovery`)
     :func:`min_observed_for_discovery`, :func:`min_observed_global`, :func:`trials_factor`,
     :func:`local_pvalue_threshold`, :func:`background_only_pvalue`, :func:`sigma_to_pvalue`,
@@ -27,11 +30,13 @@ from .discovery import (
 )
 from .limits import cls_value, fc_interval, limit_report, upper_limit
 from .rare_decay import br_upper_limit, n_kaons_from_normalisation, rare_decay_report
+from . import peak_search  # noqa: E402  (per-window limits and the look-elsewhere effect of a peak search)
 
 __all__ = [
     "BAND_QUANTILES",
     "background_only_pvalue",
     "br_upper_limit", "n_kaons_from_normalisation", "rare_decay_report",  # rare-decay BR limits
+    "peak_search",
     "cls_value",
     "discovery_report",
     "expected_limits",
