@@ -288,3 +288,23 @@ def test_cli_refuses_a_model_without_k_to_pi_x_in_one_line(tmp_path):
              cwd=tmp_path)
     assert r.returncode == 2 and "no K+ -> pi+ X production" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
+
+
+def test_cli_kaon_limits_table_json_and_errors(tmp_path, na62k):
+    r = _cli("kaon-limits", "--search", "pinunu", "--masses", "0.15:0.25:4", "--ctau", "0.001,10,inf", "--json",
+             "-o", "lim.csv", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["ctau_m"] == [0.001, 10.0, "inf"] and len(doc["masses_gev"]) == 4
+    expect = sk.br_upper_limits(na62k, "pinunu", np.asarray(doc["masses_gev"]), [0.001, 10.0, np.inf])
+    got = np.array([[np.nan if v is None else v for v in row] for row in doc["br_upper_limit"]])
+    ok = np.isfinite(expect) & (expect <= 1)
+    np.testing.assert_allclose(got[ok], expect[ok], rtol=1e-12)
+    assert np.all(np.isnan(got[~ok])) and ok[:, 2].sum() >= 2  # escaping X: limits where m^2 is in a window
+    lines = (tmp_path / "lim.csv").read_text().splitlines()
+    assert lines[2] == "m_gev,br_ul_ctau_0.001m,br_ul_ctau_10m,br_ul_ctau_infm" and len(lines) == 7
+    for args, needle in ((("--search", "nope"), "unknown search 'nope'"),
+                         (("--search", "pinunu", "--ctau", "0,1"), "--ctau"),
+                         (("--search", "pinunu", "--experiment", "na62-bd"), "not a kaon-mode experiment")):
+        r = _cli("kaon-limits", *args, cwd=tmp_path)
+        assert r.returncode == 2 and needle in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr

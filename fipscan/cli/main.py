@@ -22,6 +22,7 @@ _SUBCOMMAND_MODULES = (
     "fipscan.cli.spectra_cmds",
     "fipscan.cli.contour_cmds",
     "fipscan.cli.rare_decay_cmds",
+    "fipscan.cli.kaon_cmds",
     "fipscan.cli.bounds_cmds",
     "fipscan.cli.combinations_cmds",
 )

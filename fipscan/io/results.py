@@ -46,6 +46,7 @@ from fipscan.io.polygon import save_polygon, write_polygon_h5
 __all__ = [
     "save_scan",
     "save_result_sets",
+    "kaon_limits_table",
     "check_result_sets_dir",
     "COMPARISON_FORMATS",
     "write_output_set",
@@ -478,6 +479,25 @@ def save_result_sets(results, outdir, *, names, compare=None, formats=PLOT_FORMA
                            lambda fmt, save: atomic_write(top / f"comparison.{fmt}", save), COMPARISON_FORMATS)
     written.update({f"comparison.{fmt}": path for fmt, path in figures.items()})
     return written
+
+
+def kaon_limits_table(doc: Mapping) -> str:
+    """The CSV of ``fipscan kaon-limits`` (``doc``: its JSON document): '#' header lines (experiment, search,
+    N_K, CL, what the numbers are), then ``m_gev`` and one column ``br_ul_ctau_<c tau>m`` per proper decay
+    length; an empty cell where there is no limit."""
+    ctau = list(doc["ctau_m"])
+    names = [f"br_ul_ctau_{c if isinstance(c, str) else f'{c:g}'}m" for c in ctau]
+    buf = io.StringIO()
+    buf.write(f"# fipscan kaon-limits: {doc['experiment']} search {doc['search']} ({doc['statistics']}, X -> "
+              f"{doc['signature']}), N_K = {doc['n_kaons']:.6g}, efficiency {doc['efficiency']:g}, "
+              f"{100 * doc['cl']:g}% CL\n")
+    buf.write("# upper limits on BR(K+ -> pi+ X) x BR(X -> signature) per X mass and proper decay length c tau "
+              "[m]; empty: no limit (no acceptance, a mass outside the search, or a limit above 1)\n")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["m_gev", *names])
+    for m, row in zip(doc["masses_gev"], doc["br_upper_limit"]):
+        w.writerow([f"{m:.8g}", *("" if v is None or not math.isfinite(v) else f"{v:.6g}" for v in row)])
+    return buf.getvalue()
 
 
 def write_output_set(outdir, fill) -> dict[str, Path]:
