@@ -706,6 +706,51 @@ def bench_combinations(cache_dir, workdir, timeout=3600):
     return res
 
 
+#: the models with K+ -> pi+ X (fipscan.searches.kaon) timed at na62-kaon
+KAON_MODELS = ("dark-scalar", "dark-scalar-bc5", "alp-fermion", "alp-gluon")
+
+
+def bench_kaon(cache_dir, n_masses=200, n_couplings=200):
+    """The kaon mode at na62-kaon (fipscan.searches.kaon): per search the acceptance Monte Carlo of a
+    n_masses grid, cold (compilation included) and from the cache; per model with K+ -> pi+ X the whole
+    scan (tables, limits, contours of every search) with the acceptance cached, and how many masses each
+    search excludes; the models without K+ -> pi+ X are listed with the reason they are refused."""
+    from fipscan.errors import InputError
+    from fipscan.experiments import load_experiment
+    from fipscan.grid import Grid
+    from fipscan.models import get_model, list_models
+    from fipscan.scanner import scan
+    from fipscan.searches.kaon import kaon_acceptance, kaon_channel
+
+    res = {"grid": [n_masses, n_couplings]}
+    with _cache_env(cache_dir):
+        e = load_experiment("na62-kaon")
+        grid = Grid.log(0.001, 0.354, n_masses, 1e-13, 1e-2, n_couplings)
+        for search in e.searches:
+            t0 = time.perf_counter()
+            kaon_acceptance(e, search, grid.masses)
+            t1 = time.perf_counter()
+            kaon_acceptance(e, search, grid.masses)
+            res[f"acceptance_{search}"] = {"cold_s": t1 - t0, "cached_s": time.perf_counter() - t1,
+                                           "n_mc": e.binning.n_mc}
+        for name in KAON_MODELS:
+            t0 = time.perf_counter()
+            r = scan(name, e, grid, bands=False)
+            res[name] = {"scan_s": time.perf_counter() - t0,
+                         "excluded_masses": {s: int(x.contour.excluded.sum()) for s, x in zip(r.searches, r.results)}}
+            _log(f"kaon mode {name}: {res[name]}")
+        refused = {}
+        for name in list_models():
+            if name == "generic":
+                continue
+            try:
+                kaon_channel(get_model(name))
+            except InputError as exc:
+                refused[name] = str(exc)
+        res["refused"] = refused
+    return res
+
+
 GRID_RSS_SCRIPT = """
 import json, sys
 import jax
@@ -845,6 +890,11 @@ def run_bench(quick=False, json_path=None, device="cpu", synthetic=False, main_j
         else:
             st["models"] = {"skipped": "quick mode" if quick else "--synthetic"}
             st["bc4"] = {"skipped": "quick mode" if quick else "--synthetic"}
+        if not quick and not synthetic:
+            _log("kaon mode at na62-kaon: acceptance Monte Carlo and scans of the models with K+ -> pi+ X ...")
+            st["kaon"] = bench_kaon(Path(work) / "cache")
+        else:
+            st["kaon"] = {"skipped": "quick mode" if quick else "--synthetic"}
         if not quick and not synthetic:
             _log("fipscan combinations (every production x hadronic decay combination, 200 x 200) ...")
             st["combinations"] = bench_combinations(Path(work) / "cache", work)
@@ -1033,6 +1083,23 @@ def format_table(r):
                      f"{_f(s['scan_process_warm_max_s'], ' s')} ({s['scan_process_warm_slowest']}); per point "
                      f"{_f(s['speedup_vs_foresee_per_point'])} x faster than FORESEE ({FORESEE_S_PER_MASS} s per "
                      f"mass of {FORESEE_COUPLINGS_PER_MASS} couplings)"))
+    kaon = st.get("kaon") or {"skipped": "not run"}
+    if "skipped" in kaon:
+        rows.append(("kaon mode (na62-kaon)", f"skipped ({kaon['skipped']})"))
+    else:
+        nm, ng = kaon["grid"]
+        for k, v in kaon.items():
+            if k.startswith("acceptance_"):
+                rows.append((f"kaon mode: acceptance {k[len('acceptance_'):]} ({nm} masses, n_mc {v['n_mc']})",
+                             f"{_f(v['cold_s'], ' s')} cold, {_f(v['cached_s'], ' s')} cached"))
+        for name in KAON_MODELS:
+            if name in kaon:
+                v = kaon[name]
+                ex = ", ".join(f"{s} {n}" for s, n in v["excluded_masses"].items())
+                rows.append((f"kaon mode: {name} scan {nm}x{ng} (acceptance cached)",
+                             f"{_f(v['scan_s'], ' s')}; masses excluded: {ex}"))
+        if kaon.get("refused"):
+            rows.append(("kaon mode: refused (no K+ -> pi+ X)", ", ".join(sorted(kaon["refused"]))))
     comb = st.get("combinations") or {"skipped": "not run"}
     if "skipped" in comb:
         rows.append(("fipscan combinations (200 x 200 each)", f"skipped ({comb['skipped']})"))

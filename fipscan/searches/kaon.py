@@ -55,6 +55,12 @@ log = logging.getLogger("fipscan.kaon")
 
 #: the production channel a kaon-mode search needs from a model
 KAON_CHANNEL = "kplus->piplus"
+#: why a benchmark has no K+ -> pi+ X (the refusal says so)
+NO_KAON_REASON = {
+    "BC1": "K+ -> pi+ A' goes through the K+ -> pi+ gamma* amplitude, ~eps^2 BR(K+ -> pi+ e+ e-) ~ 1e-7 eps^2: "
+           "not modelled",
+    "BC9": "a photon-only ALP has no s -> d coupling at one loop; it needs a coupling to W bosons",
+}
 #: K+ lifetime [s] (PDG 2024: 1.2380e-8 s)
 TAU_KPLUS = 1.2380e-8
 #: version of the acceptance-table cache entries (bump when the Monte Carlo changes its numbers)
@@ -215,13 +221,26 @@ def kaon_acceptance(experiment, search: str, masses, *, n_mc=None, dtype=jnp.flo
 
 
 def kaon_channel(model):
-    """The model's K+ -> pi+ X production channel (InputError naming the model when it has none)."""
+    """The model's K+ -> pi+ X production channel (InputError naming the model when it has none).  A model
+    that offers it as an optional beam-dump channel (BC11: negligible in a dump, so not among its default
+    ``production_channels``) gives it too: kaons decaying in flight are another matter."""
+    import dataclasses
+
     for ch in model.production():
         if getattr(ch, "name", None) == KAON_CHANNEL:
             return ch
+    if dataclasses.is_dataclass(model) and "production_channels" in {f.name for f in dataclasses.fields(model)}:
+        try:
+            extended = dataclasses.replace(model, production_channels=(*model.production_channels, KAON_CHANNEL))
+        except (InputError, ValueError, TypeError):
+            extended = None
+        for ch in (extended.production() if extended is not None else ()):
+            if getattr(ch, "name", None) == KAON_CHANNEL:
+                return ch
+    why = NO_KAON_REASON.get(getattr(model, "benchmark", ""), "")
     raise InputError(f"model {model.name} ({getattr(model, 'benchmark', '')}) has no K+ -> pi+ X production "
-                     f"channel '{KAON_CHANNEL}': the kaon mode needs one (BC4, BC5, BC10, BC11, or --model generic "
-                     "--production kplus->piplus)")
+                     f"channel '{KAON_CHANNEL}'{f' ({why})' if why else ''}: the kaon mode needs one (BC4, BC5, "
+                     "BC10, BC11, or --model generic --production kplus->piplus)")
 
 
 def _signature_br(model, signature: str, masses) -> np.ndarray:
