@@ -93,8 +93,24 @@ def test_a_lepton_search_parses_and_its_decay_region_ends_before_straw1(tmp_path
 def test_models_without_k_to_pi_x_are_refused_by_name(name):
     from fipscan.models import get_model
 
-    with pytest.raises(InputError, match="no K\\+ -> pi\\+ X production"):
+    with pytest.raises(InputError, match="no K\\+ -> pi\\+ X production") as err:
         sk.kaon_channel(get_model(name))
+    assert ("W bosons" if name == "alp-photon" else "gamma*") in str(err.value)
+
+
+def test_every_model_with_k_to_pi_x_has_it_in_kaon_mode_even_when_optional_in_a_dump(na62k):
+    """BC11's K+ -> pi+ a is an optional beam-dump channel (negligible there) but kaon mode uses it; the
+    generic X with --production kplus->piplus carries its parent's BR at the reference coupling."""
+    from fipscan.models import get_model
+    from fipscan.models._alp_flavour import br_k_to_pi_alp, g_sd_bc11
+
+    ch = sk.kaon_channel(get_model("alp-gluon"))
+    assert ch.name == "kplus->piplus"
+    m, g = 0.2, 1e-4
+    assert float(ch.rate(m, g)) == pytest.approx(float(br_k_to_pi_alp(m, g_sd_bc11(g))), rel=1e-12)
+    gen = get_model("generic", production_channel="kplus->piplus", final_state="gammagamma")
+    t = sk.kaon_tables(gen, na62k, "pigammagamma", np.array([0.25]), n_mc=N_MC)
+    assert float(t.weights.sum()) > 0 and t.channels == ("gammagamma",)
 
 
 def test_bc4_tables_reproduce_the_closed_forms_in_both_lifetime_limits(na62k):
