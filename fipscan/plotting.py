@@ -65,10 +65,36 @@ def read_curve(path) -> np.ndarray:
 
 
 def _region(masses, lower, upper):
-    """Closed polygon (lower edge left to right, upper edge back) of the excluded masses."""
+    """The excluded region as closed polygons (lower edge left to right, upper edge back, first vertex
+    repeated), one per run of consecutive excluded masses, joined by NaN separators: masses without an
+    excluded interval between two runs (e.g. the pi0 gap of a missing-mass search) stay open."""
     ok = np.isfinite(lower) & np.isfinite(upper)
-    m, lo, hi = masses[ok], lower[ok], upper[ok]
-    return np.concatenate([m, m[::-1]]), np.concatenate([lo, hi[::-1]])
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        return np.zeros(0), np.zeros(0)
+    runs = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
+    xs, ys = [], []
+    for r in runs:
+        m, lo, hi = masses[r], lower[r], upper[r]
+        xs += [np.concatenate([m, m[::-1], m[:1]]), [np.nan]]
+        ys += [np.concatenate([lo, hi[::-1], lo[:1]]), [np.nan]]
+    return np.concatenate(xs[:-1]), np.concatenate(ys[:-1])
+
+
+def _parts(x, y):
+    """The NaN-separated polygons of :func:`_region` as a list of (x, y)."""
+    out = []
+    for a, b in zip(np.split(x, np.flatnonzero(np.isnan(x))), np.split(y, np.flatnonzero(np.isnan(x)))):
+        keep = np.isfinite(a) & np.isfinite(b)
+        if keep.any():
+            out.append((a[keep], b[keep]))
+    return out
+
+
+def _fill(ax, x, y, **style):
+    """Fill every polygon of a :func:`_region`."""
+    for a, b in _parts(x, y):
+        ax.fill(a, b, **style)
 
 
 def _annulus(ax, outer, inner, **style):
@@ -80,9 +106,9 @@ def _annulus(ax, outer, inner, **style):
     xi, yi = _region(inner.masses, inner.lower, inner.upper)
     if xo.size == 0:
         return
-    verts = [np.column_stack([xo, yo])]
-    if xi.size:
-        verts.append(np.column_stack([xi, yi])[::-1])  # opposite orientation: a hole (non-zero winding)
+    verts = [np.column_stack([a, b]) for a, b in _parts(xo, yo)]
+    # opposite orientation: holes (non-zero winding)
+    verts += [np.column_stack([a, b])[::-1] for a, b in _parts(xi, yi)]
     codes = []
     for v in verts:
         c = np.full(len(v), MplPath.LINETO)
@@ -275,9 +301,9 @@ def result_figure(result, *, compare=None, bounds=None):
             if x.size == 0:
                 continue
             colour = COLOURS[i % len(COLOURS)]
-            ax.fill(x, y, color=colour, alpha=0.3 if i == 0 else 0.12, lw=0)
-            _outline(ax, x, y, color=colour, lw=1.8 if i == 0 else 1.3, ls="-" if i == 0 else "--",
-                     label=point_label(result, pt.pot))
+            _fill(ax, x, y, color=colour, alpha=0.3 if i == 0 else 0.12, lw=0)
+            ax.plot(x, y, color=colour, lw=1.8 if i == 0 else 1.3, ls="-" if i == 0 else "--",
+                    label=point_label(result, pt.pot))
         primary = result.points[0] if result.points else None
         if primary is not None and primary.expected:
             exp = primary.expected
@@ -289,13 +315,13 @@ def result_figure(result, *, compare=None, bounds=None):
                 med = exp["0"][1]
                 x, y = _region(med.masses, med.lower, med.upper)
                 if x.size:
-                    _outline(ax, x, y, color="k", lw=0.9, ls="--",
-                             label=f"expected median ($b$ = {sci_tex(primary.background)})")
+                    ax.plot(x, y, color="k", lw=0.9, ls="--",
+                            label=f"expected median ($b$ = {sci_tex(primary.background)})")
         if primary is not None and len(primary.pot_band) == 2:
             for c in primary.pot_band:
                 x, y = _region(c.masses, c.lower, c.upper)
                 if x.size:
-                    _outline(ax, x, y, color=COLOURS[0], lw=0.7, ls=":")
+                    ax.plot(x, y, color=COLOURS[0], lw=0.7, ls=":")
             ax.plot([], [], color=COLOURS[0], lw=0.7, ls=":",
                     label=f"{getattr(result.experiment, 'exposure_unit', 'POT')} "
                           f"$\\pm${result.experiment.pot_uncertainty:.0%}")
@@ -369,8 +395,8 @@ def comparison_figure(results, *, compare=None, bounds=None):
             if x.size == 0:
                 ax.plot([], [], color=colour, lw=1.6, label=label + " (nothing excluded)")
                 continue
-            ax.fill(x, y, color=colour, alpha=0.2, lw=0)
-            _outline(ax, x, y, color=colour, lw=1.6, label=label)
+            _fill(ax, x, y, color=colour, alpha=0.2, lw=0)
+            ax.plot(x, y, color=colour, lw=1.6, label=label)
             drawn = True
         if compare is not None:
             _published(ax, compare)

@@ -10,6 +10,7 @@ from typing import Any, Mapping
 import jax.numpy as jnp
 import numpy as np
 
+from fipscan import constants as _C
 from fipscan.contour.per_mass import PerMassContour, per_mass_contour
 from fipscan.errors import InputError
 from fipscan.experiments import Experiment, load_experiment
@@ -21,6 +22,8 @@ from fipscan.yields import YieldTables, precompute
 __all__ = ["scan", "ScanResult", "ScanPoint", "KaonScanResult", "DEFAULT_N_LIMIT", "n_limit_for",
            "prepare_output_dir"]
 
+#: K+ -> pi+ X closes at m_X = m_K - m_pi [GeV] (PDG masses of fipscan.constants)
+C_KPI_THRESHOLD = _C.M_K - _C.M_PI
 #: 90% CL upper limit on the signal mean for 0 observed events and no background: -ln(0.1)
 DEFAULT_N_LIMIT = -math.log(0.1)
 
@@ -284,8 +287,6 @@ def scan_kaon(model, experiment, grid: Grid, *, pot=None, projections=(), observ
     override a counting search's) and the per-mass contour.  Bands: "expected" and "pot" for counting
     searches (the N_K uncertainty of the sample); a peak search and the model bands ("production",
     "decay") get none, said in ``inputs["notes"]``.  Returns a :class:`KaonScanResult`."""
-    from dataclasses import replace as _replace
-
     from fipscan.searches.kaon import LimitNormalisedTables, kaon_channel, kaon_tables, search_limits
     from fipscan.stats import expected_limits, pot_band as pot_factors
 
@@ -296,14 +297,19 @@ def scan_kaon(model, experiment, grid: Grid, *, pot=None, projections=(), observ
     cl = float(experiment.cl if cl is None else cl)
     log_g = jnp.log(jnp.asarray(grid.couplings, dtype))
     results = []
+    skipped = []
     for name, search in experiment.searches.items():
         exp1 = experiment.for_search(name)
-        n_k = exp1.n_kaons(name)
-        tables = kaon_tables(model, exp1, name, grid.masses, dtype=dtype)
+        n_k = exp1.n_kaons(name)  # this scan's exposure of the search (a --pot scales every sample alike)
+        base = exp1.samples[search.sample].n_kaons
         notes = []
+        if search.statistics == "peak" and abs(n_k / base - 1.0) > 1e-9:
+            skipped.append(f"{name}: a peak search over the observed counts of its sample ({base:.4g} K+ decays) "
+                           f"is not computed at another exposure ({n_k:.4g})")
+            continue
+        tables = kaon_tables(model, exp1, name, grid.masses, dtype=dtype)
         n_up, used = search_limits(exp1, name, grid.masses, cl=cl, method=method, observed=observed,
-                                   background=background, background_uncertainty=background_uncertainty,
-                                   pot=n_k if search.statistics == "counting" else None)
+                                   background=background, background_uncertainty=background_uncertainty)
         events_true = np.asarray(tables.events_grid(log_g, n_k))
         if search.statistics == "peak":
             n_ref = DEFAULT_N_LIMIT
@@ -317,7 +323,11 @@ def scan_kaon(model, experiment, grid: Grid, *, pot=None, projections=(), observ
             exposures = (n_k,)
         else:
             n_lim = float(n_up[0])
+            # --projection values are exposures of the first search; every sample scales alike
             exposures = (n_k, *[float(p) * n_k / experiment.pot for p in projections])
+            if projections:
+                notes.append(f"{name}: a projection's limit is the median expected one for the background scaled "
+                             "to its exposure (the observed count belongs to the sample)")
         if bands & {"production", "decay"}:
             notes.append(f"{name}: the production and decay bands are not computed in kaon mode")
         points = []
@@ -330,7 +340,7 @@ def scan_kaon(model, experiment, grid: Grid, *, pot=None, projections=(), observ
             else:
                 b = used["background"] * (f if background_mode == "scale" else 1.0)
                 db = used["background_uncertainty"] * (f if background_mode == "scale" else 1.0)
-                lim = n_limit_for(used["observed"], b, db, cl, method)
+                lim = float(expected_limits(b, db, cl=cl, method=method)["0"])
             with np.errstate(divide="ignore"):
                 logn = np.log(np.asarray(tables.events_grid(log_g, p)))
             contour = per_mass_contour(tables, p, lim, log_g, logn=logn)
@@ -346,7 +356,7 @@ def scan_kaon(model, experiment, grid: Grid, *, pot=None, projections=(), observ
                                  for k in pot_factors(p, unc))
             points.append(ScanPoint(pot=p, n_limit=lim, contour=contour, events=events_true * f, background=b,
                                     background_uncertainty=db, expected=expected, pot_band=band))
-        inputs = {"pot": n_k, "exposure_unit": "K+ decays", "projections": list(exposures[1:]),
+        inputs = {"pot": n_k, "exposure_unit": "K+ decays", "sample_n_kaons": base, "projections": list(exposures[1:]),
                   "channels": list(tables.channels), "cl": cl, "method": method, "search": name,
                   "signature": search.signature, "statistics": search.statistics, "limit": used,
                   "n_limit_per_mass": [float(v) for v in n_up], "efficiency": search.efficiency,
@@ -359,4 +369,12 @@ def scan_kaon(model, experiment, grid: Grid, *, pot=None, projections=(), observ
                   "model": model.settings(), "experiment": exp1.name, "pot_uncertainty": exp1.pot_uncertainty,
                   "provenance": {}}
         results.append(ScanResult(model, exp1, grid, tables.channels, points, tables, inputs))
+    if not results:
+        raise InputError("no search of the kaon-mode experiment applies: " + "; ".join(skipped))
+    for r in results:
+        r.inputs["notes"] = list(r.inputs["notes"]) + skipped
+    if np.all(np.asarray(grid.masses) >= C_KPI_THRESHOLD):
+        for r in results:
+            r.inputs["notes"].append(f"every mass lies at or above m_K - m_pi = {C_KPI_THRESHOLD:.4f} GeV: "
+                                     "K+ -> pi+ X is closed, N = 0")
     return KaonScanResult(model, experiment, grid, results)

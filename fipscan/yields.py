@@ -207,7 +207,11 @@ def _resolve(model, experiment):
     from fipscan.experiments import load_experiment
     from fipscan.models import get_model
 
-    return get_model(model), load_experiment(experiment)
+    exp = load_experiment(experiment)
+    if getattr(exp, "kind", "beam-dump") == "kaon":
+        raise InputError(f"{exp.name} is a kaon-mode experiment: its tables are built per search "
+                         "(fipscan.searches.kaon.kaon_tables), not by the beam-dump yield pipeline")
+    return get_model(model), exp
 
 
 def _check_masses(model, masses) -> np.ndarray:

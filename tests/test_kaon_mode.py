@@ -102,12 +102,13 @@ def test_every_model_with_k_to_pi_x_has_it_in_kaon_mode_even_when_optional_in_a_
     """BC11's K+ -> pi+ a is an optional beam-dump channel (negligible there) but kaon mode uses it; the
     generic X with --production kplus->piplus carries its parent's BR at the reference coupling."""
     from fipscan.models import get_model
-    from fipscan.models._alp_flavour import br_k_to_pi_alp, g_sd_bc11
+    from fipscan.models._alp_flavour import br_k_to_pi_alp_bc11
 
     ch = sk.kaon_channel(get_model("alp-gluon"))
     assert ch.name == "kplus->piplus"
     m, g = 0.2, 1e-4
-    assert float(ch.rate(m, g)) == pytest.approx(float(br_k_to_pi_alp(m, g_sd_bc11(g))), rel=1e-12)
+    # weak-chiral + two-loop rate (was the two-loop s -> d term alone; tests/test_alp_kaon_chiral.py)
+    assert float(ch.rate(m, g)) == pytest.approx(float(br_k_to_pi_alp_bc11(m, g)), rel=1e-12)
     gen = get_model("generic", production_channel="kplus->piplus", final_state="gammagamma")
     t = sk.kaon_tables(gen, na62k, "pigammagamma", np.array([0.25]), n_mc=N_MC)
     assert float(t.weights.sum()) > 0 and t.channels == ("gammagamma",)
@@ -176,10 +177,15 @@ def test_counting_limit_and_br_limits_scale_as_one_over_n_k(na62k):
     assert np.all(n_up == pytest.approx(upper_limit(51, 39.8, 3.2, cl=0.9)))
     assert used["statistics"] == "counting"
     br = sk.br_upper_limits(na62k, "pinunu", m, [1e3, np.inf], n_mc=N_MC)
-    br2 = sk.br_upper_limits(na62k.with_pot(2 * na62k.pot), "pinunu", m, [1e3, np.inf], n_mc=N_MC)
-    # the sample doubled with the background fixed: the BR limit halves
+    doubled = na62k.with_pot(2 * na62k.pot)
+    counts = dict(observed=51, background=39.8, background_uncertainty=3.2)
+    br2 = sk.br_upper_limits(doubled, "pinunu", m, [1e3, np.inf], n_mc=N_MC, **counts)
+    # twice the K+ decays at the same counts: the BR limit halves exactly
     np.testing.assert_allclose(br2, br / 2, rtol=1e-12)
     assert np.all(np.isfinite(br)) and np.all(br[:, 1] <= br[:, 0])
+    # without given counts the search's background follows the exposure
+    _, used2 = sk.search_limits(doubled, "pinunu", m)
+    assert used2["background"] == pytest.approx(2 * 39.8) and used2["background_uncertainty"] == pytest.approx(6.4)
 
 
 def test_peak_limits_interpolate_the_windows_and_are_infinite_outside(na62k):
@@ -324,3 +330,64 @@ def test_cli_kaon_limits_table_json_and_errors(tmp_path, na62k):
                          (("--search", "pinunu", "--experiment", "na62-bd"), "not a kaon-mode experiment")):
         r = _cli("kaon-limits", *args, cwd=tmp_path)
         assert r.returncode == 2 and needle in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ("info", "--experiment", "na62-kaon", "--model", "dark-scalar", "--mass", "0.2", "--coupling", "1e-6"),
+    ("combinations", "--experiment", "na62-kaon", "-o", "c"),
+    ("contour", "--experiment", "na62-kaon", "--model", "dark-scalar"),
+    ("scan", "--experiment", "na62-kaon", "--model", "dark-scalar", "--format", "hepdata", "-o", "h"),
+    ("scan", "--experiment", "na62-kaon", "--model", "dark-scalar", "--channels", "ee", "-o", "h"),
+])
+def test_beam_dump_only_commands_refuse_a_kaon_experiment_in_one_line(tmp_path, args):
+    r = _cli(*args, cwd=tmp_path)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "kaon" in r.stderr, r.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_an_exposure_scales_the_counting_background_and_leaves_the_peak_search_out():
+    """--pot / with_pot: the counting search's background follows N_K; a peak search's observed counts
+    belong to its sample, so it is not computed at another exposure (a note says so)."""
+    from fipscan.grid import Grid
+    from fipscan.scanner import scan
+
+    e = load_experiment("na62-kaon")
+    grid = Grid.log(0.15, 0.3, 6, 1e-11, 1e-5, 30)
+    r = scan("dark-scalar", e, grid, pot=10 * e.pot, bands=False)
+    assert r.searches == ("pinunu",)
+    pnn = r.result("pinunu")
+    assert pnn.points[0].background == pytest.approx(398.0, rel=1e-9)
+    assert any("peak search" in n for n in pnn.inputs["notes"])
+    from fipscan.stats import upper_limit
+
+    assert pnn.points[0].n_limit == pytest.approx(upper_limit(51, 398.0, 32.0, cl=0.9), rel=1e-9)
+
+
+def test_regions_with_a_gap_are_drawn_as_separate_polygons():
+    """The excluded masses 1-2 and 5-6 of a per-mass contour are two closed polygons, not one bridging the
+    gap (the pi0 gap of the missing-mass search)."""
+    from fipscan.plotting import _parts, _region
+
+    m = np.arange(1.0, 7.0)
+    lo = np.array([1, 1, np.nan, np.nan, 2, 2], float)
+    hi = np.array([5, 5, np.nan, np.nan, 6, 6], float)
+    parts = _parts(*_region(m, lo, hi))
+    assert len(parts) == 2
+    (x1, y1), (x2, y2) = parts
+    assert set(x1) == {1.0, 2.0} and set(x2) == {5.0, 6.0}
+    assert x1[0] == x1[-1] and y1[0] == y1[-1]  # closed
+
+
+def test_peak_data_paths_are_relative_to_the_toml_and_bad_files_fail_at_load(tmp_path):
+    from fipscan.stats import peak_search as ps
+
+    (tmp_path / "sub").mkdir()
+    ps.write_peak_search(ps.example_peak_search(), tmp_path / "sub" / "counts.csv")
+    path = _variant(tmp_path, 'statistics = "peak"\ndata = "example"', 'statistics = "peak"\ndata = "sub/counts.csv"')
+    e = load_experiment(path)
+    assert Path(e.search("pigammagamma").data) == (tmp_path / "sub" / "counts.csv").resolve()
+    bad = (tmp_path / "sub" / "counts.csv").read_text().replace("0.2075,", "0.2075x,", 1)
+    (tmp_path / "sub" / "counts.csv").write_text(bad)
+    with pytest.raises(ConfigError, match="not a valid peak-search file") as err:
+        load_experiment(path)
+    assert "\n" not in str(err.value)

@@ -207,6 +207,19 @@ def experiment(name: str, value) -> None:
         raise InputError(f"{name} {value} is a directory, not an experiment TOML file")
 
 
+def beam_dump_experiment(name: str, value, command: str):
+    """The experiment ``value`` loaded (fipscan.experiments.load_experiment), refused in one line when it is a
+    kaon-mode experiment: ``command`` works on a beam dump's decay volume only."""
+    from fipscan.experiments import load_experiment
+
+    experiment(name, value)
+    exp = load_experiment(value)
+    if getattr(exp, "kind", "beam-dump") == "kaon":
+        raise InputError(f"{name} {exp.name} is a kaon-mode experiment; 'fipscan {command}' works on beam-dump "
+                         "experiments (use 'fipscan scan' or 'fipscan kaon-limits' for the kaon mode)")
+    return exp
+
+
 def fc_counts(observed: int | None, backgrounds) -> None:
     """Counts that --method fc can take: ``observed`` and every (background, where) pair at most
     FC_MAX_COUNT; the message names the CLI option (``where`` says at which POT, if scaled)."""

@@ -65,7 +65,6 @@ def run_combinations(args) -> int:
 
     from fipscan.cli import _args
     from fipscan.combinations import HADRONIC_FINAL_STATES, PARENTS, compute_combinations, list_combinations
-    from fipscan.experiments import load_experiment
     from fipscan.io.combinations import combination_rows, save_combinations
     from fipscan.io.results import check_output_set_dir, write_json
     from fipscan.runtime import configure
@@ -81,7 +80,7 @@ def run_combinations(args) -> int:
     _args.output_dir("--output", args.output)
     check_output_set_dir(args.output, "--output")
     configure(x64=True)
-    exp = load_experiment(args.experiment)
+    exp = _args.beam_dump_experiment("--experiment", args.experiment, "combinations")
     if pot is not None:
         exp = exp.with_pot(pot)
     t0 = time.perf_counter()

@@ -84,7 +84,6 @@ def _precheck(args, output: tuple[str, tuple[str, ...], str] | None = None):
     before JAX is imported or a table is built; returns (experiment, coupling axis, mass axis, tables
     file)."""
     from fipscan.cli import _args
-    from fipscan.experiments import load_experiment
 
     _args.model_name("--model", args.model)
     _args.pot("--pot", args.pot)
@@ -101,8 +100,7 @@ def _precheck(args, output: tuple[str, tuple[str, ...], str] | None = None):
         _check_table_path(args.save_tables)
     if output is not None:
         _args.output_file("-o/--output", *output)
-    _args.experiment("--experiment", args.experiment)
-    experiment = load_experiment(args.experiment)
+    experiment = _args.beam_dump_experiment("--experiment", args.experiment, "contour")
     return experiment, g_axis, m_axis
 
 

@@ -19,8 +19,8 @@ def register(sub) -> None:
                     "limit) and A the acceptance Monte Carlo of fipscan.kernels.kaon. inf: no limit there.")
     p.add_argument("--experiment", default="na62-kaon", help="kaon-mode experiment name or TOML (default na62-kaon)")
     p.add_argument("--search", required=True, help="the experiment's search (e.g. pigammagamma, pinunu)")
-    p.add_argument("--masses", default=None, help="lo:hi:n log-spaced masses [GeV] (default: the search's "
-                                                     "range, 0.001-0.354 GeV in 200 points)")
+    p.add_argument("--masses", default=None, help="lo:hi:n log-spaced masses [GeV] (default: a peak search's "
+                                                     "window centres, else 0.001-0.354 GeV in 200 points)")
     p.add_argument("--ctau", default="0.001,1,100,inf",
                    help="comma-separated X proper decay lengths c tau [m] (> 0, 'inf': never decays; "
                         "default 0.001,1,100,inf)")
@@ -54,13 +54,14 @@ def _ctau_list(text) -> list[float]:
 def run_kaon_limits(args) -> int:
     import numpy as np
 
+    from fipscan import constants as C
     from fipscan.cli import _args
     from fipscan.errors import InputError
     from fipscan.experiments import load_experiment
     from fipscan.io.results import kaon_limits_table, write_json
 
     ctau = _ctau_list(args.ctau)
-    axis = _args.grid_axis("--masses", args.masses, "mass") if args.masses is not None else (0.001, 0.354, 200)
+    axis = _args.grid_axis("--masses", args.masses, "mass") if args.masses is not None else None
     cl = checks.optional(checks.probability, "--cl", args.cl)
     out = None
     if args.output is not None:
@@ -73,9 +74,13 @@ def run_kaon_limits(args) -> int:
     from fipscan.runtime import configure
 
     configure(x64=True)
-    from fipscan.searches.kaon import br_upper_limits
+    from fipscan.searches.kaon import br_upper_limits, search_masses
 
-    masses = np.geomspace(float(axis[0]), float(axis[1]), int(axis[2]))
+    masses = (search_masses(experiment, args.search) if axis is None
+              else np.geomspace(float(axis[0]), float(axis[1]), int(axis[2])))
+    if np.all(masses >= C.M_K - C.M_PI):
+        raise InputError(f"--masses: every mass is at or above m_K - m_pi = {C.M_K - C.M_PI:.4f} GeV, where "
+                         "K+ -> pi+ X is closed")
     limits = br_upper_limits(experiment, args.search, masses, ctau, cl=cl)
     s = experiment.search(args.search)
     doc = {"experiment": experiment.name, "search": args.search, "signature": s.signature,

@@ -21,11 +21,15 @@ def register(sub) -> None:
     p.add_argument("--experiment", default="na62-bd",
                    help="experiment name or TOML file (default: na62-bd); several, comma separated "
                         "(na62-bd,charm,shadows), scan each into <output>/<name>/ and draw every region on "
-                        "<output>/comparison.png/.pdf/.svg")
+                        "<output>/comparison.png/.pdf/.svg; a kaon-mode experiment (na62-kaon) writes one "
+                        "sub-directory per search")
     p.add_argument("--pot", type=float, default=None,
-                   help="protons on target (default: the experiment's, plus its projection)")
+                   help="protons on target (default: the experiment's, plus its projection); for a kaon-mode "
+                        "experiment the number of K+ decays of its first search's sample (every sample scaled "
+                        "alike; a peak search is then left out)")
     p.add_argument("--projection", type=float, action="append", default=None,
-                   help="extra POT value(s) for projected contours (repeatable)")
+                   help="extra POT value(s) for projected contours (repeatable); kaon mode: K+ decays as for "
+                        "--pot, the counting searches' median expected limits")
     p.add_argument("--channels", default=None,
                    help="final states, comma separated, or 'all' (every final state the model and the experiment "
                         "both have; default: the model's default ones, ee,mumu for the dark photon)")
@@ -230,6 +234,9 @@ def _precheck_scan(args):
         if args.channels is not None:
             raise InputError(f"--channels does not apply to the kaon-mode experiment {experiment.name}: its searches "
                              f"({', '.join(experiment.searches)}) fix their signatures")
+        if args.format == "hepdata":
+            raise InputError(f"--format hepdata is written for beam-dump experiments; {experiment.name} is a "
+                             "kaon-mode experiment (its scan.h5, CSV and JSON outputs hold the same numbers)")
     else:
         check_output_set_dir(args.output, "-o/--output")
     primary = pot if pot is not None else float(experiment.pot)
@@ -271,7 +278,11 @@ def _summary(result, written, output, seconds) -> dict:
     searches = []
     for name, r in zip(result.searches, result.results):
         files = {k.split("/", 1)[1]: v for k, v in written.items() if k.startswith(name + "/")}
-        searches.append({"search": name, **scan_summary(r, files, output=os.path.join(str(output), name))})
+        inp = r.inputs
+        searches.append({"search": name, "statistics": inp["statistics"], "signature": inp["signature"],
+                         "exposure_unit": "K+ decays", "sample_n_kaons": inp["sample_n_kaons"],
+                         "n_limit_per_mass_range": [min(inp["n_limit_per_mass"]), max(inp["n_limit_per_mass"])],
+                         **scan_summary(r, files, output=os.path.join(str(output), name))})
     return {"output": str(output), "files": sorted(written), "seconds": seconds, "model": result.model.name,
             "experiment": result.experiment.name, "searches": searches}
 
@@ -397,14 +408,12 @@ def _coupling_max(model) -> float:
 
 def run_info(args) -> int:
     from fipscan.cli import _args
-    from fipscan.experiments import load_experiment
     from fipscan.grid import check_coupling, check_mass
 
     _args.model_name("--model", args.model)
     check_mass(args.mass, what="--mass")
     check_coupling(args.coupling, "--coupling")
-    _args.experiment("--experiment", args.experiment)
-    experiment = load_experiment(args.experiment)
+    experiment = _args.beam_dump_experiment("--experiment", args.experiment, "info")
     _enable_precision(False)
     model = load_model(args)
     info = point_info(model, check_mass(args.mass, *model.mass_range, what="--mass"),

@@ -19,7 +19,8 @@ Layout (``na62_kaon.toml`` is the full example)::
                  statistics = "peak" | "counting", efficiency, decay_z = [z0, z1],
                  pi_momentum_gev = [p0, p1]; per signature: min_photon_energy_gev, min_separation_m,
                  lepton_min_energy_gev, escape_z, mm2_windows_gev2 = [[lo, hi], ...];
-                 peak: data = "example" | path of a peak-search CSV (fipscan.stats.peak_search);
+                 peak: data = "example" | path of a peak-search CSV (fipscan.stats.peak_search; relative
+                 to the TOML file's folder; read and checked when the file is loaded);
                  counting: observed, background, background_uncertainty
     [statistics] cl
     [binning]    log10_momentum_gev = [lo, hi], n_momentum (X momentum bins), distance_edges_m (the X
@@ -255,8 +256,21 @@ def _search(sec: Section, name: str, samples, beam_z: float, det_z_lkr: float, d
             raise sec.error("mm2_windows_gev2", "must give at least one missing-mass-squared window")
     if statistics == "peak":
         data = sec.string("data")
-        if data != "example" and not Path(data).is_file():
-            raise sec.error("data", f"names no file: {data!r} (use \"example\" or a peak-search CSV)")
+        if data != "example":
+            path = Path(data)
+            if not path.is_absolute() and Path(sec.source).is_file():  # relative to the TOML's folder
+                path = Path(sec.source).resolve().parent / path
+            if not path.is_file():
+                raise sec.error("data", f"names no file: {data!r} (use \"example\" or a peak-search CSV; a relative "
+                                        "path is taken from the TOML file's folder)")
+            from fipscan.errors import InputError
+            from fipscan.stats.peak_search import read_peak_search
+
+            try:  # read once here: a bad file is refused with the experiment, before anything is computed
+                read_peak_search(path)
+            except InputError as exc:
+                raise sec.error("data", f"is not a valid peak-search file: {exc}") from None
+            data = str(path)
         kw["data"] = data
     else:
         kw["observed"] = int(sec.number("observed", integer=True, lo=0))

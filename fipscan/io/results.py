@@ -318,7 +318,8 @@ def write_scan_h5(f, result) -> None:
     for i, pt in enumerate(result.points):
         g = f.create_group(f"pot_{i}")
         g.attrs["pot"] = pt.pot
-        g.attrs["pot_units"] = "protons on target"
+        g.attrs["pot_units"] = ("K+ decays" if getattr(result.experiment, "kind", "beam-dump") == "kaon"
+                                else "protons on target")
         g.attrs["n_limit"] = pt.n_limit
         g.attrs["n_limit_units"] = "signal events"
         d = g.create_dataset("events", data=pt.events, compression="gzip")

@@ -49,7 +49,7 @@ from fipscan.yields import YieldTables
 
 __all__ = ["KaonAcceptance", "LimitNormalisedTables", "kaon_acceptance", "kaon_channel", "kaon_tables",
            "search_limits", "KAON_CHANNEL", "SCHEMA_VERSION", "TAU_KPLUS", "br_upper_limits",
-           "calibrated_n_kaons"]
+           "calibrated_n_kaons", "search_masses"]
 
 log = logging.getLogger("fipscan.kaon")
 
@@ -324,7 +324,8 @@ def search_limits(experiment, search: str, masses, *, cl=None, method="cls", obs
     """The signal-event limit N_up at each of ``masses`` (Nm,) [GeV] for ``search``, and a dict of what
     it used.  Counting: one number for every mass (fipscan.stats.upper_limit of the search's observed
     count over its background; ``observed``/``background``/``background_uncertainty`` override them; the
-    background scales with the exposure ``pot`` / N_K).  Peak: the local limit of the window at each mass
+    search's background scales with the exposure ``pot`` (default: the experiment's N_K of the search,
+    projections included) over its sample's N_K).  Peak: the local limit of the window at each mass
     (fipscan.stats.peak_search.local_upper_limits), log-interpolated between window centres, inf outside
     the searched range.  ``pot`` other than the search's N_K is refused for a peak search (its observed
     counts belong to its sample)."""
@@ -333,18 +334,20 @@ def search_limits(experiment, search: str, masses, *, cl=None, method="cls", obs
     s = experiment.search(search)
     cl = float(experiment.cl if cl is None else cl)
     m = np.asarray(masses, float)
-    n_k = experiment.n_kaons(search)
+    n_k = experiment.samples[s.sample].n_kaons  # the sample the counts belong to (no projection scale)
+    if pot is None:
+        pot = experiment.n_kaons(search)  # the experiment's exposure (with_pot scales it)
     if s.statistics == "counting":
         obs = s.observed if observed is None else int(observed)
         if background is None:
-            scale = 1.0 if pot is None else float(pot) / n_k
+            scale = float(pot) / n_k
             b, db = s.background * scale, s.background_uncertainty * scale
         else:
             b, db = float(background), float(background_uncertainty or 0.0)
         n_up = float(upper_limit(obs, b, db, cl=cl, method=method))
         return np.full(m.shape, n_up), {"statistics": "counting", "observed": obs, "background": b,
                                         "background_uncertainty": db, "n_limit": n_up}
-    if pot is not None and abs(float(pot) / n_k - 1.0) > 1e-9:
+    if abs(float(pot) / n_k - 1.0) > 1e-9:
         raise InputError(f"search {search} is a peak search over observed counts of its own sample "
                          f"({n_k:.4g} K+ decays): another exposure (--pot) does not apply to it")
     if observed is not None or background is not None:
@@ -364,14 +367,30 @@ def search_limits(experiment, search: str, masses, *, cl=None, method="cls", obs
                                      for k, v in lee.items()}}
 
 
-def br_upper_limits(experiment, search: str, masses, ctau, *, cl=None, n_mc=None) -> np.ndarray:
+def search_masses(experiment, search: str, n: int = 200) -> np.ndarray:
+    """The default masses [GeV] of ``search``: a peak search's window centres, else ``n`` log-spaced masses
+    from 1 MeV to m_K - m_pi."""
+    s = experiment.search(search)
+    if s.statistics == "peak":
+        from fipscan.stats import peak_search as ps
+
+        data = ps.example_peak_search() if s.data == "example" else ps.read_peak_search(s.data)
+        return np.asarray(data.masses, float)
+    return np.geomspace(1e-3, C.M_K - C.M_PI - 1e-6, int(n))
+
+
+def br_upper_limits(experiment, search: str, masses, ctau, *, cl=None, n_mc=None, observed=None, background=None,
+                    background_uncertainty=None) -> np.ndarray:
     """Upper limits on BR(K+ -> pi+ X) x BR(X -> signature) (Nm, Nt) at ``masses`` [GeV] and X proper
     decay lengths ``ctau`` (Nt,) [m]: N_up(m) / (N_K x efficiency x A(m, c tau)); inf where the
     acceptance vanishes or the mass lies outside the search (the generic X's BR(K -> pi X) and tau_X
-    axes)."""
+    axes).  ``observed``/``background``/``background_uncertainty``: a counting search's counts instead of its
+    own (whose background scales with the experiment's exposure, :func:`search_limits`).  Limits above 1
+    are returned as they are (they constrain nothing)."""
     s = experiment.search(search)
     acc = kaon_acceptance(experiment, search, masses, n_mc=n_mc)
-    n_up, _ = search_limits(experiment, search, masses, cl=cl)
+    n_up, _ = search_limits(experiment, search, masses, cl=cl, observed=observed, background=background,
+                            background_uncertainty=background_uncertainty)
     a = acc.acceptance(ctau) * s.efficiency
     n_k = experiment.n_kaons(search)
     with np.errstate(divide="ignore", invalid="ignore"):
