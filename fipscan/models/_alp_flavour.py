@@ -43,10 +43,51 @@ arXiv:1901.09966; FIPs 2022 arXiv:2305.01715; Dolan et al. take the same scale).
       c_tt(mu) = -(4/(pi beta0)) (alpha_s(mu) - alpha_s(Lambda)) c~_GG,   beta0 = 7,
       [k_D]_ij = V_ti* V_tj (y_t^2/(16 pi^2)) [ int_{m_t}^{Lambda} c_tt d ln mu + c_tt(m_t) (-1/4 - (3/2) F(x_t)) ].
   |g_bs| = 3.5e-7 (1/f_G) and |g_sd| = 3.0e-9 (1/f_G): BR(B+ -> K+ a) = 0.024 (f_G^-1 / GeV^-1)^2
-  and BR(K+ -> pi+ a) = 7.6e-5 (f_G^-1 / GeV^-1)^2 at m -> 0, i.e. 2.4e-10 and 7.6e-13 at
-  1/f_G = 1e-4 GeV^-1: negligible against the BC11 production by meson mixing at a beam dump.
+  and, from this loop term alone, BR(K+ -> pi+ a) = 7.6e-5 (f_G^-1 / GeV^-1)^2 at m -> 0.  For K -> pi a
+  the long-distance amplitude of the weak chiral Lagrangian dominates (next section): BC11's
+  BR(K+ -> pi+ a) = 0.111 (f_G^-1 / GeV^-1)^2 at m -> 0 (:func:`br_k_to_pi_alp_bc11`), i.e. 1.1e-9 at
+  1/f_G = 1e-4 GeV^-1 (B+ -> K+ a: 2.4e-10): still negligible against the BC11 production by meson mixing
+  at a beam dump, but the channel of the kaon mode (NA62's K+ -> pi+ a, a -> gamma gamma).
   The complete two-loop matching at the weak scale (Chakraborty, Kraus, Loladze, Okui, Tobioka
   arXiv:2102.04474) is not included; it is of the same order.
+
+K -> pi a of a gluon-coupled ALP in the weak chiral Lagrangian (BC11)
+---------------------------------------------------------------------
+The gluon coupling enters the Delta S = 1 octet operator G_8 F^4 <lambda D_mu U^+ D^mu U> (|G_8| =
+g_8 G_F |V_ud V_us|/sqrt2, g_8 = :data:`G8_OCTET`, F = f_pi/sqrt2) once the G G~ term is removed by the
+chiral rotation q -> exp(i gamma5 kappa_q c_GG a/f) q (Tr kappa = 1): through the ALP in the quark mass
+matrix, the ALP's axial currents in the covariant derivatives of the weak operator, the phase
+exp(i (kappa_d - kappa_s) c_GG a/f) the rotation puts on the four-quark operator, and the a-pi0, a-eta8
+mixing feeding the weak K pi pi0 / K pi eta8 vertices (Bauer, Neubert, Renner, Schnubel, Thamm, "Consistent
+treatment of axions in the weak chiral Lagrangian", PRL 127 (2021) 081803, arXiv:2102.13112, their K- -> pi- a
+amplitude at leading order; arXiv:2110.10698 sec. on K -> pi a).  The c_GG term:
+
+    |A(K- -> pi- a)| = 8 |G_8| F^2 (c_GG/f) (m_K^2 - m_pi^2)(m_K^2 - m_a^2) / (4 m_K^2 - m_pi^2 - 3 m_a^2)
+                     = 2 |G_8| f_pi^2 (m_K^2 - m_pi^2)(m_K^2 - m_a^2) / ((4 m_K^2 - m_pi^2 - 3 m_a^2) f_G),
+
+i.e. |N_8| 16 c_GG (...)/(4 f) with N_8 = -(G_F/sqrt2) V_ud* V_us g_8 f_pi^2 (f_pi = 130 MeV), the form in which
+the amplitude of arXiv:2102.13112 is transcribed in the ALPaca package (its equation number could not be
+checked here: the paper text was not retrievable).  Re-derived for fipscan at leading order in SU(3) ChPT with
+the rotation above: the result is independent of kappa, as it must be, and equal to the above (including the
+factor 16/4 and the normalisation of N_8); the denominator is 3 (m_eta8^2 - m_a^2) with the Gell-Mann-Okubo
+eta8 mass.  Gamma = |A|^2 lambda^1/2(m_K^2, m_pi^2, m_a^2) / (16 pi m_K^3).  Kept: only the c_GG term (BC11 has
+no tree-level quark couplings at Lambda; the loop-induced ones are the s -> d term above; the loop-induced
+flavour-diagonal c_qq, ~1e-3 c_GG, are left out).  Not included: NLO chiral corrections and the "weak mass
+term" (Cornella, Galda, Neubert, Wyler arXiv:2308.16903), isospin breaking, the 27-plet (g_27/g_8 ~ 0.05).
+The normalisation g_8 is the main uncertainty: 3.61 (NLO K -> pi pi fit) against ~5.1 at LO, a factor 2 in BR.
+Numbers (1/f_G in GeV^-1): BR(K+ -> pi+ a) / (1/f_G)^2 = 0.111, 0.103, 0.0795, 0.0402 at m = 0.01, 0.1, 0.2,
+0.3 GeV (loop term alone: 7.6e-5, 7.3e-5, 6.3e-5, 4.0e-5).
+Combination (:func:`br_k_to_pi_alp_bc11`): the two rates are added.  The loop amplitude is 2.6% (m -> 0) to
+3.5% (m = 0.35 GeV) of the chiral one, so their interference could move the K+ rate by at most +-5-7%
+(2 x the amplitude ratio x |cos| of the relative phase of V_ts* V_td and V_ud* V_us g_8, |cos| ~ 0.92); it is
+left out because neither the sign nor the size of the loop term is known to better than O(1) (the missing
+two-loop matching above), and it lies well inside the g_8 uncertainty.
+K_L -> pi0 a: pi0 a (s wave) is CP-even, so the CP-conserving octet amplitude reaches K_L only through its
+CP-even admixture eps_K: |A(K_L -> pi0 a)| = |eps_K| |A|_(K0, pi0 masses) (|A(K_L)| = sqrt2 |eps_K| |A(K0bar)|
+and |A(K0bar -> pi0 a)| = |A(K- -> pi- a)|/sqrt2; arXiv:2110.10698): BR = 2.4e-6 (1/f_G)^2 at m -> 0, against
+4.9e-5 (1/f_G)^2 from the direct CP violation of the loop term (Im lambda_t).  Both are added (their
+interference, up to +-44% of the K_L rate, is left out for the reason above); the direct CP violation of the
+octet amplitude itself (Im g_8, of order eps'/eps) is negligible.
 
 Hadronic matrix elements (q = p_P - p_P', the ALP momentum)
 -----------------------------------------------------------
@@ -64,9 +105,9 @@ K_L -> pi0 a: the ALP is CP-odd, pi0 a in an s wave is CP-even, so the decay of 
 CP-violating and takes Im(V_ts* V_td) (as K_L -> pi0 nu nubar; dark_scalar's module docstring for the
 CP-even case): Gamma(K_L -> pi0 a) = Gamma(K+ -> pi+ a)|_(K0, pi0 masses) x (Im lambda_t / |lambda_t|)^2,
 lambda_t = V_ts* V_td (the isospin 1/sqrt2 of K0 -> pi0 and the sqrt2 of K_L cancel).
-The long-distance K -> pi a amplitude of the weak chiral Lagrangian (arXiv:2110.10698 sec. 3;
+For BC10 the long-distance K -> pi a amplitude of the weak chiral Lagrangian (arXiv:2110.10698 sec. 3;
 Cornella, Galda, Neubert, Wyler arXiv:2308.16903) is left out: for universal couplings it is ~6% of the
-top-loop amplitude (our estimate with g_8 = 3.6).
+top-loop amplitude (our estimate with g_8 = 3.6).  For BC11 it is the dominant term and is included (above).
 """
 
 from __future__ import annotations
@@ -80,6 +121,7 @@ import jax.numpy as jnp
 from fipscan import constants as C
 from fipscan.kernels.kinematics import two_body_momentum
 from fipscan.kernels.numerics import float_dtype
+from fipscan.models import _alp_hadronic as H
 from fipscan.models import dark_scalar as ds
 
 __all__ = [
@@ -88,6 +130,8 @@ __all__ = [
     "g_bs_bc10", "g_sd_bc10", "g_bs_bc11", "g_sd_bc11",
     "br_meson_to_pseudoscalar_alp", "br_meson_to_vector_alp",
     "br_b_to_k_alp", "br_b_to_kstar_alp", "br_bs_to_phi_alp", "br_k_to_pi_alp",
+    "G8_OCTET", "V_UD", "V_US", "EPS_K", "amp_k_to_pi_alp_chiral", "br_kplus_to_piplus_alp_chiral",
+    "br_klong_to_pi0_alp_chiral", "br_k_to_pi_alp_bc11", "BC11_KAON_BRS",
     "FLAVOUR_CHANNEL_NAMES", "flavour_channels",
 ]
 
@@ -101,6 +145,16 @@ M_Z = 91.1876
 IM_VTS_VTD = 0.826**2 * 0.22501**5 * 0.3523
 #: (Im lambda_t / |lambda_t|)^2: the fraction of |g_sd|^2 that drives the CP-violating K_L -> pi0 a
 KL_CP_FRACTION = IM_VTS_VTD**2 / (IM_VTS_VTD**2 + ds.RE_VTS_VTD**2)
+#: |g_8|, the octet coupling of the weak chiral Lagrangian G_8 F^4 <lambda D U^+ D U>, G_8 = -(G_F/sqrt2) V_ud V_us* g_8
+#: (Cirigliano, Ecker, Neufeld, Pich, Portoles, Rev. Mod. Phys. 84 (2012) 399, arXiv:1107.6001: K -> pi pi at NLO;
+#: a leading-order fit gives ~5.1); the value of the ALPaca transcription of arXiv:2102.13112
+G8_OCTET = 3.61
+#: |V_ud|, |V_us| (PDG 2024 CKM review: superallowed beta decays; K_l3)
+V_UD, V_US = 0.97373, 0.2243
+#: |eps_K| (PDG 2024), the CP-even admixture of K_L
+EPS_K = 2.228e-3
+#: 2 |G_8| f_pi^2 = 4 |G_8| F^2 [dimensionless]: |A(K -> pi a)| = _CHIRAL_NORM X(m^2) / f_G (amp_k_to_pi_alp_chiral)
+_CHIRAL_NORM = 4.0 * G8_OCTET * C.G_F * V_UD * V_US / math.sqrt(2.0) * H.F_PI**2
 
 
 def _as_arrays(m, g):
@@ -221,6 +275,67 @@ def br_bs_to_phi_alp(m, g_bs):
     return br_meson_to_vector_alp(m, g_bs, ds.M_BS, ds.M_PHI, ds.TAU_BS, ds._a0(ds.A0_BSPHI))
 
 
+def _chiral_mass_factor(m, m_kaon, m_pion):
+    """(X(m^2), open): X = (m_K^2 - m_pi^2)(m_K^2 - m^2)/(4 m_K^2 - m_pi^2 - 3 m^2) [GeV^2], the mass dependence
+    of the c_GG term of the weak-chiral K -> pi a amplitude (module docstring), with X = 0 where K -> pi a is
+    closed.  The denominator, 3 (m_eta8^2 - m^2) with the Gell-Mann-Okubo eta8 mass (0.564 GeV), vanishes only
+    beyond m_K - m_pi; m is replaced by 0 there before dividing (double-where), so values and gradients are
+    finite for every m."""
+    sqrt_lam, open_ = _sqrt_kallen(m, m_kaon, m_pion)
+    m2 = jnp.where(open_, m * m, 0.0)
+    mk2, mpi2 = m_kaon**2, m_pion**2
+    x = (mk2 - mpi2) * (mk2 - m2) / (4.0 * mk2 - mpi2 - 3.0 * m2)
+    return jnp.where(open_, x, 0.0), sqrt_lam
+
+
+def amp_k_to_pi_alp_chiral(m, inv_fg, m_kaon=C.M_K, m_pion=C.M_PI):
+    """|A(K- -> pi- a)| [GeV] of the gluon coupling through the weak octet operator at leading order in the chiral
+    expansion (module docstring; Bauer, Neubert, Renner, Schnubel, Thamm arXiv:2102.13112, the c_GG term of
+    their K- -> pi- a amplitude):
+
+        A = 8 |G_8| F^2 (c_GG/f) X(m^2) = 2 |G_8| f_pi^2 X(m^2) / f_G,   |G_8| = g_8 G_F |V_ud V_us| / sqrt2,
+
+    F = f_pi/sqrt2 = _alp_hadronic.F_PI, c_GG/f = 1/(2 f_G), X of :func:`_chiral_mass_factor`; 0 above
+    m_K - m_pi.  m [GeV], inv_fg = 1/f_G [GeV^-1]; linear (and signed) in inv_fg."""
+    m, g = _as_arrays(m, inv_fg)
+    x, _ = _chiral_mass_factor(m, m_kaon, m_pion)
+    return _CHIRAL_NORM * x * g
+
+
+def br_kplus_to_piplus_alp_chiral(m, inv_fg):
+    """BR(K+ -> pi+ a) of the BC11 gluon coupling through the weak chiral Lagrangian (leading order, octet):
+    tau_K+/hbar x |A|^2 lambda^1/2(m_K^2, m_pi^2, m^2) / (16 pi m_K^3) with |A| of :func:`amp_k_to_pi_alp_chiral`
+    (arXiv:2102.13112; module docstring).  m [GeV], inv_fg = 1/f_G [GeV^-1]; 0 above m_K - m_pi; finite with
+    finite gradients everywhere (also m -> 0 and the closing point).  0.111 (f_G^-1 / GeV^-1)^2 as m -> 0."""
+    m, g = _as_arrays(m, inv_fg)
+    x, sqrt_lam = _chiral_mass_factor(m, C.M_K, C.M_PI)
+    amp = _CHIRAL_NORM * x * g
+    return amp * amp * sqrt_lam / (16.0 * C.PI * C.M_K**3) * ds.TAU_KPLUS / C.HBAR
+
+
+def br_klong_to_pi0_alp_chiral(m, inv_fg):
+    """BR(K_L -> pi0 a) of the BC11 gluon coupling through the weak chiral Lagrangian: only the CP-even K_1
+    admixture of K_L decays to the CP-even pi0 a by the CP-conserving octet amplitude, |A(K_L -> pi0 a)| =
+    |eps_K| |A(K_1 -> pi0 a)| = |eps_K| |A|_(K0, pi0 masses) (module docstring; arXiv:2110.10698), i.e.
+    tau_KL/hbar x |eps_K|^2 |A|^2 lambda^1/2(m_K0^2, m_pi0^2, m^2) / (16 pi m_K0^3).  2.3e-6 (f_G^-1 / GeV^-1)^2
+    as m -> 0.  m [GeV], inv_fg [GeV^-1]; 0 above m_K0 - m_pi0."""
+    m, g = _as_arrays(m, inv_fg)
+    x, sqrt_lam = _chiral_mass_factor(m, C.M_K0, C.M_PI0)
+    amp = EPS_K * _CHIRAL_NORM * x * g
+    return amp * amp * sqrt_lam / (16.0 * C.PI * C.M_K0**3) * ds.TAU_KLONG / C.HBAR
+
+
+def br_k_to_pi_alp_bc11(m, inv_fg, charged=True):
+    """BR(K+ -> pi+ a) (charged) or BR(K_L -> pi0 a) of BC11 [1/f_G in GeV^-1]: the weak-chiral (long-distance)
+    rate (:func:`br_kplus_to_piplus_alp_chiral`, :func:`br_klong_to_pi0_alp_chiral`) plus the rate of the
+    two-loop s -> d coupling (:func:`br_k_to_pi_alp` with :func:`g_sd_bc11`), added incoherently (module
+    docstring: the loop amplitude is 2.6% of the chiral one for K+; their interference, at most +-5% of the
+    K+ rate, is not included).  BR(K+ -> pi+ a) = 0.111 (f_G^-1 / GeV^-1)^2 as m -> 0."""
+    loop = br_k_to_pi_alp(m, g_sd_bc11(inv_fg), charged=charged)
+    chiral = br_kplus_to_piplus_alp_chiral(m, inv_fg) if charged else br_klong_to_pi0_alp_chiral(m, inv_fg)
+    return chiral + loop
+
+
 def br_k_to_pi_alp(m, g_sd, charged=True):
     """BR(K+ -> pi+ a) (charged) or BR(K_L -> pi0 a) at mass m [GeV]; g_sd [GeV^-1] is the modulus of the
     s -> d coupling (its phase is that of V_ts* V_td), so K_L takes the CP-violating fraction
@@ -254,11 +369,28 @@ class _FlavourBR:
         return br_k_to_pi_alp(m, c, charged=self.channel == "kplus->piplus")
 
 
-def flavour_channels(g_bs, g_sd, kaon_weight) -> dict:
+@dataclass(frozen=True)
+class _BC11KaonBR:
+    """BR(K+ -> pi+ a) (charged) or BR(K_L -> pi0 a) of BC11 at (m, 1/f_G): :func:`br_k_to_pi_alp_bc11`
+    (hashable, picklable: a production declaration's br)."""
+
+    charged: bool
+
+    def __call__(self, m, g):
+        return br_k_to_pi_alp_bc11(m, g, charged=self.charged)
+
+
+#: the BC11 K -> pi a rates (weak-chiral + two-loop s -> d), for flavour_channels(..., kaon_brs=BC11_KAON_BRS)
+BC11_KAON_BRS = {"kplus->piplus": _BC11KaonBR(True), "klong->pi0": _BC11KaonBR(False)}
+
+
+def flavour_channels(g_bs, g_sd, kaon_weight, kaon_brs=None) -> dict:
     """{name: fipscan.production.channels.MesonDecay} of B+ -> K+ a, B0 -> K0 a, B+ -> K*+ a, B0 -> K*0 a,
     B_s -> phi a (through ``g_bs(g)`` [GeV^-1]) and K+ -> pi+ a, K_L -> pi0 a (through ``g_sd(g)``) for a
     model of coupling g; ``kaon_weight(m_kaon, tau_kaon)`` -> the parent_weight(p) of the dump's kaons
-    (the fraction that decays before interacting: dark_scalar.kaon_decay_fraction)."""
+    (the fraction that decays before interacting: dark_scalar.kaon_decay_fraction).  ``kaon_brs``:
+    optional {"kplus->piplus" / "klong->pi0": br(m, g)} replacing the loop-only rate of those channels
+    (BC11: :data:`BC11_KAON_BRS`, which adds the weak-chiral amplitude)."""
     from fipscan.production.channels import MesonDecay
 
     decl = {
@@ -270,5 +402,9 @@ def flavour_channels(g_bs, g_sd, kaon_weight) -> dict:
         "kplus->piplus": ("kplus", "piplus", C.M_K, C.M_PI, g_sd, kaon_weight(C.M_K, ds.TAU_KPLUS)),
         "klong->pi0": ("klong", "pi0", C.M_K0, C.M_PI0, g_sd, kaon_weight(C.M_K0, ds.TAU_KLONG)),
     }
-    return {name: MesonDecay(parent, daughter, mp, md, _FlavourBR(name, coupling), parent_weight=weight)
+    brs = dict(kaon_brs or {})
+    unknown = set(brs) - {"kplus->piplus", "klong->pi0"}
+    if unknown:
+        raise ValueError(f"kaon_brs names {sorted(unknown)}: only 'kplus->piplus' and 'klong->pi0' can be replaced")
+    return {name: MesonDecay(parent, daughter, mp, md, brs.get(name, _FlavourBR(name, coupling)), parent_weight=weight)
             for name, (parent, daughter, mp, md, coupling, weight) in decl.items()}

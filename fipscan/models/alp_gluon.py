@@ -26,12 +26,16 @@ Production (declarations of fipscan.production.channels)
   photons in the dump, as for BC9 (fipscan.models.alp_photon), with the effective two-photon coupling
   g_eff(m) = _alp_hadronic.g_agammagamma_eff(m, 1/f_G) at the ALP mass (the on-shell coupling is used for
   the slightly virtual photon of the nucleus' field).
-* optional, not in the default list (:data:`FLAVOUR_CHANNELS`): B -> K(*) a, B_s -> phi a, K -> pi a through
-  the flavour-changing coupling the gluon coupling induces at two loops (fipscan.models._alp_flavour.g_bs_bc11,
-  g_sd_bc11): BR(B+ -> K+ a) = 0.024 (1/f_G / GeV^-1)^2, BR(K+ -> pi+ a) = 7.6e-5 (1/f_G / GeV^-1)^2, i.e.
-  2.4e-10 and 7.6e-13 at 1/f_G = 1e-4 GeV^-1: per POT ~1e-16 ALPs against ~1e-8 from mixing there, so
-  negligible at NA62-BD (they are offered for comparisons with tools that include them).  The dump's kaons
-  count with the fraction that decays before interacting in copper (dark_scalar.kaon_decay_fraction).
+* optional, not in the default list (:data:`FLAVOUR_CHANNELS`): B -> K(*) a, B_s -> phi a through the
+  flavour-changing coupling the gluon coupling induces at two loops (fipscan.models._alp_flavour.g_bs_bc11):
+  BR(B+ -> K+ a) = 0.024 (1/f_G / GeV^-1)^2; and K+ -> pi+ a, K_L -> pi0 a, dominated by the long-distance
+  amplitude of the weak chiral Lagrangian (the ALP in the octet operator, arXiv:2102.13112) with the two-loop
+  s -> d term added (_alp_flavour.br_k_to_pi_alp_bc11): BR(K+ -> pi+ a) = 0.111 (1/f_G / GeV^-1)^2 at m -> 0
+  (the loop term alone: 7.6e-5), BR(K_L -> pi0 a) = 5.1e-5 (1/f_G)^2.  At 1/f_G = 1e-4 GeV^-1: 2.4e-10 and
+  1.1e-9, i.e. per POT <~1e-13 ALPs against ~1e-8 from mixing, so negligible at NA62-BD (offered for
+  comparisons with tools that include them); K+ -> pi+ a is the channel of the kaon mode
+  (fipscan.searches.kaon.kaon_channel).  The dump's kaons count with the fraction that decays before
+  interacting in copper (dark_scalar.kaon_decay_fraction).
 Not modelled: proton bremsstrahlung of ALPs (via the a-eta/eta' mixing), gluon fusion, D and B decays
 other than B -> K a.
 """
@@ -172,7 +176,8 @@ class ALPGluon(ConversionTarget):
     def production(self) -> tuple:
         """Declarations of the production channels (fipscan.production.channels)."""
         out = []
-        flavour = fl.flavour_channels(fl.g_bs_bc11, fl.g_sd_bc11, _copper_kaon_weight)
+        # K+ -> pi+ a, K_L -> pi0 a: the weak-chiral amplitude of the gluon coupling plus the two-loop s -> d term
+        flavour = fl.flavour_channels(fl.g_bs_bc11, fl.g_sd_bc11, _copper_kaon_weight, kaon_brs=fl.BC11_KAON_BRS)
         for name in self.production_channels:
             if name in flavour:
                 out.append(flavour[name])
