@@ -127,13 +127,10 @@ def read_bounds(path) -> BoundCurve:
     """A bounds file checked on its own: every header key present and non-empty, the format, mass in GeV,
     a unit for the coupling, a known region kind, the column line, and rows of two finite positive
     numbers (at least 3 for a closed polygon, 2 for an open edge).  InputError (one line) otherwise."""
+    from fipscan import checks
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        _fail(path, f"cannot be read ({exc.strerror})")
-    except UnicodeDecodeError:
-        _fail(path, "is not UTF-8 text")
+    text = checks.text("bounds file", path)
     meta, rows, columns_seen = {}, [], False
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()

@@ -27,7 +27,7 @@ import numpy as np
 from fipscan.errors import InputError
 
 __all__ = ["number", "finite", "positive", "nonnegative", "count", "probability", "within", "choice", "optional",
-           "MAX_POT"]
+           "text", "MAX_POT"]
 
 #: POT values beyond this are no beam: N is proportional to POT and the limit machinery works with
 #: counts up to ~1e300, so a POT that makes N overflow is refused (CLI and experiment files) rather
@@ -125,3 +125,14 @@ def choice(name: str, value, choices: Iterable[str], *, error: type[Exception] =
 def optional(check: Callable, name: str, value, *args, **kwargs):
     """``None`` if ``value`` is None, else ``check(name, value, *args, **kwargs)``."""
     return None if value is None else check(name, value, *args, **kwargs)
+
+
+def text(what: str, path, *, error=InputError) -> str:
+    """The UTF-8 text of the file ``path``; ``error`` (one line, "<what> <path>: ...") when it cannot be read
+    or is not UTF-8 text.  The readers of user files (bounds, peak-search counts) start here."""
+    try:
+        return open(path, encoding="utf-8").read()
+    except OSError as exc:
+        raise error(f"{what} {path}: cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise error(f"{what} {path}: is not UTF-8 text") from None

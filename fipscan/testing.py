@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["cli_json", "random_yield_tables", "toy_tables"]
+__all__ = ["cli_json", "run_cli", "random_yield_tables", "toy_tables"]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -18,6 +18,28 @@ __all__ = ["cli_json", "random_yield_tables", "toy_tables"]
 #: fine-structure constant and hbar c [GeV m], only for the scale of the synthetic decay lengths
 _ALPHA = 1 / 137.035999
 _HBARC_GEV_M = 1.973269804e-16
+
+
+def run_cli(*args, cwd=None):
+    """The ``fipscan`` entry point (fipscan.cli.main.main) in this process, in folder ``cwd``: a
+    subprocess.CompletedProcess with its exit code, stdout and stderr (an uncaught exception propagates)."""
+    import contextlib
+    import io
+    import os
+    import subprocess
+
+    from fipscan.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    old = os.getcwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main([str(a) for a in args])
+    finally:
+        os.chdir(old)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def cli_json(*args, timeout: float = 300.0):

@@ -4,8 +4,6 @@ nothing half-written.  These run the ``fipscan`` entry point (``fipscan.cli.main
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import subprocess
 import sys
@@ -23,18 +21,9 @@ def run_real(*args, cwd=None):
 
 def run(*args, cwd=None):
     """The same entry point in this process: (returncode, stdout, stderr) like subprocess.run's result."""
-    from fipscan.cli.main import main
+    from fipscan.testing import run_cli
 
-    out, err = io.StringIO(), io.StringIO()
-    old = os.getcwd()
-    try:
-        if cwd is not None:
-            os.chdir(cwd)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main([str(a) for a in args])
-    finally:
-        os.chdir(old)
-    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+    return run_cli(*args, cwd=cwd)
 
 
 def assert_one_line_error(res, *needles):

@@ -4,7 +4,6 @@ the calibrated samples, the scan, its files and the CLI."""
 
 import json
 import math
-import subprocess
 from pathlib import Path
 
 import jax.numpy as jnp
@@ -273,21 +272,9 @@ def test_kaon_scan_saves_one_set_per_search_and_a_comparison(bc4_kaon_scan, tmp_
 
 def _cli(*args, cwd):
     """The ``fipscan`` entry point in this process: (returncode, stdout, stderr) as subprocess.run's."""
-    import contextlib
-    import io
-    import os
+    from fipscan.testing import run_cli
 
-    from fipscan.cli.main import main
-
-    out, err = io.StringIO(), io.StringIO()
-    old = os.getcwd()
-    try:
-        os.chdir(cwd)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main([str(a) for a in args])
-    finally:
-        os.chdir(old)
-    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+    return run_cli(*args, cwd=cwd)
 
 
 def test_cli_scan_at_na62_kaon_and_combined_with_the_beam_dump(tmp_path):

@@ -249,13 +249,10 @@ def read_peak_search(path) -> PeakSearchData:
     among the rows are skipped. Any problem raises a one-line InputError naming the file and, for a
     bad value, its line and column.
     """
+    from fipscan import checks
+
     path = pathlib.Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        _fail(path, f"cannot be read ({exc.strerror})")
-    except UnicodeDecodeError:
-        _fail(path, "is not UTF-8 text")
+    text = checks.text("peak-search file", path)
     window_sigmas, k_line = None, 0
     columns: list[str] | None = None
     rows: list[list[float]] = []
