@@ -330,6 +330,9 @@ def scan_kaon(model, experiment, grid: Grid, *, pot=None, projections=(), observ
                              "to its exposure (the observed count belongs to the sample)")
         if bands & {"production", "decay"}:
             notes.append(f"{name}: the production and decay bands are not computed in kaon mode")
+        # N is proportional to N_K: one grid at n_k serves every exposure by a shift of log N
+        with np.errstate(divide="ignore"):
+            logn_k = np.log(np.asarray(tables.events_grid(log_g, n_k)))
         points = []
         for i, p in enumerate(exposures):
             f = p / n_k
@@ -341,8 +344,7 @@ def scan_kaon(model, experiment, grid: Grid, *, pot=None, projections=(), observ
                 b = used["background"] * (f if background_mode == "scale" else 1.0)
                 db = used["background_uncertainty"] * (f if background_mode == "scale" else 1.0)
                 lim = float(expected_limits(b, db, cl=cl, method=method)["0"])
-            with np.errstate(divide="ignore"):
-                logn = np.log(np.asarray(tables.events_grid(log_g, p)))
+            logn = logn_k + math.log(f)
             contour = per_mass_contour(tables, p, lim, log_g, logn=logn)
             expected, band = {}, ()
             if search.statistics == "counting" and i == 0:
