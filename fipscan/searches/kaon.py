@@ -308,8 +308,10 @@ def kaon_tables(model, experiment, search: str, masses, *, n_mc=None, dtype=jnp.
     width = np.asarray(model.total_width(jnp.asarray(m, dtype), jnp.asarray(1.0, dtype)), float)
     with np.errstate(divide="ignore"):
         log_s1 = np.log(m[:, None] * np.maximum(width, 0.0)[:, None] * acc.inv_p / C.HBARC)
-    # a bin without events (inv_p 0) or a width that vanishes: no decay at unit coupling; its weight is 0
-    # or sits in the beyond cell, where a finite tiny s keeps P = 1 (s a_last >> 1 needs s > 1e-28 / m)
+    # a bin without events (inv_p 0) has zero weight; a width that vanishes exactly gets s = e^-60 /m at unit
+    # coupling.  The beyond cell ends at 1e30 m, so its P = exp(-s a)(1 - exp(-s 1e30)) is the escape
+    # probability only while s > ~1e-28 /m (decay lengths below ~1e28 m); beyond that it undercounts escaping
+    # X (an infinite last edge in the decay-cell kernels would remove the limit)
     log_s1 = np.where(np.isfinite(log_s1), log_s1, -60.0)
     W = jnp.asarray(w, dtype)
     return YieldTables(masses=jnp.asarray(m, dtype), weights=W, log_s1=jnp.asarray(log_s1, dtype),
