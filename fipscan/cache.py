@@ -142,6 +142,23 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(_plain(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
+#: significant digits a computed float keeps in a cache key (see :func:`key_floats`)
+KEY_DIGITS = 12
+
+
+def key_floats(values) -> list[float]:
+    """``values`` (floats, any shape) as a flat list rounded to :data:`KEY_DIGITS` significant digits.
+
+    For settings computed with transcendental functions, e.g. log-spaced masses: ``np.geomspace``
+    gives results that differ in the last bit between CPUs (numpy's SIMD ``pow``/``exp`` are not
+    correctly rounded, and which one runs depends on the CPU), so keying on the exact bits would give
+    the same table another key on another machine (measured: one mass of the shipped main-job grid,
+    0.013219411484660288 vs ...286).  Twelve digits are far above that noise and far below any mass
+    step a scan takes.
+    """
+    return [float(f"{float(v):.{KEY_DIGITS}g}") for v in np.ravel(np.asarray(values, dtype=float))]
+
+
 def canonical_key(kind: str, settings: Mapping, schema_version: int) -> str:
     """SHA-256 hex digest of the canonical JSON of ``{"kind", "schema_version", "settings"}``."""
     _check_kind(kind)

@@ -282,6 +282,8 @@ def _cache_settings(model, experiment, masses, channels, spectra, n_mc, method, 
     """(the settings that key a yield-table cache entry, the acceptance tables they hash)."""
     import hashlib
 
+    from fipscan import cache as fcache
+
     acceptance = _acceptance_tables(model, experiment, channels, n_mc)
     acc_hash = {c: hashlib.sha256(np.ascontiguousarray(t.values, dtype=np.float64).tobytes()).hexdigest()
                 for c, t in acceptance.items()}
@@ -290,7 +292,7 @@ def _cache_settings(model, experiment, masses, channels, spectra, n_mc, method, 
         spectra_hash.update(name.encode())
         spectra_hash.update(np.ascontiguousarray(spectra.hist[name], dtype=np.float64).tobytes())
     settings = {
-        "model": model.settings(), "experiment": experiment.settings(), "masses": np.asarray(masses).tolist(),
+        "model": model.settings(), "experiment": experiment.settings(), "masses": fcache.key_floats(masses),
         "channels": list(channels), "spectra": spectra_hash.hexdigest(), "acceptance": acc_hash,
         "method": method, "dtype": np.dtype(dtype).name, "algorithm": YIELDS_ALGORITHM,
     }

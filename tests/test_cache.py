@@ -430,3 +430,18 @@ def test_jax_cache_warnings_are_shown_once(monkeypatch):
     warnings.showwarning(UserWarning("something else"), UserWarning, "x.py", 2)
     assert len(shown) == 2 and "jit_f0" in shown[0] and "only costs time" in shown[0]
     assert shown[1] == "something else"
+
+
+def test_keys_ignore_the_last_bit_noise_of_computed_masses():
+    """Log-spaced masses differ in the last bit between CPUs (SIMD pow/exp): the same grid must get the
+    same yield-table key everywhere (the shipped main-job tables are found by it), while masses that
+    really differ (1e-9 relative, far below any scan step but far above rounding) get another key."""
+    from fipscan.cache import key_floats
+    from fipscan.yields import yield_table_key
+
+    m = np.geomspace(0.01, 2.0, 7)
+    noisy = np.nextafter(m, 1.0)
+    assert not np.array_equal(m, noisy) and key_floats(m) == key_floats(noisy)
+    key = yield_table_key("dark-photon", "na62-bd", m[:3])
+    assert yield_table_key("dark-photon", "na62-bd", noisy[:3]) == key
+    assert yield_table_key("dark-photon", "na62-bd", m[:3] * (1 + 1e-9)) != key

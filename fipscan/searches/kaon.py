@@ -76,7 +76,7 @@ class KaonAcceptance:
 
     masses (Nm,) [GeV]; weights (Nm, Nb, Nz): the fraction of K+ -> pi+ X decays in the fiducial region
     whose X falls in momentum bin b and, decaying in flight-distance cell k, passes the search's cuts;
-    inv_p (Nm, Nb) [1/GeV]: the mean 1/|p_X| of each bin; a_edges (Nz + 1,) [m] (the last one 1e30:
+    inv_p (Nm, Nb) [1/GeV]: the mean ``1/|p_X|`` of each bin; a_edges (Nz + 1,) [m] (the last one 1e30:
     beyond the detector); p_edges (Nb + 1,) [GeV]; sigma_m (Nm,) [GeV]: rms of the reconstructed
     m_X = sqrt((P_K - P_pi)^2) (its standard deviation) over the accepted decays of every cell (the
     reconstruction uses the K+ and the pi+ only, so it does not depend on where X decays; NaN where none
@@ -131,13 +131,15 @@ def _kernel_inputs(experiment, search, dtype):
 def _settings(experiment, search, masses, n_mc, dtype) -> dict:
     from dataclasses import asdict
 
+    from fipscan.cache import key_floats
+
     s = experiment.search(search)
     return {"experiment": {k: v for k, v in experiment.settings().items() if k not in ("searches", "samples",
                                                                                        "exposure_scale", "cl")},
             "search": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(s).items()
                        if k not in ("observed", "background", "background_uncertainty", "data", "title",
                                     "reference", "sample", "efficiency", "name", "statistics")},
-            "masses": [float(m) for m in masses], "n_mc": int(n_mc), "seed": SEED,
+            "masses": key_floats(masses), "n_mc": int(n_mc), "seed": SEED,
             "dtype": str(np.dtype(dtype))}
 
 
