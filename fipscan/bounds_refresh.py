@@ -1,5 +1,7 @@
 """Rebuild the shipped existing-bounds set (fipscan/data/bounds/<benchmark>/<name>.csv) from its sources.
 
+::
+
     python -m fipscan.bounds_refresh --fetch      # download each source at its pinned commit (GitHub)
     python -m fipscan.bounds_refresh --raw DIR    # or read copies of the source files from DIR
                                                   # (named as the source file, e.g. NA64.txt)

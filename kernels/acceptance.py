@@ -17,14 +17,14 @@ PDG RPP "Passage of particles"/"Detectors" reviews: p_T kick = 0.3 B L [GeV, T, 
 = 0.270 GeV for NA62).  Daughter 1 has charge +charge_sign, daughter 2 -charge_sign.
 
 Selection (NA62 beam-dump; geometry of NA62 JINST 12 (2017) P05025 as used in ALPINIST, arXiv:2201.05170)
---------------------------------------------------------------------------------------------------------
+---------------------------------------------------------------------------------------------------------
 both tracks move forward (p_z > 0), the vertex lies upstream of STRAW1, and each track is inside the straw
 annulus r_min < r < r_max at STRAW1 (before the magnet) and at STRAW4 (after it); then
 
-* ``detector="lkr"``: each track hits the LKr inside the octagon |x|, |y| < half_width,
-  |x| + |y| < octagon_sum, at r > max(lkr_r_min, min_radius), has E > min_energy, and the two impact points
+* ``detector="lkr"``: each track hits the LKr inside the octagon ``|x|, |y| < half_width``,
+  ``|x| + |y| < octagon_sum``, at r > max(lkr_r_min, min_radius), has E > min_energy, and the two impact points
   are more than min_separation apart;
-* ``detector="muv3"``: each track is inside |x|, |y| < muv3_half_width at r > max(muv3_r_min, min_radius)
+* ``detector="muv3"``: each track is inside ``|x|, |y| < muv3_half_width`` at r > max(muv3_r_min, min_radius)
   at MUV3 and has E > min_energy (min_separation is not used).
 
 Smooth relaxation (:func:`pair_accepted_smooth`): every hard cut x > c becomes the logistic sigmoid
@@ -37,13 +37,13 @@ Decay angular distribution
 --------------------------
 In the FIP rest frame, with the flight direction as the axis, a transversely polarised vector (helicity
 +-1, as for a dark photon radiated from a photon-like vertex) decaying to a fermion pair has
-(helicity amplitudes, Jacob & Wick, Ann. Phys. 7 (1959) 404: |d^1_{1,+-1}|^2 = (1 +- cos)^2/4 for the
+(helicity amplitudes, Jacob & Wick, Ann. Phys. 7 (1959) 404: ``|d^1_{1,+-1}|^2 = (1 +- cos)^2/4`` for the
 helicity-conserving amplitudes and the lepton-mass suppressed helicity-flip amplitude ~ (2 m_l/m) d^1_{1,0})
 
     dGamma/dcos(theta*) ~ 1 + cos^2(theta*) + (4 m_l^2/m^2) sin^2(theta*)  ~  1 + k cos^2(theta*),
     k = (1 - r)/(1 + r),  r = 4 m_l^2/m^2  (``angular="vector"``);
 
-to two spin-0 daughters (pi+ pi-) only the helicity-0 final state exists: ~ |d^1_{1,0}|^2 ~ sin^2(theta*),
+to two spin-0 daughters (pi+ pi-) only the helicity-0 final state exists: ``~ |d^1_{1,0}|^2 ~ sin^2(theta*)``,
 k = -1 (``angular="vector_scalars"``); a spin-0 FIP decays isotropically, k = 0 (``angular="isotropic"``).
 cos(theta*) is drawn exactly by inverting the CDF (see :func:`cos_star_from_uniform`).
 
@@ -397,7 +397,7 @@ def pair_accepted(geom, sel, vertex, p1, p2, charge_sign=1):
 
     vertex (..., 3) [m]; p1, p2 (..., 3) lab momenta [GeV] of daughters 1 (charge +charge_sign) and 2
     (charge -charge_sign).  Straight tracks with a thin magnet kick and the cuts of the module docstring;
-    energies E = sqrt(|p|^2 + m_daughter^2) with ``sel.m_daughter``.
+    energies ``E = sqrt(|p|^2 + m_daughter^2)`` with ``sel.m_daughter``.
     """
     return _pair(geom, sel, vertex, p1, p2, charge_sign, None)
 
@@ -915,13 +915,13 @@ def _constraint_pairs(decay):
 
 
 def smearing_normals(key, n_mc, n_objects, dtype=None):
-    """(n_mc, n_objects, 3) standard normal numbers for :func:`smeared_mass`: column 0 smears |p| (tracks)
+    """(n_mc, n_objects, 3) standard normal numbers for :func:`smeared_mass`: column 0 smears ``|p|`` (tracks)
     or E (photons), columns 1, 2 the two projected angles of a track (unused for photons).
 
     Drawn from ``jax.random.fold_in(key, _SMEARING_STREAM)`` (so the acceptance's own points from
     ``key`` are untouched) as the inverse normal CDF of 23-bit uniforms (2 k + 1) 2^-24, which are exact
     and identical in float32 and float64 (the same key gives the same sample to rounding in either
-    precision); |g| < 5.3 (the 2^-24 quantile).  Independent i.i.d. numbers, not a lattice: a second
+    precision); ``|g| < 5.3`` (the 2^-24 quantile).  Independent i.i.d. numbers, not a lattice: a second
     Kronecker lattice indexed like the first would correlate the smearing with the kinematics.
     """
     dtype = jnp.dtype(dtype) if dtype is not None else jnp.result_type(float)
@@ -994,7 +994,7 @@ def smeared_mass(p4, normals, resolution, decay):
     resolution: a :class:`Resolution`; decay: the :class:`DecaySpec` (static).  Returns (...) with the
     floating dtype of the inputs; jit-able and vmap-able.
 
-    * Charged track (magnetic spectrometer): |p| -> |p| (1 + sigma_p/p g0), sigma_p/p = a (+) b |p|
+    * Charged track (magnetic spectrometer): ``|p| -> |p| (1 + sigma_p/p g0)``, ``sigma_p/p = a (+) b |p|``
       (NA62 STRAW, JINST 12 (2017) P05025: a = 0.30%, b = 0.005%/GeV), clipped at 0; energy from the mass
       hypothesis = the true daughter mass.  Direction: the x and y components of the unit vector get
       straw_angle g1, straw_angle g2 (then renormalised), i.e. the projected angles of a forward track.
@@ -1019,7 +1019,7 @@ def smeared_mass(p4, normals, resolution, decay):
       against 0.31%); it halves the pi+ pi- pi0 resolution at m = 0.5 GeV.
 
     The mass is m^2 = sum m_i^2 + 2 sum_{i<j} (E_i E_j - p_i.p_j), each pair term written as
-    P_i d_j + d_i P_j + d_i d_j + P_i P_j |n_i - n_j|^2 / 2 with d = E - P = m^2/(E + P), a sum of
+    ``P_i d_j + d_i P_j + d_i d_j + P_i P_j |n_i - n_j|^2 / 2`` with d = E - P = m^2/(E + P), a sum of
     non-negative terms without the cancellation of E^2 - p^2 at large boosts (float32 keeps ~1e-7).
     """
     if not isinstance(decay, DecaySpec):

@@ -10,7 +10,7 @@ cosines, written in haversines (hav x = sin^2(x/2)), which has no cancellation a
 
     hav(theta) = hav(Theta - alpha) + sin(Theta) sin(alpha) hav(psi),                     (R1)
 
-psi = 0 being the azimuth towards the beam axis (theta = |Theta - alpha|).  [Spherical law of
+psi = 0 being the azimuth towards the beam axis (``theta = |Theta - alpha|``).  [Spherical law of
 cosines: e.g. W. M. Smart, Textbook on Spherical Astronomy, 6th ed. (1977), ch. 1, eq. (1.12); the
 haversine form ibid. sec. 1.13.]  The lab momentum p and alpha depend on the parent momentum, the
 rest-frame polar angle and the FIP mass, but not on Theta or psi.  Binning theta over psi and over the
@@ -113,7 +113,7 @@ def alpha_node_position(alpha, alpha_max, n, alpha0):
 
 
 def two_body_p_alpha(parent_p, M, m1, m2, cos_star):
-    """Lab momentum |p_1| [GeV] and lab opening angle alpha [rad] to the parent's flight direction of
+    """Lab momentum ``|p_1|`` [GeV] and lab opening angle alpha [rad] to the parent's flight direction of
     daughter 1 (mass m1) of a parent (mass M, momentum ``parent_p``) decaying to m1 + m2, emitted at
     rest-frame polar angle theta* (``cos_star``) to the flight direction.
 

@@ -5,8 +5,10 @@ lambda = (p/m) * hbar c / Gamma (PDG Review of Particle Physics, "Kinematics", e
 We never divide by lambda: the kernels take the inverse decay length s = 1/lambda = m Gamma / (p hbar c)
 [1/m], which is finite (and tends to zero) as the coupling goes to zero.
 
-The probability to decay between path lengths a and b (a <= b) along the flight line is
+The probability to decay between path lengths a and b (a <= b) along the flight line is::
+
     P = exp(-s a) - exp(-s b) = exp(-s a) * (-expm1(-s (b - a))),
+
 and the second form is used everywhere: the plain difference cancels to exactly zero in the
 long-lived regime (s b << 1), which is where the lower edge of every exclusion contour lies.
 """

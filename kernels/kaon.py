@@ -21,13 +21,13 @@ decay in the region tilts it by ~ -p_rel_rms^2 (1e-4 relative), which is neglect
 
 Decay K+ -> pi+ X
 -----------------
-Isotropic in the K+ rest frame (spin 0 -> spin 0 + anything), |p*| = lambda^(1/2)(m_K^2, m_pi^2, m_X^2)/(2 m_K)
+Isotropic in the K+ rest frame (spin 0 -> spin 0 + anything), ``|p*| = lambda^(1/2)(m_K^2, m_pi^2, m_X^2)/(2 m_K)``
 and E* = (m_K^2 + m_i^2 - m_j^2)/(2 m_K) [PDG Review of Particle Physics, "Kinematics", sec. 49.4.2], then
 the exact boost along z with gamma = E_K/m_K, beta gamma = p_K/m_K (sec. 49.1).  X is emitted at
 (cos theta* = 2 u - 1, phi* = 2 pi u'), the pi+ opposite, so p_K = p_pi + p_X exactly.
 
 X decays (``SIGNATURES``)
-------------------------
+-------------------------
 The X flies in a straight line from the K+ vertex (0, 0, z_K) along its lab momentum and decays after a
 flight distance d; the decay cells are intervals [a_k, a_(k+1)] of d (``a_edges``), d uniform inside a
 cell (one draw per event and cell).  The last cell is "beyond": it stands for an X that leaves the
@@ -38,11 +38,11 @@ escape); decays in the other cells are always placed where they happen.
 
 Every signature requires the pi+ (charge +1) to move forward, to lie inside the straw annulus
 r_min < r < r_max at STRAW1 and at STRAW4 (straight line, thin horizontal kick p_x -> p_x + p_T,kick at the
-magnet's centre, as in :mod:`.acceptance`) and to have pi_p_min < |p_pi| < pi_p_max (true momentum).  Then
+magnet's centre, as in :mod:`~fipscan.kernels.acceptance`) and to have ``pi_p_min < |p_pi| < pi_p_max`` (true momentum).  Then
 
 * "gammagamma": X -> gamma gamma isotropic in the X rest frame; the X decays upstream of the LKr
-  (z < z_lkr); each photon goes straight to the LKr face and lands inside the octagon |x|, |y| < half
-  width, |x| + |y| < octagon sum, outside the beam hole r > lkr_r_min (:func:`.acceptance._on_lkr`), with
+  (z < z_lkr); each photon goes straight to the LKr face and lands inside the octagon ``|x|, |y| < half
+  width``, ``|x| + |y| < octagon sum``, outside the beam hole r > lkr_r_min (:func:`.acceptance._on_lkr`), with
   E > min_photon_energy; the two photons are more than min_separation apart on the LKr face, and each is
   more than min_separation from the pi+ track's impact point extrapolated (with the kick) to the LKr plane
   (the pi+ itself is not required to reach the LKr);
@@ -66,7 +66,7 @@ resolution) and P_pi by the STRAW spectrometer (sigma_p/p = a (+) b p and an ang
 JINST 12 (2017) P05025.  This is the missing mass of the K+ -> pi+ nu nu analyses (arXiv:2103.15389,
 JHEP 06 (2021) 093, whose Run 1 signal regions are 0 < m^2 < 0.01 and 0.026 < m^2 < 0.068 GeV^2) and the
 m_a of the K+ -> pi+ a, a -> gamma gamma peak search.  It is computed without the cancellation of
-(E_K - E_pi)^2 - |p_K - p_pi|^2 at 75 GeV (:func:`m_miss2`), so float32 keeps ~1e-7 of m_K^2.
+``(E_K - E_pi)^2 - |p_K - p_pi|^2`` at 75 GeV (:func:`m_miss2`), so float32 keeps ~1e-7 of m_K^2.
 """
 
 from __future__ import annotations
@@ -216,8 +216,8 @@ class KaonEvents(NamedTuple):
 class KaonTables(NamedTuple):
     """Coupling-independent kaon-mode acceptance (:func:`kaon_mode_tables`).
 
-    weights (Nb, Nz): (1/n_mc) sum over events with |p_X| in bin b of the acceptance (0/1) when X decays
-    in cell k; inv_p_mean (Nb,) [1/GeV]: mean of 1/|p_X| over all events of bin b (0 for an empty bin);
+    weights (Nb, Nz): (1/n_mc) sum over events with ``|p_X|`` in bin b of the acceptance (0/1) when X decays
+    in cell k; inv_p_mean (Nb,) [1/GeV]: mean of ``1/|p_X|`` over all events of bin b (0 for an empty bin);
     mass_sum [GeV], mass_sq_sum [GeV^2]: (1/n_mc) sum over events and cells of acceptance x (m_reco - m_X)
     and x (m_reco - m_X)^2; total: sum of weights.
     """
@@ -302,10 +302,10 @@ def reconstructed_m2(p_k, p_pi, normals, resolution, m_k, m_pi):
     """Missing mass squared (P_K - P_pi)^2 [GeV^2] as the detector measures it.
 
     p_k, p_pi (..., 3): true lab 3-momenta [GeV]; normals (..., 2, 3): standard normal numbers, row 0 for
-    the K+ and row 1 for the pi+, column 0 smearing |p| and columns 1, 2 the two projected angles (e.g.
+    the K+ and row 1 for the pi+, column 0 smearing ``|p|`` and columns 1, 2 the two projected angles (e.g.
     :func:`.acceptance.smearing_normals` with 2 objects); resolution: a :class:`KaonResolution`; m_k, m_pi
-    [GeV] the mass hypotheses.  Each momentum becomes |p| (1 + sigma_p/p g0) (clipped at 0) with
-    sigma_p/p = gtk_p_rel for the K+ (GTK) and straw_momentum_constant (+) straw_momentum_linear_per_gev |p|
+    [GeV] the mass hypotheses.  Each momentum becomes ``|p| (1 + sigma_p/p g0)`` (clipped at 0) with
+    sigma_p/p = gtk_p_rel for the K+ (GTK) and ``straw_momentum_constant (+) straw_momentum_linear_per_gev |p|``
     (quadrature) for the pi+ (STRAW); its unit vector gets angle x (g1, g2) added to its x, y components
     and is renormalised (NA62, JINST 12 (2017) P05025).  Then :func:`m_miss2`.  All resolutions 0 gives
     :func:`m_miss2` of the true momenta to rounding.  Returns (...) in the floating dtype of the inputs.
@@ -370,7 +370,7 @@ def kaon_events(key, n, m_x, beam, dtype=None):
     key: a jax PRNG key; n (static): number of events; m_x [GeV]: X mass (a scalar, may be traced);
     beam: a :class:`KaonBeam`; dtype (static): floating dtype (default that of m_x).  p_K along +z with
     the beam's Gaussian spread, z_K from the truncated exponential law, the two-body decay isotropic in
-    the K+ rest frame with |p*| = lambda^(1/2)(m_K^2, m_pi^2, m_X^2)/(2 m_K) [PDG Kinematics sec. 49.4.2]
+    the K+ rest frame with ``|p*| = lambda^(1/2)(m_K^2, m_pi^2, m_X^2)/(2 m_K)`` [PDG Kinematics sec. 49.4.2]
     and an exact boost; p_K = p_pi + p_X.  Unit points ``sample_unit_points(key, n, 4, dtype)`` (randomly
     shifted lattice) with columns (u_p, u_z, u_cos, u_phi).  At and above threshold (m_x >= m_K - m_pi)
     p* = 0: both move with the K+ velocity (no NaN).
@@ -453,12 +453,12 @@ def kaon_mode_tables(key, m_x, beam, geom, sel, resolution, a_edges, p_edges, si
     geom: :class:`.acceptance.Geometry` (straws, magnet, LKr only); sel: :class:`KaonSelection`; resolution:
     :class:`KaonResolution`; a_edges (Nz + 1,) [m]: increasing edges of the X flight distance d from the K+
     vertex, the last cell [a_edges[-2], a_edges[-1]] being "beyond" (a_edges[-1] = 1e30: the X leaves the
-    detector; module docstring); p_edges (Nb + 1,) [GeV]: increasing edges of |p_X|; signature (static):
+    detector; module docstring); p_edges (Nb + 1,) [GeV]: increasing edges of ``|p_X|``; signature (static):
     one of ``SIGNATURES``; n_mc (static): number of events; dtype (static): floating dtype (default: that
     of m_x, a_edges, p_edges).
 
-    Returns weights (Nb, Nz) with weights[b, k] = (1/n_mc) sum over events with p_edges[b] <= |p_X| <
-    p_edges[b+1] of the acceptance (0 or 1) when X decays in cell k at a position d drawn uniformly in the
+    Returns weights (Nb, Nz) with weights[b, k] = (1/n_mc) sum over events with ``p_edges[b] <= |p_X| <
+    p_edges[b+1]`` of the acceptance (0 or 1) when X decays in cell k at a position d drawn uniformly in the
     cell (one draw per event and cell; none for the beyond cell).  A caller gets the expected number
 
         N = N_K BR(K+ -> pi+ X) BR(X -> signature) sum_bk weights[b, k] P_k(s_b),
@@ -466,7 +466,7 @@ def kaon_mode_tables(key, m_x, beam, geom, sel, resolution, a_edges, p_edges, si
 
     N_K the number of K+ decays in [z_lo, z_hi].  (For s = 0 exactly, an X without visible width, that
     formula gives P_beyond = exp(0) (-expm1(-0 x 1e30)) = 0 instead of 1: the caller sets P_beyond = 1
-    there.)  Events with |p_X| outside p_edges go nowhere (they count in n_mc only).  inv_p_mean (Nb,) [1/GeV]: the mean of 1/|p_X| over all events of bin b, accepted or not
+    there.)  Events with ``|p_X|`` outside p_edges go nowhere (they count in n_mc only).  inv_p_mean (Nb,) [1/GeV]: the mean of ``1/|p_X|`` over all events of bin b, accepted or not
     (independent of the signature and of the cuts; 0 for an empty bin, whose weights are 0).
 
     Mass moments: with m_reco = sqrt(max(m_reco^2, 0)) from :func:`reconstructed_m2` (the missing mass, for

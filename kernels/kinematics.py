@@ -13,7 +13,7 @@ References
 ----------
 [PDG-K] Particle Data Group, Review of Particle Physics, review "Kinematics" (ch. 49 in RPP 2024):
         sec. 49.1 "Lorentz transformations" (boost of (E, p_par) with gamma, beta gamma; p_T unchanged) and
-        sec. 49.4.2 "Two-body decays" (E_1 = (M^2 - m_2^2 + m_1^2) / 2M, |p_1| = lambda^(1/2) / 2M).
+        sec. 49.4.2 "Two-body decays" (E_1 = (M^2 - m_2^2 + m_1^2) / 2M, ``|p_1| = lambda^(1/2) / 2M``).
 [Kallen] G. Kallen, "Elementary Particle Physics" (1964): the triangle function
         lambda(x, y, z) = x^2 + y^2 + z^2 - 2xy - 2yz - 2zx.
 """
@@ -127,10 +127,10 @@ def _boost_components(parent_p, M, m1, m2, cos_star):
 def boost_decay(parent_p, parent_theta, parent_phi, M, m1, m2, cos_star, phi_star):
     """Lab 3-momenta (p1_vec, p2_vec), each (..., 3) [GeV], of the daughters of a two-body decay in flight.
 
-    Parent: momentum |p| = ``parent_p``, polar angle ``parent_theta``, azimuth ``parent_phi``, mass M.
+    Parent: momentum ``|p|`` = ``parent_p``, polar angle ``parent_theta``, azimuth ``parent_phi``, mass M.
     Daughter 1 (mass m1) is emitted in the parent rest frame at polar angle theta* (``cos_star``) and azimuth
     ``phi_star`` relative to the parent flight direction n (basis of the module docstring); daughter 2
-    (mass m2) back to back.  Exact Lorentz boost along n [PDG-K sec. 49.1]:
+    (mass m2) back to back.  Exact Lorentz boost along n [PDG-K sec. 49.1]::
 
         p_i = (gamma p*_par,i + beta gamma E_i*) n + p*_T,i,   gamma = E/M, beta gamma = |p|/M,
 
@@ -149,10 +149,10 @@ def boost_decay(parent_p, parent_theta, parent_phi, M, m1, m2, cos_star, phi_sta
 
 
 def daughter_p_theta(parent_p, parent_theta, parent_phi, M, m1, m2, cos_star, phi_star):
-    """Lab momentum |p_1| [GeV] and polar angle theta_1 [rad] (w.r.t. the z axis) of daughter 1.
+    """Lab momentum ``|p_1|`` [GeV] and polar angle theta_1 [rad] (w.r.t. the z axis) of daughter 1.
 
     Convenience over :func:`boost_decay` to turn meson spectra into FIP samples, e.g. pi0/eta/eta' -> gamma A'
-    (daughter 1 = A', m2 = 0) or omega -> pi0 A' (m2 = m_pi0).  theta_1 = atan2(|p_T|, p_z), with a guarded
+    (daughter 1 = A', m2 = 0) or omega -> pi0 A' (m2 = m_pi0).  ``theta_1 = atan2(|p_T|, p_z)``, with a guarded
     transverse norm so that gradients stay finite on the axis.
     """
     p1, _ = boost_decay(parent_p, parent_theta, parent_phi, M, m1, m2, cos_star, phi_star)
@@ -165,10 +165,12 @@ def cos_star_from_uniform(u, k):
     """Exact inverse CDF of dGamma/dc ~ 1 + k c^2 on c in [-1, 1], for -1 <= k <= 1.
 
     CDF F(c) = [(c + 1) + k (c^3 + 1)/3] / (2 + 2k/3) = u  <=>  k c^3 + 3c = D,  D = (2u - 1)(3 + k).
-    The root in [-1, 1] of this cubic (Cardano in hyperbolic/trigonometric form; Abramowitz & Stegun 3.8.2):
+    The root in [-1, 1] of this cubic (Cardano in hyperbolic/trigonometric form; Abramowitz & Stegun 3.8.2)::
+
         k > 0:  c = (2/s) sinh( asinh(D s/2) / 3 ),  s = sqrt(k)
         k < 0:  c = (2/s) sin ( asin (D s/2) / 3 ),  s = sqrt(-k)
         k = 0:  c = D/3 = 2u - 1,
+
     from sinh(3y) = 3 sinh y + 4 sinh^3 y and sin(3y) = 3 sin y - 4 sin^3 y.  Both forms are free of
     cancellation as k -> 0 (they tend to D/3); the k = 0 branch is a guarded double-where.
     """

@@ -22,7 +22,7 @@ def safe_log(x):
 def log1mexp(x):
     """log(1 - exp(-x)) for x >= 0, accurate for all x.
 
-    Maechler, "Accurately computing log(1 - exp(-|a|))" (CRAN Rmpfr vignette, 2012), eq. (7):
+    Maechler, "Accurately computing ``log(1 - exp(-|a|))``" (CRAN Rmpfr vignette, 2012), eq. (7):
     use log(-expm1(-x)) for x <= ln 2 and log1p(-exp(-x)) above.  x = 0 gives -inf.
     """
     x = jnp.asarray(x)

@@ -108,7 +108,7 @@ def boost_to_frame(p4, P4, M=None):
 
 
 def boost(p4, beta):
-    """Lorentz boost of four-vectors p4 (..., 4) by the velocity vector beta (..., 3), |beta| < 1, along
+    """Lorentz boost of four-vectors p4 (..., 4) by the velocity vector beta (..., 3), ``|beta| < 1``, along
     an arbitrary axis: the vector seen from a frame moving with -beta, i.e. a particle at rest goes to
     velocity beta [PDG "Kinematics" sec. 49.1]:
 
@@ -248,11 +248,11 @@ def _kallen_sqrt(x, y, z):
 
 def pair_dalitz_width(amp2, M, m3, m, n=64):
     """Gamma(M -> m3 X X) [GeV] for a pair of identical spin-0 particles X (mass m) when the spin-summed
-    |amplitude|^2 depends on the pair invariant mass only, amp2(q^2), q^2 = m_XX^2 [GeV^2]:
+    ``|amplitude|^2`` depends on the pair invariant mass only, amp2(q^2), q^2 = m_XX^2 [GeV^2]:
 
         Gamma = 1/2 x 1/(256 pi^3 M^3) int_{4m^2}^{(M - m3)^2} dq^2 amp2(q^2) lambda^1/2(M^2, m3^2, q^2) beta(q^2),
 
-    beta = sqrt(1 - 4 m^2/q^2): the Dalitz form dGamma = |A|^2 dm12^2 dm23^2 / ((2 pi)^3 32 M^3) (PDG RPP,
+    beta = sqrt(1 - 4 m^2/q^2): the Dalitz form ``dGamma = |A|^2 dm12^2 dm23^2 / ((2 pi)^3 32 M^3)`` (PDG RPP,
     "Kinematics", sec. 49.4.3, eq. (49.22)) integrated over m_(X m3)^2 at fixed q^2, whose range is
     lambda^1/2 beta (ibid. eq. (49.23)); the 1/2 is the identical-particle factor.  M, m3, m [GeV]
     scalars (m traced); n: nodes of :func:`_sin2_nodes`.  0 at and above the threshold m = (M - m3)/2.

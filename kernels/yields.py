@@ -113,8 +113,8 @@ def uniform_cells(a_edges, rtol=None) -> bool:
     """True when the concrete cell edges ``a_edges`` are equally spaced, a_k = a_0 + k Delta.
 
     Decided on the host (outside jit): a traced array gives False (the general path is exact for
-    any edges).  The default tolerance, 8 ulp of max |a| in the edges' dtype, is the rounding of a
-    ``linspace``; it moves exp(-s a_k) by at most s * 8 ulp * max|a| relative (< 1e-12 in float64
+    any edges).  The default tolerance, 8 ulp of ``max |a|`` in the edges' dtype, is the rounding of a
+    ``linspace``; it moves exp(-s a_k) by at most ``s * 8 ulp * max|a|`` relative (< 1e-12 in float64
     wherever s a_k < 700, i.e. wherever exp(-s a_k) is representable).
     """
     try:

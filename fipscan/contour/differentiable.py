@@ -29,6 +29,7 @@ with the stable cell decay probabilities log P_bk of :func:`fipscan.kernels.deca
   interpolating log N itself at fixed g would be hopeless (log N falls by hundreds between nodes there);
 * PCHIP is C1 in x (the traced contour has a continuous tangent across the nodes), never overshoots,
   keeps the shape non-negative, and reduces to linear interpolation with two nodes.
+
 Its error against the exact tables at the midpoints between nodes is measured by
 :func:`interpolation_error`.  Synthetic BC1-like tables, 10 nodes per decade: 2e-3 in log N (0.05% in
 the lower-edge coupling; tests).  Real BC1/NA62 tables with 13 nodes per decade: <= 0.01 in log N
@@ -358,7 +359,7 @@ def log_events_and_dy(surface: YieldSurface, x, y):
 
 
 def interpolation_error(coarse: YieldSurface, masses_mid, weights_mid, log_s1_mid, log_g) -> float:
-    """Maximum |log N_surface - log N_exact| at masses between the nodes of ``coarse``.
+    """Maximum ``|log N_surface - log N_exact|`` at masses between the nodes of ``coarse``.
 
     masses_mid (M,) with exact tables weights_mid (M, Nb, Nz), log_s1_mid (M, Nb) on the same cells;
     log_g: couplings (log) at which to compare, restricted to where the exact N is above 1e-3 events

@@ -6,7 +6,7 @@ pseudo-arclength predictor-corrector continuation (Keller, "Numerical solution o
 nonlinear eigenvalue problems", in *Applications of Bifurcation Theory*, Academic Press 1977;
 Allgower & Georg, *Introduction to Numerical Continuation Methods*, SIAM Classics 2003, ch. 2 and 6):
 
-* tangent: t = (F_y, -F_x)/|grad F| (perpendicular to the autodiff gradient), oriented so that the
+* tangent: ``t = (F_y, -F_x)/|grad F|`` (perpendicular to the autodiff gradient), oriented so that the
   excluded region lies on the left -- outer boundaries run counter-clockwise, holes clockwise;
 * predictor: w0 = z + h t (Euler step along the tangent);
 * corrector: Newton on the bordered system [F(w) = 0, t . (w - z) - h = 0] (the pseudo-arclength

@@ -3,7 +3,7 @@
 ``fipscan contour --save-tables FILE.h5`` writes, ``--tables FILE.h5`` reads, and so can a yield
 cache entry (``fipscan cache list``) be read directly.  The layout (:func:`write_tables`):
 
-================================  =====================================================================
+================================= =====================================================================
 ``masses``                        (Nm,) FIP masses [GeV]
 ``log_s1``                        (Nm, Nb) log of the inverse decay length [1/m] at unit coupling
 ``a_edges``                       (Nz + 1,) path length [m] of the decay-cell edges from production
@@ -15,7 +15,7 @@ attrs ``n_prod``, ``n_width``     powers of the coupling in production and in th
 attrs ``production_powers``       (only when channels scale differently) the power of each production
                                   channel, comma separated in the order of ``production``
 attrs ``model``, ``experiment``   what the tables were built for (files of :func:`save_tables` only)
-================================  =====================================================================
+================================= =====================================================================
 
 Files written by :func:`save_tables` are stamped and checksummed like cache entries (kind
 ``yield-tables``; :func:`fipscan.cache.verify_h5`) and written atomically.

@@ -10,7 +10,7 @@ with no tree-level coupling to gauge bosons (the couplings to photons and gluons
 loops) and a flavour-changing coupling induced at one loop with the UV scale Lambda = 1 TeV
 (fipscan.models._alp_flavour).  Equivalent derivative form (Bauer, Neubert, Thamm arXiv:1708.00443,
 L ⊃ sum_f (c_ff/2) (d^mu a/Lambda) fbar gamma_mu gamma5 f + e^2 C_gammagamma (a/Lambda) F F~
-    + g_s^2 C_GG (a/Lambda) G G~,
++ g_s^2 C_GG (a/Lambda) G G~,
 the convention of ALPINIST, Jerhot et al. arXiv:2201.05170): by the equations of motion and the axial
 anomaly, c_ff/Lambda = g_Y/v for every fermion *together with* C_gammagamma = -sum_f N_c Q_f^2 c_ff/(16 pi^2)
 and C_GG = -sum_q c_qq/(32 pi^2) (:func:`c_over_lambda_from_g_y`, :func:`g_y_from_c_over_lambda`).  The
@@ -24,8 +24,10 @@ Decays (Gamma = g_Y^2 x the widths at g_Y = 1)
 * leptons: Gamma(a -> l l) = g_Y^2 m_l^2 m beta / (8 pi v^2), beta = sqrt(1 - 4 m_l^2/m^2) (a pseudoscalar
   Yukawa: Dolan et al. arXiv:1412.5174 sec. 2; Bauer, Neubert, Thamm arXiv:1708.00443, Gamma(a -> l l) with
   c_ll/Lambda = g_Y/v).
-* photons through the fermion loops (e, mu, tau, c, b, t; pole masses of fipscan.models.dark_scalar):
+* photons through the fermion loops (e, mu, tau, c, b, t; pole masses of fipscan.models.dark_scalar)::
+
       Gamma(a -> gamma gamma) = |g_eff|^2 m^3 / (64 pi),   g_eff = (alpha/(pi v)) g_Y sum_f N_c Q_f^2 F(tau_f) + g_had,
+
   F(tau) = tau f(tau)^2, tau = 4 m_f^2/m^2, f = arcsin(1/sqrt(tau)) for tau >= 1 and
   pi/2 + (i/2) ln((1 + sqrt(1 - tau))/(1 - sqrt(1 - tau))) below (complex above the fermion pair threshold;
   F -> 1 for heavy fermions, -> 0 for light ones): the pseudoscalar loop of Djouadi, Phys. Rept. 459 (2008)
@@ -40,7 +42,7 @@ Decays (Gamma = g_Y^2 x the widths at g_Y = 1)
   a positive 1/f_G gives a negative g (_alp_hadronic's g_chiral); the signed amplitude is
   _alp_hadronic.gamma_amplitude.
 * hadrons through the effective gluon coupling of the heavy-quark loops,
-      1/f_G,eff = (g_Y/v) sum_{q = c, b, t} F(tau_q)      (:func:`inv_fg_eff`; normalisation of BC11,
+  1/f_G,eff = (g_Y/v) sum_{q = c, b, t} F(tau_q)      (:func:`inv_fg_eff`; normalisation of BC11,
   L ⊃ (alpha_s/(8 pi)) (a/f_G) G G~: one heavy quark with Yukawa coupling y gives (alpha_s/(8 pi)) (y/m_q)
   a G G~; Bauer, Neubert, Thamm arXiv:1708.00443, C_GG^eff (the gluon analogue of eq. (22)) with the C_GG
   above), fed into fipscan.models._alp_hadronic.partial_widths.  Left out (an O(1) uncertainty of the
@@ -50,6 +52,7 @@ Decays (Gamma = g_Y^2 x the widths at g_Y = 1)
   m_s (a-eta_8/eta_0 mixing of the order of the gluon-induced one), which the gluon coupling alone (the
   kappa ~ 1/m_q rotation of _alp_hadronic) does not contain (arXiv:2012.12272 sec. 7, the chiral Lagrangian
   with quark couplings).
+
 Final states (fipscan.final_states): ee, mumu, tautau, gammagamma, and the hadronic names of
 _alp_hadronic.  Branching ratios sum to one.
 
@@ -60,7 +63,7 @@ loop-induced couplings g_bs = 1.70e-6 g_Y GeV^-1, g_sd = 1.46e-8 g_Y GeV^-1 (fip
 As m -> 0: BR(B+ -> K+ a) = 0.559 g_Y^2, BR(K+ -> pi+ a) = 1.77e-3 g_Y^2, BR(K_L -> pi0 a) = 1.14e-3 g_Y^2.
 The kaons of the dump count only the fraction that decays before interacting (dark_scalar.kaon_decay_fraction,
 options kaon_interaction_length, kaon_dump_length as in DarkScalar).  Optional (not default): ALP-meson
-mixing ``mixing(pi0)``, ``mixing(eta)``, ``mixing(etap)`` (MesonMixing) with |theta_aP|^2 of _alp_hadronic
+mixing ``mixing(pi0)``, ``mixing(eta)``, ``mixing(etap)`` (MesonMixing) with ``|theta_aP|^2`` of _alp_hadronic
 at 1/f_G = :func:`inv_fg_eff` (the light-quark Yukawas, which change these angles at O(1), are left out as
 in the hadronic widths).  Not modelled: proton bremsstrahlung, D-meson decays.
 """
@@ -148,7 +151,7 @@ def width_ll(m, m_l, g_y):
 
 def inv_fg_eff(m, g_y):
     """The ALP-gluon coupling 1/f_G [GeV^-1] induced by the heavy-quark loops, in the BC11 normalisation
-    L ⊃ (alpha_s/(8 pi)) (a/f_G) G G~: (g_Y/v) sum_{c, b, t} |F(tau_q)| (real below 2 m_c = 3.3 GeV)
+    L ⊃ (alpha_s/(8 pi)) (a/f_G) G G~: (g_Y/v) ``sum_{c, b, t} |F(tau_q)|`` (real below 2 m_c = 3.3 GeV)
     (:func:`loop_function`; module docstring: Bauer, Neubert, Thamm arXiv:1708.00443, C_GG^eff).  3.00-3.16 g_Y/v
     on 1e-3..2 GeV."""
     m, g_y = _as_arrays(m, g_y)
@@ -175,8 +178,8 @@ def photon_amplitude(m, g_y):
 
 
 def width_gammagamma(m, g_y):
-    """Gamma(a -> gamma gamma) [GeV] = |g_eff|^2 m^3/(64 pi) (:func:`photon_amplitude`); without hadrons
-    g_Y^2 alpha^2 m^3 |sum_f N_c Q_f^2 F(tau_f)|^2 / (64 pi^3 v^2).  Bauer, Neubert, Thamm arXiv:1708.00443
+    """Gamma(a -> gamma gamma) [GeV] = ``|g_eff|^2 m^3/(64 pi)`` (:func:`photon_amplitude`); without hadrons
+    ``g_Y^2 alpha^2 m^3 |sum_f N_c Q_f^2 F(tau_f)|^2 / (64 pi^3 v^2)``.  Bauer, Neubert, Thamm arXiv:1708.00443
     eq. (22); Djouadi hep-ph/0503173 (pseudoscalar A -> gamma gamma)."""
     m, g_y = _as_arrays(m, g_y)
     re, im = photon_amplitude(m, g_y)

@@ -18,7 +18,7 @@ total width above 1 GeV, including their match to perturbative a -> g g).  Every
 Production (declarations of fipscan.production.channels)
 --------------------------------------------------------
 * ALP-meson mixing ``mixing(pi0)``, ``mixing(eta)``, ``mixing(etap)`` (:class:`MesonMixing`): a fraction
-  |theta_aP(m, 1/f_G)|^2 of the pi0, eta, eta' of the spectra becomes ALPs with the meson's momentum
+  ``|theta_aP(m, 1/f_G)|^2`` of the pi0, eta, eta' of the spectra becomes ALPs with the meson's momentum
   (ASW; the production mode of the BC11 curves of ALPINIST, Jerhot et al. arXiv:2201.05170).  theta_aP from
   _alp_hadronic.mixing_angles (finite at m = m_P through the meson widths; :attr:`ALPGluon.resonances`
   makes scans refine the mass grid there).
@@ -36,6 +36,7 @@ Production (declarations of fipscan.production.channels)
   comparisons with tools that include them); K+ -> pi+ a is the channel of the kaon mode
   (fipscan.searches.kaon.kaon_channel).  The dump's kaons count with the fraction that decays before
   interacting in copper (dark_scalar.kaon_decay_fraction).
+
 Not modelled: proton bremsstrahlung of ALPs (via the a-eta/eta' mixing), gluon fusion, D and B decays
 other than B -> K a.
 """

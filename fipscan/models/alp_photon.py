@@ -40,7 +40,7 @@ Coupling conventions
 Other tools write the coupling as L = e^2 C_gammagamma (a / Lambda) F F~ (Bauer, Neubert, Thamm,
 arXiv:1708.00443), used by ALPINIST (Jerhot et al., arXiv:2201.05170): its a -> gamma gamma
 width e^4 (C_gammagamma / Lambda)^2 m^3 / (4 pi) = 4 pi alpha^2 m^3 (C_gammagamma / Lambda)^2 equals
-g^2 m^3 / (64 pi) for |g_agammagamma| = 4 e^2 C_gammagamma / Lambda = 16 pi alpha C_gammagamma / Lambda
+g^2 m^3 / (64 pi) for ``|g_agammagamma|`` = 4 e^2 C_gammagamma / Lambda = 16 pi alpha C_gammagamma / Lambda
 (:func:`g_from_c_gammagamma`, :func:`c_gammagamma_from_g`).
 """
 

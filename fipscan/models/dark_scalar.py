@@ -10,7 +10,7 @@ differentiable (thresholds use the double-where pattern) and it keeps the dtype 
 is switched on by the caller).  Units: masses and widths in GeV, lengths in metres, lifetimes in s.
 
 Decays (Gamma = g x the widths below; "unit" means at g = 1)
------------------------------------------------------------
+------------------------------------------------------------
 * leptons: Gamma(S -> l l) = g G_F m_l^2 m beta_l^3 / (4 sqrt2 pi), beta_l = sqrt(1 - 4 m_l^2/m^2)
   (the Higgs width; e.g. Winkler arXiv:1809.01876 eq. (4); Boiarska et al. arXiv:1904.10447 eq. (3.1)).
 * photons: the one-loop Higgs width (Djouadi, Phys. Rept. 457 (2008) 1, hep-ph/0503172, eqs. (2.18)-(2.20),
@@ -57,22 +57,24 @@ hadrons above 2 GeV).
 Production (declarations of fipscan.production.channels)
 --------------------------------------------------------
 The flavour-changing coupling of a Higgs-like scalar from the top-W loop (Batell, Pospelov, Ritz,
-arXiv:0911.4938; Boiarska et al. arXiv:1904.10447 eq. (A.17)):
-L = theta C_qq' (m_q/v) S qbar'_L q_R + h.c.,  C_qq' = 3 sqrt2 G_F m_t^2 V_tq'* V_tq / (16 pi^2).
-With <P'|qbar' q|P> = (m_P^2 - m_P'^2)/(m_q - m_q') f0(q^2) and <P'|qbar' gamma5 q|P> = 0:
-Gamma(P -> P' S) = theta^2 |C|^2 (m_q/v)^2 (m_P^2 - m_P'^2)^2 f0(m^2)^2 lambda^1/2(m_P^2, m_P'^2, m^2)
-                   / (64 pi m_P^3 (m_q - m_q')^2).
+arXiv:0911.4938; Boiarska et al. arXiv:1904.10447 eq. (A.17))::
+
+    L = theta C_qq' (m_q/v) S qbar'_L q_R + h.c.,  C_qq' = 3 sqrt2 G_F m_t^2 V_tq'* V_tq / (16 pi^2).
+    With <P'|qbar' q|P> = (m_P^2 - m_P'^2)/(m_q - m_q') f0(q^2) and <P'|qbar' gamma5 q|P> = 0:
+    Gamma(P -> P' S) = theta^2 |C|^2 (m_q/v)^2 (m_P^2 - m_P'^2)^2 f0(m^2)^2 lambda^1/2(m_P^2, m_P'^2, m^2)
+                       / (64 pi m_P^3 (m_q - m_q')^2).
+
 * B+ -> K+ S, B0 -> K0 S ("bplus->kplus", "b0->k0"): f0(q^2) = 0.330/(1 - q^2/37.46 GeV^2) (Ball &
   Zwicky, hep-ph/0406232, Table 8).  BR(B+ -> K+ S)/theta^2 = 0.39 at m -> 0 (0.43 quoted by Winkler
-  arXiv:1809.01876 and Boiarska et al.; the spread is the choice of m_t and |V_ts|).
+  arXiv:1809.01876 and Boiarska et al.; the spread is the choice of m_t and ``|V_ts|``).
 * K+ -> pi+ S, K_L -> pi0 S ("kplus->piplus", "klong->pi0"): f0(q^2) = 0.9698 (1 + 0.0134 q^2/m_pi^2)
-  (f+(0) FLAG 2021 arXiv:2111.09849; linear slope lambda_0 of the PDG K_l3 review); |V_ts* V_td| for
+  (f+(0) FLAG 2021 arXiv:2111.09849; linear slope lambda_0 of the PDG K_l3 review); ``|V_ts* V_td|`` for
   K+, Re(V_ts* V_td) for K_L: S is CP-even and couples through the scalar density (the d-bar s + s-bar d
   combination, CP-even for a real coefficient), pi0 S in an s wave is CP-odd like K_L, so K_L -> pi0 S is
   CP-conserving and takes the real part (unlike K_L -> pi0 nu nu-bar or K_L -> pi0 a of a CP-odd ALP,
   which take the imaginary one; Leutwyler & Shifman, Nucl. Phys. B 343 (1990) 369; Bezrukov & Gorbunov
   arXiv:0912.0390).  The isospin factor 1/sqrt2 of K0 -> pi0 and the sqrt2 of K_L = (K0 + K0bar)/sqrt2
-  cancel, so Gamma(K_L -> pi0 S) = Gamma(K+ -> pi+ S) (Re/|V_ts* V_td|)^2 up to the masses:
+  cancel, so Gamma(K_L -> pi0 S) = Gamma(K+ -> pi+ S) ``(Re/|V_ts* V_td|)^2`` up to the masses:
   BR(K_L -> pi0 S)/theta^2 = 4.9e-3 at m -> 0.  BR(K+ -> pi+ S)/theta^2 at m -> 0 is
   1.3e-3 here (Bezrukov & Gorbunov arXiv:0912.0390 quote 1.3e-3; Boiarska et al. 1.4e-3).
   The kaons of the dump decay only if they do so before interacting: each parent spectrum bin is
@@ -96,6 +98,7 @@ Gamma(P -> P' S) = theta^2 |C|^2 (m_q/v)^2 (m_P^2 - m_P'^2)^2 f0(m^2)^2 lambda^1
   prefactor; derivation in :mod:`fipscan.production.scalar_bremsstrahlung`), times
   sigma_pp(s')/sigma_pp(s), z in [0.1, 0.9], pT < 1 GeV, no form factor; S per proton interaction
   ~ sin^2 theta.
+
 The top mass in the loop is the MSbar m_t(m_t) = 162.5 GeV (PDG 2024), the mass that enters one-loop
 short-distance FCNC coefficients in the usual B-physics convention (it absorbs the leading QCD
 correction of the top-W loop).  This is a scheme choice with a sizeable spread: the pole mass
@@ -298,7 +301,7 @@ _PHOTON_LOOP = ((C.M_E, 1.0), (C.M_MU, 1.0), (C.M_TAU, 1.0), (M_C_POLE, 4.0 / 3.
 
 
 def width_gammagamma(m, g):
-    """Gamma(S -> gamma gamma) [GeV] = g G_F alpha^2 m^3/(128 sqrt2 pi^3) |sum_f N_c Q_f^2 A_1/2(tau_f) + A_1(tau_W)|^2,
+    """Gamma(S -> gamma gamma) [GeV] = ``g G_F alpha^2 m^3/(128 sqrt2 pi^3) |sum_f N_c Q_f^2 A_1/2(tau_f) + A_1(tau_W)|^2``,
     tau_i = m^2/(4 m_i^2); f = e, mu, tau, c, b, t (pole masses).  Djouadi hep-ph/0503172 eq. (2.45)."""
     m, g = _as_arrays(m, g)
     re, im = _a_one(m * m / (4.0 * M_W**2))
@@ -345,7 +348,7 @@ def width_hadrons_perturbative(m, g):
     """Perturbative hadronic width [GeV] (meaningful above ~2 GeV): Gamma(S -> g g) + Gamma(S -> s sbar)
     + Gamma(S -> c cbar).
 
-    g g: g G_F alpha_s^2 m^3/(36 sqrt2 pi^3) |sum_q (3/4) A_1/2(tau_q)|^2 (q = s, c, b, t, pole masses
+    g g: ``g G_F alpha_s^2 m^3/(36 sqrt2 pi^3) |sum_q (3/4) A_1/2(tau_q)|^2`` (q = s, c, b, t, pole masses
     for c, b, t) x (1 + (95/4 - 7 N_F/6) alpha_s/pi), N_F = 3 (Spira, Djouadi, Graudenz, Zerwas,
     hep-ph/9504378; Djouadi hep-ph/0503172 eqs. (2.64), (2.68)).  q qbar: 3 g G_F m_q^2 m beta^3/(4 sqrt2 pi)
     with the MSbar masses m_s(2 GeV), m_c(m_c) and beta of the lightest meson pair (2 m_K, 2 m_D).
@@ -465,9 +468,9 @@ def ctau(m, g, variation="nominal"):
 # --- production ----------------------------------------------------------------------------------
 
 def br_meson_to_meson_scalar(m, g, m_parent, m_daughter, tau_parent, coupling, m_q, m_q2, f0):
-    """BR(P -> P' S) = tau_P / hbar x g |C|^2 (m_q/v)^2 (m_P^2 - m_P'^2)^2 f0(m^2)^2 lambda^1/2 /
-    (64 pi m_P^3 (m_q - m_q')^2), 0 above m_P - m_P' (module docstring; Boiarska et al. arXiv:1904.10447
-    eqs. (A.17), (B.5)).  coupling: |C_qq'| (dimensionless); m_q, m_q2: the decaying and produced quark
+    """BR(P -> P' S) = ``tau_P / hbar x g |C|^2 (m_q/v)^2 (m_P^2 - m_P'^2)^2 f0(m^2)^2 lambda^1/2 /
+    (64 pi m_P^3 (m_q - m_q')^2)``, 0 above m_P - m_P' (module docstring; Boiarska et al. arXiv:1904.10447
+    eqs. (A.17), (B.5)).  coupling: ``|C_qq'|`` (dimensionless); m_q, m_q2: the decaying and produced quark
     masses [GeV]; f0: callable q^2 -> scalar form factor; tau_parent [s]."""
     m, g = _as_arrays(m, g)
     mp2, md2 = m_parent**2, m_daughter**2
@@ -499,7 +502,7 @@ def br_b_to_k_scalar(m, g, charged=True):
 
 
 def br_k_to_pi_scalar(m, g, charged=True):
-    """BR(K+ -> pi+ S) (charged; |V_ts* V_td|) or BR(K_L -> pi0 S) (Re(V_ts* V_td): a CP-conserving
+    """BR(K+ -> pi+ S) (charged; ``|V_ts* V_td|``) or BR(K_L -> pi0 S) (Re(V_ts* V_td): a CP-conserving
     decay, see the module docstring) at mass m [GeV], g = sin^2 theta; 1.3e-3 g for K+ and 4.9e-3 g for
     K_L as m -> 0."""
     mk, mpi, tau, ckm = ((C.M_K, C.M_PI, TAU_KPLUS, V_TS * V_TD) if charged
@@ -511,8 +514,10 @@ def kaon_decay_fraction(p, m_kaon, tau_kaon, interaction_length, length=math.inf
     """Fraction of kaons of momentum p [GeV] made in the dump that decay in it before interacting.
 
     Decay (mean path l_d = beta gamma c tau = p c tau / m) and nuclear interaction (mean path lambda)
-    compete along the kaon's path; within a dump of ``length`` L [m] a fraction
+    compete along the kaon's path; within a dump of ``length`` L [m] a fraction::
+
         f = (1/l_d) / (1/l_d + 1/lambda) * (1 - exp(-L (1/l_d + 1/lambda)))
+
     decays (written with expm1).  Thick target (L -> inf, the default: NA62's TAX is ~20 interaction
     lengths): f = lambda m / (lambda m + p c tau), -> 1 for p -> 0 and -> lambda m/(p c tau) for
     p c tau >> lambda m.  Thin target (L << l_d, lambda): f -> L / l_d.  Kaons leaving a finite dump are
@@ -549,14 +554,14 @@ def _a0(params):
 
 
 def br_meson_to_vector_scalar(m, g, m_parent, m_vector, tau_parent, coupling, m_q, m_q2, a0):
-    """BR(P -> V S) = tau_P / hbar x g |C|^2 (m_q/v)^2 lambda^3/2(m_P^2, m_V^2, m^2) A0(m^2)^2 /
-    (64 pi m_P^3 (m_q + m_q')^2), 0 above m_P - m_V.
+    """BR(P -> V S) = ``tau_P / hbar x g |C|^2 (m_q/v)^2 lambda^3/2(m_P^2, m_V^2, m^2) A0(m^2)^2 /
+    (64 pi m_P^3 (m_q + m_q')^2)``, 0 above m_P - m_V.
 
     The pseudoscalar density of the flavour-changing coupling (module docstring) between a pseudoscalar
-    and a vector meson, <V(eps)| qbar' gamma5 q |P> = -i 2 m_V (eps*.q) A0(q^2)/(m_q + m_q') (equation of
-    motion of the axial current), summed over the vector's polarisations, sum |eps*.q|^2 =
-    lambda/(4 m_V^2): |M|^2 = g |C|^2 (m_q/v)^2 lambda A0^2/(4 (m_q + m_q')^2) and Gamma = |M|^2
-    lambda^1/2/(16 pi m_P^3) (Boiarska et al. arXiv:1904.10447 App. B.2, the vector case; Winkler
+    and a vector meson, ``<V(eps)| qbar' gamma5 q |P> = -i 2 m_V (eps*.q) A0(q^2)/(m_q + m_q')`` (equation of
+    motion of the axial current), summed over the vector's polarisations, ``sum |eps*.q|^2 =
+    lambda/(4 m_V^2)``: ``|M|^2 = g |C|^2 (m_q/v)^2 lambda A0^2/(4 (m_q + m_q')^2)`` and ``Gamma = |M|^2
+    lambda^1/2/(16 pi m_P^3)`` (Boiarska et al. arXiv:1904.10447 App. B.2, the vector case; Winkler
     arXiv:1809.01876 sec. 4.1 for B -> K* S).  Arguments as :func:`br_meson_to_meson_scalar`; a0:
     callable q^2 -> A0.
     """
@@ -585,12 +590,12 @@ def br_bs_to_phi_scalar(m, g):
 
 
 def br_b_to_xs_scalar(m, g):
-    """Inclusive BR(B -> X_s S) at mass m [GeV], g = sin^2 theta, any B hadron (spectator model):
+    """Inclusive BR(B -> X_s S) at mass m [GeV], g = sin^2 theta, any B hadron (spectator model)::
 
         BR = BR(B -> X_c l nu) x 27 sqrt2 G_F m_t^4 |V_ts* V_tb|^2 / (64 pi^2 f m_b^2 |V_cb|^2) (1 - m^2/m_b^2)^2
 
-    the free-quark rate Gamma(b -> s S) = g |C|^2 m_b^3 (1 - m^2/m_b^2)^2/(32 pi v^2) (massless s) over the
-    semileptonic Gamma(b -> c e nu) = G_F^2 m_b^5 |V_cb|^2 f/(192 pi^3), f = :data:`PHASE_SPACE_BCENU`
+    the free-quark rate ``Gamma(b -> s S) = g |C|^2 m_b^3 (1 - m^2/m_b^2)^2/(32 pi v^2)`` (massless s) over the
+    semileptonic ``Gamma(b -> c e nu) = G_F^2 m_b^5 |V_cb|^2 f/(192 pi^3)``, f = :data:`PHASE_SPACE_BCENU`
     (Grinstein, Hall, Randall, Phys. Lett. B 211 (1988) 363; Bezrukov & Gorbunov arXiv:0912.0390 eq. (3.3);
     Boiarska et al. arXiv:1904.10447 App. B.1), with the MSbar m_t, m_b of this module; 0 above m_b.
     6.1 g as m -> 0.  Never used together with the exclusive B channels (option ``b_production``).

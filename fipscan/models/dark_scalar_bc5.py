@@ -19,15 +19,19 @@ Pair production, B -> K S S (derived here from the cited ingredients)
   the cos^2 theta reduction of the Higgs' own widths is neglected).  A = 0.72 GeV for B = 10^-2.
 * The b -> s h vertex is the top-W loop of the BC4 production (Boiarska et al. eq. (A.17) with theta S
   replaced by h): L = C (m_b/v) h sbar_L b_R + h.c., C = 3 sqrt2 G_F m_t^2 V_ts* V_tb/(16 pi^2).
-* The off-shell Higgs joins them: for B -> K S S with pair mass q^2 = m_SS^2,
+* The off-shell Higgs joins them: for B -> K S S with pair mass q^2 = m_SS^2::
+
       |M|^2(q^2) = |M_BKS(q^2)|^2/sin^2 theta x A^2/(m_h^2 - q^2)^2,
       |M_BKS|^2/sin^2 theta = |C|^2 (m_b/v)^2 (m_B^2 - m_K^2)^2 f0(q^2)^2/(4 (m_b - m_s)^2),
+
   the BC4 amplitude of B -> K S (:func:`fipscan.models.dark_scalar.br_meson_to_meson_scalar`, whose
-  width is |M_BKS|^2 lambda^1/2/(16 pi m_B^3)) evaluated at the pair mass.
+  width is ``|M_BKS|^2 lambda^1/2/(16 pi m_B^3)``) evaluated at the pair mass.
 * Three-body phase space with two identical scalars (PDG RPP "Kinematics" eqs. (49.22)-(49.23);
-  :func:`fipscan.kernels.phasespace.pair_dalitz_width`):
+  :func:`fipscan.kernels.phasespace.pair_dalitz_width`)::
+
       Gamma(B -> K S S) = 1/(512 pi^3 m_B^3) int_{4 m^2}^{(m_B - m_K)^2} dq^2 |M|^2(q^2)
                           lambda^1/2(m_B^2, m_K^2, q^2) sqrt(1 - 4 m^2/q^2),
+
   the same structure as Boiarska et al. sec. 2.2 (their three-body quartic channel).  BR(B+ -> K+ S S)
   = 6.6e-11 as m -> 0 for B = 10^-2 (:func:`br_b_to_k_scalar_pair`; 6.1e-11 for B0), falling to zero at
   m = (m_B - m_K)/2 = 2.39 GeV.  Two scalars per decay equal the single production BR(B+ -> K+ S) =
@@ -111,7 +115,7 @@ def _c_bs():
 
 
 def amp2_b_to_k_pair(q2, m, m_meson, m_kaon, br_h_to_ss=BR_H_SS):
-    """|M|^2 of B -> K S S at pair mass squared q2 [GeV^2] (module docstring): the BC4 amplitude of
+    """``|M|^2`` of B -> K S S at pair mass squared q2 [GeV^2] (module docstring): the BC4 amplitude of
     B -> K S at q^2 over sin^2 theta, times A^2/(m_h^2 - q^2)^2.  m: the scalar mass [GeV] (in A^2)."""
     q2 = jnp.asarray(q2)
     f0 = ds.F0_BK_0 / (1.0 - q2 / ds.M_FIT2_BK)

@@ -2,7 +2,7 @@
 
 Fermi-Weizsaecker-Williams description of Bluemlein & Brunner, Phys. Lett. B 731 (2014) 320,
 arXiv:1311.3870 (sec. 2): the A' takes a fraction z of the beam momentum P along the beam and
-a transverse momentum p_T, with the splitting function
+a transverse momentum p_T, with the splitting function::
 
     w_ba(z, pT^2) = eps^2 alpha / (2 pi H) * [ (1 + (1-z)^2)/z
                     - 2 z (1-z) ((2 M^2 + m^2)/H - z^2 2 M^4 / H^2)
@@ -14,7 +14,7 @@ a transverse momentum p_T, with the splitting function
 implementation of this paper uses (Jerhot et al., arXiv:2201.05170); some public implementations
 write (z + (1-z)^2) there, which gives 2.7% (0.1 GeV) to 4.4% (0.3-0.5 GeV) fewer A' per
 interaction at 400 GeV (brems_total, z in [0.1, 0.9], pT < 1 GeV)) and the number of A' per inelastic
-proton interaction
+proton interaction::
 
     d^2N / (dz dpT^2) = sigma_pp(s') / sigma_pp(s) * |F_1(m^2)|^2 * w_ba(z, pT^2)      [GeV^-2],
 
@@ -31,7 +31,7 @@ s = 2 M E_beam, s' = 2 M (E_beam - E_A'), E_A' = sqrt((z P)^2 + pT^2 + m^2).
   f_rho = 0.616, f_rho' = 0.223, f_rho'' = -0.339, f_omega = 1.011, f_omega' = -0.881,
   f_omega'' = 0.369 (sum 1: F_1(0) = 1); rho(770), omega(782) at their PDG masses and widths,
   the excited states at 1.25 GeV (width 0.3 GeV) and 1.45 GeV (width 0.5 GeV) as in that fit.
-  `form_factor=False` sets |F_1|^2 = 1.
+  `form_factor=False` sets ``|F_1|^2 = 1``.
 * Validity (Bluemlein & Brunner): E_beam, E_A', E_beam - E_A' >> M, m, pT; as in the paper we keep
   z in [z_min, z_max] = [0.1, 0.9] and pT < pt_max = 1 GeV (keyword arguments).
 
@@ -89,7 +89,7 @@ _PDG_SM = (2.0 * _M + 2.1206) ** 2
 
 
 def proton_form_factor(m):
-    """|F_1(q^2 = m^2)|^2 of the proton, time-like VMD fit of arXiv:0910.5589 (dimensionless). m [GeV]."""
+    """``|F_1(q^2 = m^2)|^2`` of the proton, time-like VMD fit of arXiv:0910.5589 (dimensionless). m [GeV]."""
     m = jnp.asarray(m)
     q2 = m * m
     f = 0.0
@@ -143,7 +143,7 @@ def brems_differential(z, pt2, m, eps, e_beam, form_factor=True):
     """d^2N/(dz dpT^2) [GeV^-2]: A' per proton interaction, arXiv:1311.3870 sec. 2.
 
     z: fraction of the beam momentum along the beam (p_z = z P); pt2: pT^2 [GeV^2]; m [GeV]; eps;
-    e_beam: proton beam energy [GeV]; form_factor: multiply by |F_1(m^2)|^2 (arXiv:0910.5589).
+    e_beam: proton beam energy [GeV]; form_factor: multiply by ``|F_1(m^2)|^2`` (arXiv:0910.5589).
     No validity cuts are applied here (see brems_total / brems_pt_theta_table).
     """
     z, pt2, m = jnp.asarray(z), jnp.asarray(pt2), jnp.asarray(m)
@@ -173,8 +173,8 @@ def integrate_total(density, m, *, z_min=Z_MIN, z_max=Z_MAX, pt_max=PT_MAX, n_z=
     """Integral of ``density`` over z in [z_min, z_max], pT < pt_max: shape of m (dimensionless when the
     density is d^2N/(dz dpT^2) [GeV^-2]).
 
-    density(z, pt2, m_) -> d^2N/(dz dpT^2) [GeV^-2], called with z (n_z, 1), pt2 [GeV^2] and
-    m_ = m[..., None, None] [GeV] broadcasting to (..., n_z, n_pt).  Gauss-Legendre quadrature: n_z
+    ``density(z, pt2, m_)`` -> d^2N/(dz dpT^2) [GeV^-2], called with z (n_z, 1), pt2 [GeV^2] and
+    ``m_ = m[..., None, None]`` [GeV] broadcasting to (..., n_z, n_pt).  Gauss-Legendre quadrature: n_z
     nodes in z and n_pt nodes in u = ln H(z, pT^2), H = pT^2 + (1-z) m^2 + z^2 M^2 (dpT^2 = H du, which
     flattens the 1/H peak at small pT).
     """
@@ -237,8 +237,10 @@ def integrate_pt_theta_table(
     density(z, pt2, m) -> d^2N/(dz dpT^2) [GeV^-2] (z, pt2 [GeV^2] of shape (n_p, n_sub, n_theta, n_sub),
     m [GeV] scalar).  The particle's momentum is p = sqrt(p_z^2 + pT^2) with p_z = z P (P the beam
     momentum) and the angle to the beam theta = atan(pT / p_z).  In each bin the density is integrated
-    with n_sub x n_sub Gauss-Legendre nodes (default 6) in (log10 p, log10 theta), using
+    with n_sub x n_sub Gauss-Legendre nodes (default 6) in (log10 p, log10 theta), using::
+
         dz dpT^2 = (2 p^2 sin(theta) / P) dp dtheta = (2 ln(10)^2 p^3 theta sin(theta) / P) dlog10p dlog10theta,
+
     and the validity cuts z in [z_min, z_max], pT < pt_max are applied at each node (bins cut by them
     converge as 1/n_sub; outside the cuts the density is evaluated at z = 0.5, pT = 0 and discarded).
     m [GeV] scalar (vmap for many masses); e_beam [GeV].

@@ -197,10 +197,10 @@ class PhotonConversion(ProductionChannel):
 @dataclass(frozen=True)
 class MesonMixing(ProductionChannel):
     """FIPs made in place of a meson through their mixing with it, e.g. the ALP-pi0/eta/eta' mixing of an
-    ALP coupled to gluons (Aloni, Soreq, Williams arXiv:1811.03474): a fraction |theta_aP(m, g)|^2 of the
+    ALP coupled to gluons (Aloni, Soreq, Williams arXiv:1811.03474): a fraction ``|theta_aP(m, g)|^2`` of the
     parent mesons of the spectra is produced as FIPs.
 
-    parent: the spectra species ("pi0", "eta", "etap"); m_parent [GeV]; mixing_sq(m, g): |theta_aP|^2 at
+    parent: the spectra species ("pi0", "eta", "etap"); m_parent [GeV]; mixing_sq(m, g): ``|theta_aP|^2`` at
     FIP mass m [GeV] and coupling g (jnp, broadcasting; the model's mixing angle squared, including its
     resonant growth near m_parent); production_power: the power of the coupling in mixing_sq (None: the
     model's).  Kinematics: the FIP takes the momentum vector of the meson (an assumption, the one of the

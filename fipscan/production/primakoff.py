@@ -8,23 +8,24 @@ Cross section
 -------------
 A photon of energy E converts coherently in the Coulomb field of a nucleus of charge Z (mass number A)
 through L = -(g/4) a F F~ (g = g_agammagamma).  For a static (infinitely heavy) nucleus, E_a = E, and
-with Q^2 = -t = |k - p_a|^2 the three-momentum transfer,
+with ``Q^2 = -t = |k - p_a|^2`` the three-momentum transfer::
 
     dsigma/dQ^2 = (alpha g^2 Z^2 / 8) |F(Q^2)|^2 (Q^2 - Q^2_min)(Q^2_max - Q^2) / (4 E^2 Q^4),
 
     Q_min = E - p_a = m^2 / (E + p_a),  Q_max = E + p_a,  p_a = sqrt(E^2 - m^2).
 
-This is the classic Primakoff cross section dsigma/dOmega = Gamma_gg (8 alpha Z^2 / m^3) beta^3 E^4
-sin^2(theta) |F|^2 / Q^4 (Primakoff, Phys. Rev. 81 (1951) 899; the form used by PrimEx and for ALPs by
+This is the classic Primakoff cross section ``dsigma/dOmega = Gamma_gg (8 alpha Z^2 / m^3) beta^3 E^4
+sin^2(theta) |F|^2 / Q^4`` (Primakoff, Phys. Rev. 81 (1951) 899; the form used by PrimEx and for ALPs by
 Aloni, Fanelli, Soreq, Williams, arXiv:1903.03586) with Gamma(a -> gamma gamma) = g^2 m^3 / (64 pi),
 rewritten in Q^2 (dOmega = pi dQ^2 / (E p_a) and p_a^2 sin^2 theta = (Q^2 - Q^2_min)(Q^2_max - Q^2) /
-(4 E^2)); equivalently the direct tree-level result with sum over photon polarisations |(k x p_a)|^2 / 2.
-For Q^2 << 4 E^2 it is the familiar (alpha g^2 Z^2 / 8) |F|^2 (Q^2 - Q^2_min) / Q^4, i.e. the
+(4 E^2)); equivalently the direct tree-level result with sum over photon polarisations ``|(k x p_a)|^2 / 2``.
+For Q^2 << 4 E^2 it is the familiar ``(alpha g^2 Z^2 / 8) |F|^2 (Q^2 - Q^2_min) / Q^4``, i.e. the
 "dsigma/dt ~ alpha g^2 Z^2 F^2 (t - t_min) / t^2" of Tsai, Phys. Rev. D 34 (1986) 1326 and of Doebrich
 et al. (ALPtraum), arXiv:1512.03069 sec. 2-3, with t_min = (m^2 / (2E))^2 at E >> m; the exact Q_min
 above is used here (no cancellation: m^2 / (E + p_a) instead of E - p_a).
 
 Form factor F = F_atom x F_nucleus:
+
 * atomic screening by the electrons, F_atom = a^2 Q^2 / (1 + a^2 Q^2), a = 111 Z^-1/3 / m_e (Tsai, Rev.
   Mod. Phys. 46 (1974) 815, the Thomas-Fermi screening of elastic form factors; in this form in Bjorken,
   Essig, Schuster, Toro, arXiv:0906.0580 App. A).  It matters for Q_min < 1/a ~ 14 keV (Cu), i.e. light
@@ -32,13 +33,13 @@ Form factor F = F_atom x F_nucleus:
 * the Helm nuclear form factor F_nucleus = 3 j1(Q R1) / (Q R1) exp(-Q^2 s^2 / 2), R1^2 = c^2 + 7/3 pi^2
   a_n^2 - 5 s^2, c = 1.23 A^1/3 - 0.60 fm, a_n = 0.52 fm, s = 0.9 fm (Lewin & Smith, Astropart. Phys. 6
   (1996) 87, sec. 4; the parameters ALPtraum uses).  For Cu R1 = 4.55 fm: coherence is lost above
-  Q ~ 50 MeV, and the integral is cut at Q^2 = :data:`Q2_CUT` where |F|^2 < 1e-8.
+  Q ~ 50 MeV, and the integral is cut at Q^2 = :data:`Q2_CUT` where ``|F|^2 < 1e-8``.
 
 The integral over Q^2 is a fixed composite Gauss-Legendre quadrature in ln Q^2 from Q^2_min to
 min(Q^2_max, Q2_CUT) (:data:`N_PANELS` x :data:`N_NODES` nodes; checked against a dense independent
 quadrature in tests/test_alp_photon.py).  Limits: sigma -> 0 as E -> m (the range closes); in the window
 1/a << Q_min << 1/R1 sigma grows as (alpha g^2 Z^2 / 4) ln E; for E -> infinity (Q_min << 1/a) screening
-stops the growth and sigma tends to the constant (alpha g^2 Z^2 / 8) Int dQ^2 / Q^2 |F(Q^2)|^2.
+stops the growth and sigma tends to the constant ``(alpha g^2 Z^2 / 8) Int dQ^2 / Q^2 |F(Q^2)|^2``.
 
 Conversion probability
 ----------------------

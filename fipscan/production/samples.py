@@ -244,7 +244,7 @@ class RecoilSampler(MesonSampler):
 
 
 def alp_momentum(E, m):
-    """|p| = sqrt(E^2 - m^2) [GeV] of a FIP of mass m that takes the energy E of a photon; where E <= m
+    """``|p| = sqrt(E^2 - m^2)`` [GeV] of a FIP of mass m that takes the energy E of a photon; where E <= m
     (no FIP is made, the weight is zero) E itself, so that momenta stay positive for the log binning
     (double-where: finite gradients at E = m)."""
     above = E > m
@@ -355,7 +355,7 @@ class TableSampler:
 class MixingSampler:
     """FIPs made in place of the mesons of a spectrum (meson-FIP mixing): the parent histogram per POT
     on the (log10 p, log10 theta) bins of the spectra, each non-empty bin a sample at its centre with
-    the parent's momentum and angle, weighted by ``mixing_sq(m)`` (|theta|^2 at unit coupling).  The
+    the parent's momentum and angle, weighted by ``mixing_sq(m)`` (``|theta|^2`` at unit coupling).  The
     kinematics do not depend on the mass (the FIP takes the meson's momentum vector;
     fipscan.production.channels.MesonMixing), so the histogram on the target bins is the parent's,
     binned once per call, times the mass-dependent weight.

@@ -110,7 +110,7 @@ def _mean_conversion(conversion, m_parent, m_companion, n_cos, P, per_p, m, g):
 
 def mixing_rate(channel: MesonMixing, m, g, e_beam: float, spectra=None):
     """FIPs per POT made through mixing with ``channel.parent`` (a :class:`MesonMixing`) at mass m [GeV]
-    and coupling g: parents per POT in the spectra (every bin) x |theta|^2(m, g).  ``spectra``: default
+    and coupling g: parents per POT in the spectra (every bin) x ``|theta|^2(m, g)``.  ``spectra``: default
     the shipped spectra, which must be those of an ``e_beam`` GeV beam (ConfigError otherwise)."""
     if spectra is None:
         spectra = _shipped_spectra(float(e_beam))
@@ -120,11 +120,14 @@ def mixing_rate(channel: MesonMixing, m, g, e_beam: float, spectra=None):
 
 @functools.lru_cache(maxsize=4)
 def _shipped_spectra(e_beam: float):
-    """The shipped default spectra, checked to be those of an ``e_beam`` GeV beam."""
+    """The shipped pp spectra registered for an ``e_beam`` GeV beam (fipscan.spectra.registry; the default
+    400 GeV file when none is), checked to be those of that beam."""
     from fipscan.experiments import _spectra_beam_energy
     from fipscan.spectra import load_spectra
+    from fipscan.spectra.registry import shipped_for_energy
 
-    s = load_spectra()
+    entry = shipped_for_energy(e_beam)
+    s = load_spectra(None if entry is None else entry.name)
     e = _spectra_beam_energy(s)
     if e is not None and abs(e - e_beam) > 1e-6 * e_beam:
         raise ConfigError(f"the shipped spectra are for a {e:g} GeV beam, not {e_beam:g} GeV: the production "

@@ -10,7 +10,7 @@ SPECIES = (
     "dplus", "d0", "ds", "bplus", "b0", "bs", "gamma",
 )  # fmt: skip
 
-#: species -> |PDG id|s counted for it; particle and antiparticle are summed (e.g. kplus = K+ and K-)
+#: species -> ``|PDG id|s`` counted for it; particle and antiparticle are summed (e.g. kplus = K+ and K-)
 PDG_IDS: dict[str, list[int]] = {
     "pi0": [111],
     "eta": [221],
