@@ -127,7 +127,7 @@ class AcceptanceTable:
 
     def on_points(self, p, theta) -> "MassLine":
         """The table interpolated to the fixed points (p [GeV], theta [rad]) (broadcast against each
-        other, shape S) at every table mass: a :class:`MassLine` with values (Nm, *S, Nz).
+        other, shape S) at every table mass: a :class:`MassLine` with values ``(Nm, *S, Nz)``.
 
         For many masses at the same points (the yield tables' bin centres) this does the momentum-angle
         interpolation once; ``.at_mass(m)`` then equals ``interpolate(m, p, theta)``.
@@ -186,7 +186,7 @@ def _on_points(table: AcceptanceTable, p, theta):
 class MassLine:
     """An acceptance table already interpolated to fixed (momentum, angle) points: what remains is mass.
 
-    log10m (Nm,) the table's masses [log10 GeV]; values (Nm, *S, Nz), S the shape of the points.
+    log10m (Nm,) the table's masses [log10 GeV]; values ``(Nm, *S, Nz)``, S the shape of the points.
     From :meth:`AcceptanceTable.on_points`; a pytree, so it can be passed to jitted code as an argument.
     """
 
@@ -194,7 +194,7 @@ class MassLine:
     values: Any
 
     def at_mass(self, m):
-        """Acceptance (*S, Nz) at mass m [GeV] (scalar): linear in log10 m, clamped outside the table.
+        """Acceptance ``(*S, Nz)`` at mass m [GeV] (scalar): linear in log10 m, clamped outside the table.
 
         Equals ``table.interpolate(m, p, theta)`` at the points it was made for (multilinear
         interpolation is separable); jnp throughout, vmappable and differentiable in m.
@@ -459,7 +459,9 @@ def build_acceptance_table(
         write_grids(f, log10m, log10p, log10theta, z_edges, {"values": compute()})
 
     # read through the verified handle: a concurrent 'fipscan cache clear' cannot pull the file away
-    return get_or_build(_KIND, settings, SCHEMA_VERSION, build, attrs={"channel": fs.name}, read=_read_table)
+    # memo: a yield-table build reads every final state's table; read once per process (read-only arrays)
+    return get_or_build(_KIND, settings, SCHEMA_VERSION, build, attrs={"channel": fs.name}, read=_read_frozen,
+                        memo=True)
 
 
 def load_acceptance_table(path) -> AcceptanceTable:
@@ -492,3 +494,11 @@ def read_tables(f, names=("values",)) -> tuple[AcceptanceTable, ...]:
 
 def _read_table(f) -> AcceptanceTable:
     return read_tables(f)[0]
+
+
+def _read_frozen(f) -> AcceptanceTable:
+    """:func:`_read_table` with read-only arrays: the cache keeps it in the process and hands it out again."""
+    t = _read_table(f)
+    for a in (t.log10m, t.log10p, t.log10theta, t.z_edges, t.values):
+        a.setflags(write=False)
+    return t

@@ -26,6 +26,7 @@ Where the cache lives: ``$FIPSCAN_CACHE`` if set, else the user's cache folder g
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as _dt
 import hashlib
@@ -185,12 +186,21 @@ def shipped_entry(kind: str, key: str) -> pathlib.Path | None:
     path = SHIPPED_ROOT / kind / f"{key}.h5"
     if not path.is_file():
         return None
+    ident = _file_identity(path)
+    if ident is not None and ident in _SHIPPED_VERIFIED:  # verified in this process, unchanged since
+        return path
     try:
         verify_h5(path, kind=kind, key=key)
     except CacheError as exc:
         log.warning("fipscan cache: ignoring a bad shipped entry: %s", exc)
         return None
+    if ident is not None and ident == _file_identity(path):
+        _SHIPPED_VERIFIED.add(ident)
     return path
+
+
+#: identities (:func:`_file_identity`) of shipped entries verified in this process
+_SHIPPED_VERIFIED: set = set()
 
 
 def entry_path(kind: str, key: str) -> pathlib.Path:
@@ -448,11 +458,42 @@ def _remove_orphan_temps(directory: pathlib.Path) -> None:
             continue
 
 
-def _read_entry(path: pathlib.Path, read, **checks):
-    """``read(f)`` on the verified entry ``path`` (one open handle), or ``path`` when ``read`` is None."""
+def _read_entry(path: pathlib.Path, read, memo: bool = False, **checks):
+    """``read(f)`` on the verified entry ``path`` (one open handle), or ``path`` when ``read`` is None.
+
+    ``memo``: keep ``read(f)`` in this process (:data:`_MEMO`), and return it again without opening the
+    file while the file is the same one (same inode, size, modification and change times): a file
+    replaced, rewritten, touched or removed is opened, verified and read as usual.
+    """
+    ident = _file_identity(path) if memo and read is not None else None
+    if ident is not None:
+        hit = _MEMO.get((ident, read))
+        if hit is not None:
+            _MEMO.move_to_end((ident, read))
+            return hit
     f = _open_verified(path, **checks)
     with f:
-        return path if read is None else read(f)
+        value = path if read is None else read(f)
+    if ident is not None and ident == _file_identity(path):  # unchanged while it was read
+        _MEMO[(ident, read)] = value
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return value
+
+
+#: verified entries already read in this process, by (file identity, reader); least recently used out
+_MEMO: "collections.OrderedDict" = collections.OrderedDict()
+#: at most this many (a full NA62-BD acceptance table is ~10 MB)
+_MEMO_SIZE = 32
+
+
+def _file_identity(path: pathlib.Path):
+    """(path, inode, size, mtime_ns, ctime_ns) of ``path``, or None when it cannot be stat'ed."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def get_or_build(
@@ -464,6 +505,7 @@ def get_or_build(
     attrs: Mapping | None = None,
     on_corrupt: str = "rebuild",
     read: Callable[[h5py.File], Any] | None = None,
+    memo: bool = False,
 ) -> Any:
     """The valid entry for ``(kind, settings, schema_version)``, building it if needed.
 
@@ -478,6 +520,11 @@ def get_or_build(
     verified, so that a concurrent ``fipscan cache clear`` cannot remove the file between the check
     and the read (an entry removed before it was opened is rebuilt).  Without ``read`` the path is
     returned (the caller opens it again: racy against ``clear``).
+
+    ``memo``: the value ``read`` returns is kept in this process and returned again, without reading,
+    while the entry's file is unchanged (same inode, size and times): for entries read many times per
+    process whose value is immutable (the caller must not modify it in place).  Verifying and reading a
+    full acceptance table takes ~0.1 s, and a yield-table build reads five of them.
     """
     if on_corrupt not in ("rebuild", "raise"):
         raise InputError(f"on_corrupt must be 'rebuild' or 'raise', not {on_corrupt!r}")
@@ -485,11 +532,11 @@ def get_or_build(
     path = entry_path(kind, key)
     checks = {"kind": kind, "schema_version": schema_version, "key": key}
     with contextlib.suppress(CacheError):  # fast path, no lock: entries appear atomically
-        return _read_entry(path, read, **checks)
+        return _read_entry(path, read, memo, **checks)
     shipped = shipped_entry(kind, key)  # the key covers the schema version and every setting
     if shipped is not None:
         with contextlib.suppress(CacheError):
-            return _read_entry(shipped, read, **checks)
+            return _read_entry(shipped, read, memo, **checks)
     path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(path.with_suffix(".lock")):
         if path.exists():

@@ -11,6 +11,7 @@ The table is an explicit object that callers pass around (no hidden state on the
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -463,8 +464,11 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
         return out_w, out_fs, _log_s1(m, width1, detected_w, detected_inv_p, p_edges).astype(dtype)
 
     # masses in fixed-size chunks: one compiled program, vmapped over the chunk (the last chunk is
-    # padded by repeating its final mass, and the padding is dropped)
-    per_chunk = jax.jit(jax.vmap(per_mass, in_axes=(0, None, None)))
+    # padded by repeating its final mass, and the padding is dropped).  The program is kept per process
+    # (:func:`_program`): a second build with the same model, experiment, final states and spectra
+    # (another mass grid, another coupling range) reuses it instead of tracing and lowering it again.
+    per_chunk = _program(_program_key(model, experiment, channels, spectra, dtype, method, data, lines),
+                         lambda: jax.jit(jax.vmap(per_mass, in_axes=(0, None, None))))
     per_channel = {name: [] for name in samplers}
     per_fs = {c: [] for c in channels} if split_fs else {}
     log_s1 = []
@@ -494,3 +498,52 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
         n_width=float(model.coupling.width_power),
         channel_powers=channel_powers,
     )
+
+
+#: compiled yield-table programs of this process (:func:`compute_tables`), least recently used out
+_PROGRAMS: "OrderedDict" = OrderedDict()
+#: at most this many (each holds its closure's model, sources and compiled executables: a few MB)
+_PROGRAMS_SIZE = 8
+
+
+def _program(key, make):
+    """The jitted per-chunk function for ``key`` (made by ``make()`` and kept), or ``make()`` when ``key``
+    is None."""
+    if key is None:
+        return make()
+    fn = _PROGRAMS.get(key)
+    if fn is None:
+        fn = _PROGRAMS[key] = make()
+        while len(_PROGRAMS) > _PROGRAMS_SIZE:
+            _PROGRAMS.popitem(last=False)
+    _PROGRAMS.move_to_end(key)
+    return fn
+
+
+def _program_key(model, experiment, channels, spectra, dtype, method, data, lines):
+    """What the per-chunk function of :func:`compute_tables` closes over, as a hashable key, or None.
+
+    The traced program depends on the model (its class and ``settings()``, which the yield-table cache
+    key already relies on to cover every number the model computes), the experiment's settings
+    (efficiencies, binning, decay cells), the final states, the dtype, and the spectra (the sources
+    close over them: their histograms are hashed); the arrays passed as arguments (``data``,
+    ``lines``) enter through their shapes only, which jax keys on itself.  The "direct" method closes
+    over the acceptance tables as well: it is not kept (None).
+    """
+    import hashlib
+
+    from fipscan.cache import canonical_json
+
+    if method != "binned":
+        return None
+    h = hashlib.sha256()
+    for name in sorted(spectra.hist):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(spectra.hist[name], dtype=np.float64).tobytes())
+    for name in ("log10p_edges", "log10theta_edges"):
+        h.update(np.ascontiguousarray(getattr(spectra, name), dtype=np.float64).tobytes())
+    h.update(canonical_json({"per_pot": dict(spectra.per_pot), "sigma_mb": dict(spectra.sigma_mb)}).encode())
+    cls = type(model)
+    return (f"{cls.__module__}.{cls.__qualname__}", canonical_json(model.settings()),
+            canonical_json(experiment.settings()), tuple(channels), np.dtype(dtype).name, h.hexdigest(),
+            bool(jax.config.jax_enable_x64))

@@ -28,10 +28,18 @@ DATA = Path(__file__).resolve().parent / "data"
 def _session_cache(tmp_path_factory):
     """One FIPSCAN_CACHE for the whole run, so tests never touch the user's cache.
 
-    Tests of the cache itself pass their own directory explicitly.
+    Under pytest-xdist the workers share it (a folder beside their own temporary folders): what one
+    worker computed (acceptance Monte Carlo, yield tables, compiled XLA programs) the others read
+    instead of computing it again, which is also a standing test that concurrent processes share the
+    cache safely.  Tests of the cache itself pass their own directory explicitly.
     """
     old = os.environ.get("FIPSCAN_CACHE")
-    os.environ["FIPSCAN_CACHE"] = str(tmp_path_factory.mktemp("fipscan-cache"))
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent / "fipscan-cache"
+        shared.mkdir(exist_ok=True)
+        os.environ["FIPSCAN_CACHE"] = str(shared)
+    else:
+        os.environ["FIPSCAN_CACHE"] = str(tmp_path_factory.mktemp("fipscan-cache"))
     from fipscan.runtime import configure
 
     configure(x64=True)  # float64 and a persistent compilation cache inside the session cache

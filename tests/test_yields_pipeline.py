@@ -147,3 +147,33 @@ def test_yield_tables_are_cached_and_keyed_on_their_inputs(tmp_path, monkeypatch
     rebuilt = fipscan.precompute(model, exp, masses)
     assert np.allclose(np.asarray(rebuilt.weights), np.asarray(first.weights), rtol=1e-12)
     assert sum(e["valid"] for e in cache.list_entries("yields")) == 1
+
+
+def test_kept_program_gives_the_numbers_of_a_fresh_build_and_follows_the_model_settings():
+    """compute_tables keeps its compiled per-chunk program per process (keyed on the model's settings,
+    the experiment, the final states and the spectra): another mass grid reuses it and gets exactly the
+    numbers of a build from scratch; another model setting (form factor off) gets its own program."""
+    import numpy as np
+
+    from fipscan import yields
+    from fipscan.models import get_model
+
+    a, b = np.geomspace(0.03, 0.9, 5), np.geomspace(0.05, 1.1, 3)
+    yields.compute_tables("dark-photon", "na62-bd", a)
+    n_kept = len(yields._PROGRAMS)
+    reused = yields.compute_tables("dark-photon", "na62-bd", b)
+    assert len(yields._PROGRAMS) == n_kept  # the same program
+    yields._PROGRAMS.clear()
+    fresh = yields.compute_tables("dark-photon", "na62-bd", b)
+    np.testing.assert_array_equal(np.asarray(reused.weights), np.asarray(fresh.weights))
+    np.testing.assert_array_equal(np.asarray(reused.log_s1), np.asarray(fresh.log_s1))
+    # another model setting, another program (the form factor changes bremsstrahlung at every mass)
+    from fipscan.experiments import load_experiment
+
+    exp = load_experiment("na62-bd")
+    spectra = exp.load_spectra()
+    keys = [yields._program_key(get_model("dark-photon", form_factor=ff), exp, ("ee", "mumu"), spectra,
+                                np.float64, "binned", {}, {}) for ff in (True, False)]
+    assert keys[0] != keys[1] and keys[0] == yields._program_key(get_model("dark-photon"), exp, ("ee", "mumu"),
+                                                                 exp.load_spectra(), np.float64, "binned", {}, {})
+    assert yields._program_key(get_model("dark-photon"), exp, ("ee",), spectra, np.float64, "direct", {}, {}) is None
