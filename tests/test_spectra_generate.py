@@ -228,5 +228,5 @@ def test_angantyr_p_cu(own_cache):
                                     target="angantyr-cu", n_workers=1), progress=False)  # fmt: skip
     # a p+Cu collision makes ~2x the pions of a pp collision (about 2.5 wounded nucleons)
     assert 6.0 < s.per_pp_collision["pi0"] < 14.0
-    assert s.provenance["settings"]["target"] == "angantyr-cu"
+    assert s.provenance["settings"]["target"] == "Cu"  # the old name angantyr-cu is stored as the nucleus
     assert "Beams:idB = 1000290630" in s.provenance["pythia_settings"]["soft"]

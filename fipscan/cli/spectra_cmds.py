@@ -46,12 +46,17 @@ def _human_size(n: int) -> str:
 # ------------------------------------------------------------------------------------ spectra
 def _spectra_info(args: argparse.Namespace) -> int:
     from fipscan.spectra import default_spectra_path, load_spectra
+    from fipscan.spectra.registry import shipped_entry, spectra_path
 
-    if args.file is not None:
+    if args.file is not None and shipped_entry(args.file) is not None:  # a shipped name: pp-70gev, default
+        path = spectra_path(args.file, where="FILE")
+    elif args.file is not None:
         from fipscan.cli import _args
 
         _args.input_file("spectra file", args.file, what="spectra HDF5 file")
-    path = args.file if args.file else default_spectra_path()
+        path = args.file
+    else:
+        path = default_spectra_path()
     s = load_spectra(path)
     species = {sp: {"per_pot": s.per_pot[sp], "per_pp_collision": s.per_pp_collision[sp]} for sp in s.species}
     if args.json:
@@ -92,12 +97,20 @@ def _spectra_generate(args: argparse.Namespace) -> int:
         v = _int("--" + opt.replace("_", "-"), getattr(args, opt))
         if v is not None:
             kw[field] = v
-    for opt, field in (("sigma_ccbar_ub", "sigma_ccbar_ub"), ("sigma_bbbar_nb", "sigma_bbbar_nb")):
+    for opt, field in (("beam_energy", "e_beam"), ("sigma_ccbar_ub", "sigma_ccbar_ub"),
+                       ("sigma_bbbar_nb", "sigma_bbbar_nb")):  # fmt: skip
         v = _float("--" + opt.replace("_", "-"), getattr(args, opt))
         if v is not None:
             kw[field] = v
     if args.target is not None:
         kw["target"] = args.target
+    if args.dump is not None:
+        from fipscan.spectra.generation import canonical_target, dump_constants
+
+        target = canonical_target(kw.get("target", "p"))
+        if target != "p" and canonical_target(args.dump) != target:
+            raise InputError(f"--dump {args.dump} contradicts --target {args.target}: a nucleus target is the dump")
+        kw["target_a"], kw["sigma_pa_inel_mb"] = dump_constants(args.dump)
     if args.cascade:
         kw["cascade_enhancement"] = True
     if args.pythia:
@@ -122,7 +135,8 @@ def _spectra_generate(args: argparse.Namespace) -> int:
 _GENERATE_OPTIONS = {
     "n_events_soft": "--events", "n_events_ccbar": "--ccbar-events", "n_events_bbbar": "--bbbar-events",
     "seed": "--seed", "n_workers": "--workers", "chunk_events": "--chunk-events", "target": "--target",
-    "sigma_ccbar_ub": "--sigma-ccbar-ub", "sigma_bbbar_nb": "--sigma-bbbar-nb",
+    "sigma_ccbar_ub": "--sigma-ccbar-ub", "sigma_bbbar_nb": "--sigma-bbbar-nb", "e_beam": "--beam-energy",
+    "n_events_ccbar = 0": "--ccbar-events 0", "n_events_bbbar = 0": "--bbbar-events 0",
     "pythia_settings": "--pythia", "pythia setting": "--pythia setting",
 }
 
@@ -221,6 +235,18 @@ def _cache_clear(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------------ parsers
+#: the --target values (fipscan.spectra.generation.TARGETS: p, the nuclei, the alias angantyr-cu)
+TARGET_CHOICES = ("p", "Fe", "Cu", "Mo", "W", "Pb", "angantyr-cu")
+
+
+def _target_name(value: str) -> str:
+    """--target as typed in any case (fe, FE, Fe) -> its spelling in TARGET_CHOICES."""
+    for choice in TARGET_CHOICES:
+        if value.strip().lower() == choice.lower():
+            return choice
+    return value
+
+
 def register(subparsers) -> None:
     """Add ``spectra`` and ``cache`` to the ``fipscan`` command line."""
     sp = subparsers.add_parser(
@@ -234,7 +260,8 @@ def register(subparsers) -> None:
     info = ssub.add_parser("info", help="multiplicities and provenance of a spectra file",
                            description="Print per species the number per POT and per pp collision, and "
                            "the provenance (default file: the one shipped with fipscan).")  # fmt: skip
-    info.add_argument("file", nargs="?", help="spectra HDF5 file (default: the shipped one)")
+    info.add_argument("file", nargs="?", help="spectra HDF5 file, or the name of a shipped one (default, pp-400gev, "
+                      "pp-70gev) [default]")
     info.add_argument("--json", action="store_true",
                       help='print {"species": {NAME: {"per_pot", "per_pp_collision"}}, "provenance": {...}, ...}')
     info.set_defaults(func=_spectra_info)
@@ -243,7 +270,11 @@ def register(subparsers) -> None:
         "generate",
         help="generate spectra with PYTHIA 8 (needs pythia8mc)",
         description="Generate spectra with PYTHIA 8: an inelastic run for light mesons, hard c-cbar and "
-        "b-bbar runs for D and B mesons. Results are cached; an interrupted run resumes.",
+        "b-bbar runs for D and B mesons, for a proton beam of --beam-energy GeV on protons (--target p) or on a "
+        "nucleus (Angantyr). The heavy-flavour cross sections per nucleon have defaults only at 400 GeV "
+        "(20 ub, 2.63 nb; ALPINIST, arXiv:2201.05170): at any other energy give --sigma-ccbar-ub and "
+        "--sigma-bbbar-nb from a measurement you cite, or switch the run off with --ccbar-events 0 / "
+        "--bbbar-events 0. Results are cached; an interrupted run resumes.",
     )
     gen.add_argument("--events", metavar="N", help="soft (inelastic) events [1e6]")
     gen.add_argument("--ccbar-events", metavar="N", help="hard c-cbar events [1e5]")
@@ -251,10 +282,20 @@ def register(subparsers) -> None:
     gen.add_argument("--seed", metavar="S", help="base random seed [1]")
     gen.add_argument("--workers", metavar="K", help="worker processes [number of CPUs]")
     gen.add_argument("--chunk-events", metavar="N", help="events per chunk (resume granularity) [20000]")
-    gen.add_argument("--target", choices=("p", "angantyr-cu"), help="pp, or p+Cu with Angantyr [p]")
+    gen.add_argument("--beam-energy", metavar="E", help="proton beam energy in GeV (fixed target) [400]")
+    gen.add_argument("--target", type=_target_name, choices=TARGET_CHOICES, metavar="MATERIAL",
+                     help="p: pp collisions; or a nucleus (" + ", ".join(TARGET_CHOICES[1:-1]) + "): "
+                     "proton-nucleus light mesons through PYTHIA's Angantyr (angantyr-cu = Cu) [p]")
+    gen.add_argument("--dump", metavar="MATERIAL",
+                     help="the dump whose A/sigma_inel(pA) turns heavy flavour per nucleon into per POT: "
+                     + ", ".join(TARGET_CHOICES[1:-1]) + " [the --target nucleus; Cu for p]")
     gen.add_argument("--cascade", action="store_true", help="multiply charm (beauty) per POT by 2.3 (1.7)")
-    gen.add_argument("--sigma-ccbar-ub", metavar="X", help="c-cbar cross section per nucleon in microbarn [20]")
-    gen.add_argument("--sigma-bbbar-nb", metavar="X", help="b-bbar cross section per nucleon in nanobarn [2.63]")
+    gen.add_argument("--sigma-ccbar-ub", metavar="X",
+                     help="c-cbar cross section per nucleon in microbarn [20 at 400 GeV only: at any other "
+                     "--beam-energy there is no default, give it (or --ccbar-events 0)]")
+    gen.add_argument("--sigma-bbbar-nb", metavar="X",
+                     help="b-bbar cross section per nucleon in nanobarn [2.63 at 400 GeV only: at any other "
+                     "--beam-energy there is no default, give it (or --bbbar-events 0)]")
     gen.add_argument("--pythia", metavar="SETTING", action="append", help="extra PYTHIA setting (repeatable)")
     gen.add_argument("-o", "--output", metavar="FILE", help="also write the HDF5 file here")
     gen.add_argument("--no-resume", action="store_true", help="ignore chunks left by an interrupted run")

@@ -93,8 +93,9 @@ class DetectorResolution:
 @dataclass(frozen=True)
 class Beam:
     """particle ("proton"); energy_gev; pot (the data sample); pot_uncertainty (relative);
-    pot_projection (a future sample); spectra: the meson-spectra file id ("default": the file shipped
-    with fipscan) or a path to a file made by ``fipscan spectra generate``; cascade_enhancement: the
+    pot_projection (a future sample); spectra: the name of a shipped meson-spectra file of this beam
+    ("default" = "pp-400gev", "pp-70gev"; fipscan.spectra.registry) or a path to a file made by
+    ``fipscan spectra generate``; cascade_enhancement: the
     charm and beauty of the spectra are multiplied by the cascade factors of the file's settings
     (cascade_ccbar, cascade_bbbar: 2.3 and 1.7 by default) for the hadrons of the shower in a thick dump
     that make heavy flavour too (:meth:`fipscan.spectra.Spectra.with_cascade_enhancement`), unless the
@@ -262,17 +263,40 @@ class Experiment:
         }
 
     def load_spectra(self):
-        """The meson spectra of this experiment's beam (``beam.spectra``), checked against the beam."""
+        """The meson spectra of this experiment's beam (``beam.spectra``: a shipped name such as
+        ``pp-70gev`` or a file; :mod:`fipscan.spectra.registry`), checked against the beam."""
         from fipscan.spectra import load_spectra
+        from fipscan.spectra.registry import spectra_path
 
-        s = load_spectra(None if self.beam.spectra == "default" else self.beam.spectra)
+        s = load_spectra(spectra_path(self.beam.spectra, beam_energy_gev=self.beam.energy_gev,
+                                      where=f"{self.source}: 'beam.spectra'"))
         e = _spectra_beam_energy(s)
         if e is not None and abs(e - self.beam.energy_gev) > 1e-6 * self.beam.energy_gev:
             raise ConfigError(
                 f"{self.source}: beam.spectra '{self.beam.spectra}' holds spectra for a {e:g} GeV beam, the "
-                f"experiment's beam is {self.beam.energy_gev:g} GeV; make a file with 'fipscan spectra generate' "
-                "for this beam and name it in beam.spectra")
+                f"experiment's beam is {self.beam.energy_gev:g} GeV; {_right_spectra_hint(self.beam.energy_gev)}")
         return s.with_cascade_enhancement() if self.beam.cascade_enhancement else s
+
+
+def _check_spectra(beam: Beam, source: str, sec: Section) -> None:
+    """beam.spectra names a shipped file (fipscan.spectra.registry) or an existing file: otherwise one line
+    naming the command that makes it.  (Whether the file's beam is the experiment's is checked when the
+    spectra are loaded: :meth:`Experiment.load_spectra`.)"""
+    from fipscan.spectra.registry import spectra_path
+
+    spectra_path(beam.spectra, beam_energy_gev=beam.energy_gev, where=f"{source}: '{sec.key('spectra')}'")
+
+
+def _right_spectra_hint(energy_gev: float) -> str:
+    """How to get spectra for an ``energy_gev`` beam: the shipped name, if any, and the command."""
+    from fipscan.spectra.registry import generate_command_for, placeholder_note, shipped_for_energy
+
+    right = shipped_for_energy(energy_gev)
+    if right is not None:
+        return (f"name '{right.name}' (shipped for {energy_gev:g} GeV) in beam.spectra; it was made by: "
+                f"{right.command()}")
+    command = generate_command_for(f"pp-{energy_gev:g}gev", energy_gev)
+    return f"make a file with: {command} and name it in beam.spectra{placeholder_note(energy_gev)}"
 
 
 def _spectra_beam_energy(spectra):
@@ -358,9 +382,7 @@ def parse_experiment(cfg: Mapping, source: str = "<experiment>") -> Experiment:
         cascade_enhancement=b.flag("cascade_enhancement", False),
     )
     beam = replace(beam, pot_projection=b.number("pot_projection", beam.pot, positive=True, hi=MAX_POT))
-    if beam.spectra != "default" and not Path(beam.spectra).is_file():
-        raise b.error("spectra", f"names no file: {beam.spectra!r} (use 'default' or a file made by "
-                                 "'fipscan spectra generate')")
+    _check_spectra(beam, source, b)
     b.done()
 
     t = top.section("target")

@@ -364,12 +364,13 @@ def _spectra_identity(experiment) -> tuple[str, str]:
     that cannot be read: the attribute then says nothing rather than something wrong)."""
     import hashlib
 
-    from fipscan.spectra.core import default_spectra_path
+    from fipscan.spectra.registry import shipped_entry
 
     if getattr(experiment, "kind", "beam-dump") == "kaon":  # kaons decay in flight: no meson spectra
         return "", ""
     name = getattr(getattr(experiment, "beam", None), "spectra", "default")
-    path = default_spectra_path() if name == "default" else Path(name)
+    entry = shipped_entry(name)  # a shipped name ("default", "pp-70gev"), else a path
+    path = entry.path() if entry is not None else Path(name)
     try:
         with open(path, "rb") as fh:
             return str(path), hashlib.file_digest(fh, "sha256").hexdigest()

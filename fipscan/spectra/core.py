@@ -168,9 +168,16 @@ def default_spectra_path() -> pathlib.Path:
 def load_spectra(path: str | os.PathLike | None = None) -> Spectra:
     """Read a spectra file (default: the shipped one) after checking its schema and checksum.
 
-    Raises :class:`~fipscan.errors.CacheError` naming the problem when the file is missing,
-    truncated, corrupt, of another kind or of another schema version.
+    ``path`` may also be the name of a shipped file (``"pp-70gev"``, ``"default"``; see
+    :mod:`fipscan.spectra.registry`): a shipped file missing from the installation is a
+    :class:`~fipscan.errors.ConfigError` naming the command that makes it.  Raises
+    :class:`~fipscan.errors.CacheError` naming the problem when the file is missing, truncated, corrupt,
+    of another kind or of another schema version.
     """
+    from fipscan.spectra.registry import shipped_entry, spectra_path
+
+    if isinstance(path, str) and shipped_entry(path) is not None:
+        path = spectra_path(path, where="the argument")
     path = default_spectra_path() if path is None else pathlib.Path(path)
     if not path.exists():
         hint = (

@@ -1,9 +1,11 @@
-"""Meson spectra of 400 GeV protons on a fixed target, generated with PYTHIA 8 (``pythia8mc``).
+"""Meson spectra of protons on a fixed target, generated with PYTHIA 8 (``pythia8mc``).
 
 Physics
 -------
-* Beams: ``Beams:frameType = 2`` (fixed target), ``idA = 2212`` with ``eA = e_beam`` on
-  ``idB = 2212`` at rest (or ``1000290630``, Cu-63, with Angantyr when ``target="angantyr-cu"``).
+* Beams: ``Beams:frameType = 2`` (fixed target), ``idA = 2212`` with ``eA = e_beam`` (GeV, default
+  400, the SPS) on ``idB = 2212`` at rest (``target="p"``), or on a nucleus through PYTHIA's Angantyr
+  model (``target`` = ``"Fe"``, ``"Cu"``, ``"Mo"``, ``"W"``, ``"Pb"``: one isotope each, :data:`NUCLEI`;
+  ``"angantyr-cu"`` is the older name of ``"Cu"``).
 * Three independent runs:
 
   - ``soft``: ``SoftQCD:inelastic = on`` (non-diffractive + single/double/central diffractive)
@@ -15,7 +17,7 @@ Physics
   so nothing is counted twice.  The hard runs use ``PhaseSpace:mHatMin = 0`` (the default 4 GeV
   would cut into the c c̄ threshold at √s = 27.4 GeV) and ``PhaseSpace:pTHatMin = 0`` (the
   heavy-quark masses regularise the matrix elements).
-* Every entry of the event record with a matching |PDG id| is counted, **including particles that
+* Every entry of the event record with a matching ``|PDG id|`` is counted, **including particles that
   decayed** (status < 0): π⁰ from η, η′, ω, K_S, Λ, Σ … decays (feed-down) are counted, as are D⁰
   from D*⁺ decays; π⁰ and K_S decay as in PYTHIA's defaults.  Photons are counted only when final
   (status > 0), i.e. mostly π⁰/η → γγ photons.  An entry whose mother is the same species (a copy
@@ -23,28 +25,34 @@ Physics
 * θ is the polar angle to the beam (z) axis, p the lab momentum.
 
 Normalisation (per proton on target, thick dump)
------------------------------------------------
+------------------------------------------------
 Each proton makes one inelastic primary interaction in the dump, and secondary interactions
-are neglected for light mesons, so for them ``per_pot = per_pp_collision`` (per p–Cu collision
-with Angantyr).  PYTHIA's leading-order heavy-flavour cross sections are 3–4 times below the
+are neglected for light mesons, so for them ``per_pot = per_pp_collision`` (per p–nucleus
+collision with Angantyr).  PYTHIA's leading-order heavy-flavour cross sections are 3–4 times below the
 measurements (σ_cc̄ ≈ 5.4 μb, σ_bb̄ ≈ 0.86 nb at √s = 27.4 GeV), so the hard runs are normalised
 to measured cross sections per nucleon, scaling ∝ A for a hard process::
 
     per_pot(D)          = N_D / N_events(cc̄) · σ_cc̄ · A / σ_inel(pA)   [× 2.3 with cascade_enhancement]
     per_pp_collision(D) = N_D / N_events(cc̄) · σ_cc̄ / σ_inel(pp)
 
-(the same for B with σ_bb̄ and ×1.7).  Defaults: σ_cc̄ = 20 μb and σ_bb̄ = 2.63 nb per nucleon
-(the values used for 400 GeV by ALPINIST, Jerhot et al., arXiv:2201.05170; 20 μb is close to the
-18.1 μb per nucleon that SHiP derived from the fixed-target compilation of Lourenço & Wöhri,
-Phys. Rept. 433 (2006) 127), A = 63.546 (copper) and σ_inel(p Cu) = 769 mb (PDG nuclear
-inelastic length of Cu, 137.3 g cm⁻²); σ_inel(pp) = 32.9 mb is PYTHIA's own (σ_tot − σ_el at
-√s = 27.4 GeV).  The ratio A/σ_inel(pA) is set by ``target_a`` and ``sigma_pa_inel_mb``; the cascade
+(the same for B with σ_bb̄ and ×1.7).  Defaults at ``e_beam`` = 400 GeV only: σ_cc̄ = 20 μb and
+σ_bb̄ = 2.63 nb per nucleon (the values used for 400 GeV by ALPINIST, Jerhot et al.,
+arXiv:2201.05170; 20 μb is close to the 18.1 μb per nucleon that SHiP derived from the fixed-target
+compilation of Lourenço & Wöhri, Phys. Rept. 433 (2006) 127).  Heavy-flavour cross sections fall
+steeply towards threshold, so at any other beam energy no default is guessed: ``sigma_ccbar_ub``
+(``sigma_bbbar_nb``) must be given whenever the c c̄ (b b̄) run has events (InputError otherwise); a
+run without events needs none, and its cross section is then recorded as None and left out of
+``sigma_mb``.  A and σ_inel(pA) are those of the dump: for a nucleus ``target`` that nucleus, for
+``target="p"`` copper (NA62's and CHARM's dumps): A = 63.546 and σ_inel(p Cu) = 769 mb (PDG nuclear
+inelastic length of Cu, 137.3 g cm⁻²), unless ``target_a`` and ``sigma_pa_inel_mb`` are given
+(:func:`dump_constants` gives them for a material of :data:`NUCLEI`); σ_inel(pp) = 32.9 mb at 400 GeV
+is PYTHIA's own (σ_tot − σ_el at √s = 27.4 GeV).  The cascade
 factors (secondary production in the thick dump, from the SensCalc/ALPINIST estimates) by
 ``cascade_enhancement``, ``cascade_ccbar`` and ``cascade_bbbar``.  Heavy flavour always comes
 from pp hard runs, also in the Angantyr mode.
 
 Reproducibility, parallelism, resuming
--------------------------------------
+--------------------------------------
 Each run is cut into chunks of ``chunk_events`` events; chunk ``i`` of run ``r`` gets its own
 PYTHIA seed, a hash of ``(seed, r, i)`` (so different workers never share a stream), and a fresh
 PYTHIA instance initialised from MPI (and Angantyr) initialisation files made once per set of
@@ -92,12 +100,87 @@ from fipscan.spectra.species import (
     SPECIES,
 )
 
-__all__ = ["GenerationSettings", "generate", "chunk_seed", "PYTHIA_MISSING"]
+__all__ = ["GenerationSettings", "generate", "chunk_seed", "PYTHIA_MISSING", "NUCLEI", "Nucleus", "TARGETS",
+           "canonical_target", "dump_constants"]
 
 PYTHIA_MISSING = "PYTHIA 8 is not installed: pip install 'fipscan[pythia]'"
-TARGETS = ("p", "angantyr-cu")
-CU63_ID = 1000290630
 PROTON_ID = 2212
+#: the beam energy [GeV] at which the default heavy-flavour cross sections hold (the SPS)
+DEFAULT_E_BEAM = 400.0
+#: σ_cc̄ [μb] and σ_bb̄ [nb] per nucleon at DEFAULT_E_BEAM (ALPINIST, arXiv:2201.05170)
+DEFAULT_SIGMA_CCBAR_UB = 20.0
+DEFAULT_SIGMA_BBBAR_NB = 2.63
+#: Avogadro's number [mol⁻¹] (SI 2019, exact)
+AVOGADRO = 6.02214076e23
+
+
+@dataclass(frozen=True)
+class Nucleus:
+    """A dump material as a proton–nucleus target.
+
+    ``a``: standard atomic weight [g/mol] (the A of the heavy-flavour scaling); ``z``: atomic number;
+    ``lambda_i``: nuclear inelastic interaction length [g cm⁻²] (PDG, Atomic and Nuclear Properties of
+    Materials, pdg.lbl.gov/AtomicNuclearProperties); ``pdg_id``: the one isotope Angantyr collides with
+    (PDG code 100ZZZAAA0: the most abundant isotope, or the one nearest the mean A); ``isotope_mass_u``:
+    its atomic mass [u] (AME2020, Wang et al., Chin. Phys. C 45 (2021) 030003) when PYTHIA's particle
+    data lack the isotope (None: PYTHIA defines it).
+    """
+
+    symbol: str
+    z: int
+    a: float
+    lambda_i: float
+    pdg_id: int
+    isotope_mass_u: float | None = None
+
+    @property
+    def sigma_inel_mb(self) -> float:
+        """σ_inel(pA) [mb] = A / (N_A λ_I), rounded to 1 mb (Cu: 768.5 → 769)."""
+        return float(round(self.a / (AVOGADRO * self.lambda_i) * 1e27))
+
+
+#: proton–nucleus targets; A and λ_I from the PDG tables cited in :class:`Nucleus`; the isotopes' natural
+#: abundances in the comments are IUPAC's (CIAAW isotopic compositions)
+NUCLEI: dict[str, Nucleus] = {
+    "Fe": Nucleus("Fe", 26, 55.845, 132.1, 1000260560),  # Fe-56 (91.8%)
+    "Cu": Nucleus("Cu", 29, 63.546, 137.3, 1000290630),  # Cu-63 (69.2%)
+    "Mo": Nucleus("Mo", 42, 95.95, 152.9, 1000420960, 95.90467612),  # Mo-96, nearest the mean A 95.95
+    "W": Nucleus("W", 74, 183.84, 191.9, 1000741840, 183.95093092),  # W-184 (30.6%)
+    "Pb": Nucleus("Pb", 82, 207.2, 199.6, 1000822080),  # Pb-208 (52.4%)
+}
+#: older target names kept working (the first version knew only p and p+Cu)
+TARGET_ALIASES = {"angantyr-cu": "Cu"}
+#: the accepted values of ``target``: pp, or a nucleus of NUCLEI (its symbol), or an alias
+TARGETS = ("p", *NUCLEI, *TARGET_ALIASES)
+#: the dump of pp spectra (the heavy-flavour A/σ_inel(pA) when target = "p"): copper, NA62's TAX
+DEFAULT_DUMP = "Cu"
+#: atomic mass unit [GeV] (CODATA 2018)
+_U_GEV = 0.93149410242
+
+
+def canonical_target(name) -> str:
+    """``"p"`` or the symbol of a :data:`NUCLEI` entry for ``name`` (case-insensitive; aliases resolved);
+    ConfigError naming the choices otherwise."""
+    if isinstance(name, str):
+        key = name.strip()
+        for known in ("p", *NUCLEI):
+            if key.lower() == known.lower():
+                return known
+        if key.lower() in TARGET_ALIASES:
+            return TARGET_ALIASES[key.lower()]
+    raise ConfigError(f"unknown target {name!r}; choose p (pp collisions) or a nucleus: "
+                      f"{', '.join(NUCLEI)} ({', '.join(TARGET_ALIASES)} is {', '.join(TARGET_ALIASES.values())})")
+
+
+def dump_constants(material: str) -> tuple[float, float]:
+    """(A, σ_inel(pA) [mb]) of a dump material of :data:`NUCLEI` (``target_a``, ``sigma_pa_inel_mb``)."""
+    symbol = canonical_target(material)
+    if symbol == "p":
+        raise ConfigError("a dump material must be a nucleus: " + ", ".join(NUCLEI))
+    nucleus = NUCLEI[symbol]
+    return nucleus.a, nucleus.sigma_inel_mb
+
+
 #: events binned together (arrays are built per batch, then histogrammed)
 BATCH_EVENTS = 500
 #: PYTHIA's seed range is 0..900 000 000
@@ -117,27 +200,31 @@ ALGORITHM_VERSION = 2
 class GenerationSettings:
     """Everything that determines a spectra file (all but ``n_workers`` enter the cache key).
 
-    ``sigma_ccbar_ub`` and ``sigma_bbbar_nb`` are heavy-flavour cross sections per nucleon at
-    ``e_beam``; ``target_a`` / ``sigma_pa_inel_mb`` convert them to production per POT (see the
-    module docstring); ``cascade_enhancement`` multiplies charm (beauty) per POT by
+    ``e_beam`` is the proton beam energy [GeV]; ``target`` ``"p"`` (pp) or a nucleus of :data:`NUCLEI`
+    (Angantyr; ``"angantyr-cu"`` is read as ``"Cu"``).  ``sigma_ccbar_ub`` and ``sigma_bbbar_nb`` are
+    heavy-flavour cross sections per nucleon at ``e_beam``: None takes the 400 GeV defaults (20 μb,
+    2.63 nb) at 400 GeV and is refused at any other energy for a run with events (module docstring).
+    ``target_a`` / ``sigma_pa_inel_mb`` (None: the target nucleus', or copper's for pp) convert them
+    to production per POT; ``cascade_enhancement`` multiplies charm (beauty) per POT by
     ``cascade_ccbar`` (``cascade_bbbar``).  ``pythia_settings`` are extra ``readString`` lines
     applied to every run (tunes).  ``chunk_events`` fixes the chunking and hence the random
-    streams: changing it changes the (statistically equivalent) result.
+    streams: changing it changes the (statistically equivalent) result.  The resolved values are
+    stored, so the settings of a 400 GeV pp run are those (and have the cache key) of earlier versions.
     """
 
     n_events_soft: int = 1_000_000
     n_events_ccbar: int = 100_000
     n_events_bbbar: int = 100_000
     seed: int = 1
-    e_beam: float = 400.0
+    e_beam: float = DEFAULT_E_BEAM
     target: str = "p"
-    sigma_ccbar_ub: float = 20.0
-    sigma_bbbar_nb: float = 2.63
+    sigma_ccbar_ub: float | None = None
+    sigma_bbbar_nb: float | None = None
     cascade_enhancement: bool = False
     cascade_ccbar: float = 2.3
     cascade_bbbar: float = 1.7
-    target_a: float = 63.546
-    sigma_pa_inel_mb: float = 769.0
+    target_a: float | None = None
+    sigma_pa_inel_mb: float | None = None
     chunk_events: int = 20_000
     pythia_settings: tuple[str, ...] = ()
     n_workers: int | None = None
@@ -169,9 +256,12 @@ class GenerationSettings:
         if n_chunks > MAX_CHUNKS:
             raise InputError(f"chunk_events = {self.chunk_events} makes {n_chunks} chunks of one run (at most "
                              f"{MAX_CHUNKS}); give larger chunks")
+        _set("target", canonical_target(self.target))
         for name in ("e_beam", "sigma_ccbar_ub", "sigma_bbbar_nb", "cascade_ccbar", "cascade_bbbar",
                      "target_a", "sigma_pa_inel_mb"):  # fmt: skip
             v = getattr(self, name)
+            if v is None and name != "e_beam":  # resolved below
+                continue
             try:
                 fv = float(v)
             except (TypeError, ValueError):
@@ -179,8 +269,22 @@ class GenerationSettings:
             if isinstance(v, bool) or not math.isfinite(fv) or fv <= 0:
                 raise InputError(f"{name} must be a finite positive number, not {v!r}")
             _set(name, fv)
-        if self.target not in TARGETS:
-            raise ConfigError(f"unknown target {self.target!r}; choose one of {', '.join(TARGETS)}")
+        default_energy = self.e_beam == DEFAULT_E_BEAM
+        for name, run, default, unit in (("sigma_ccbar_ub", "ccbar", DEFAULT_SIGMA_CCBAR_UB, "microbarn"),
+                                          ("sigma_bbbar_nb", "bbbar", DEFAULT_SIGMA_BBBAR_NB, "nanobarn")):
+            if getattr(self, name) is not None:
+                continue
+            if default_energy:
+                _set(name, default)
+            elif self.n_events(run) > 0:
+                raise InputError(
+                    f"{name} has a default only at e_beam = {DEFAULT_E_BEAM:g} GeV; give the {run} cross section "
+                    f"per nucleon in {unit} at e_beam = {self.e_beam:g} GeV (with its source), or n_events_{run} = 0")
+        dump = NUCLEI[DEFAULT_DUMP if self.target == "p" else self.target]
+        if self.target_a is None:
+            _set("target_a", dump.a)
+        if self.sigma_pa_inel_mb is None:
+            _set("sigma_pa_inel_mb", dump.sigma_inel_mb)
         _set("cascade_enhancement", bool(self.cascade_enhancement))
         if isinstance(self.pythia_settings, str):
             raise InputError("pythia_settings must be a sequence of 'Key = value' lines, not one string")
@@ -250,9 +354,15 @@ def chunk_seed(seed: int, run: str, index: int) -> int:
     return 1 + int.from_bytes(h[:8], "little") % (_MAX_SEED - 1)
 
 
+def _is_ion(run: str, settings: GenerationSettings) -> bool:
+    """Whether ``run`` collides with a nucleus (Angantyr): the soft run of a nucleus target (heavy
+    flavour always comes from pp hard runs, scaled by A)."""
+    return run == "soft" and settings.target != "p"
+
+
 def _init_files(run: str, settings: GenerationSettings, initdir: pathlib.Path) -> dict[str, pathlib.Path]:
     files = {"mpi": initdir / "init.mpi"}
-    if run == "soft" and settings.target == "angantyr-cu":
+    if _is_ion(run, settings):
         files["sigfit"] = initdir / "init.sigfit"
         files["sasd"] = initdir / "init.sasd.mpi"
     return files
@@ -267,11 +377,19 @@ def pythia_lines(settings: GenerationSettings, run: str, seed: int, initdir: pat
     (``reuseInit = 2``), so every chunk starts from the same initialisation whatever process
     runs it.
     """
-    ion = run == "soft" and settings.target == "angantyr-cu"
-    lines = [
+    ion = _is_ion(run, settings)
+    nucleus = NUCLEI[settings.target] if ion else None
+    lines = []
+    if nucleus is not None and nucleus.isotope_mass_u is not None:
+        # an isotope PYTHIA's particle data lack: id:all = name antiName spinType chargeType colType m0
+        # (an even-even nucleus: spin 0, spinType 1; chargeType = 3 Z; m0 the atomic mass in GeV)
+        sym = f"{nucleus.pdg_id // 10 % 1000}{nucleus.symbol}"
+        lines.append(f"{nucleus.pdg_id}:all = {sym} {sym}bar 1 {3 * nucleus.z} 0 "
+                     f"{nucleus.isotope_mass_u * _U_GEV:.6f}")
+    lines += [
         "Beams:frameType = 2",
         f"Beams:idA = {PROTON_ID}",
-        f"Beams:idB = {CU63_ID if ion else PROTON_ID}",
+        f"Beams:idB = {nucleus.pdg_id if ion else PROTON_ID}",
         f"Beams:eA = {settings.e_beam!r}",
         "Beams:eB = 0.",
         "Random:setSeed = on",
@@ -409,7 +527,7 @@ def _prepare_run(task: tuple[str, dict]) -> dict:
             "pythia_version": f"{py.parm('Pythia:versionNumber'):.3f}",
             "init_seconds": round(time.monotonic() - t0, 3),
         }
-        if not (run == "soft" and settings.target == "angantyr-cu"):
+        if not _is_ion(run, settings):
             # PYTHIA's pp cross sections at this energy (SaS/DL parametrisation): total, elastic
             sig_tot, sig_el = py.getSigmaPartial(0), py.getSigmaPartial(2)
             info["sigma_pp_total_mb"] = sig_tot
@@ -637,12 +755,12 @@ def _build_spectra(settings: GenerationSettings, sums: dict, prepared: dict, ext
                  "Print:quiet = on", "PartonLevel:all = off", "HadronLevel:all = off"]  # fmt: skip
             )
             sig_pp = py.getSigmaPartial(0) - py.getSigmaPartial(2)
-    sigma = {
-        "inelastic": float(sig_pp),
-        "ccbar": settings.sigma_ccbar_ub * 1e-3,
-        "bbbar": settings.sigma_bbbar_nb * 1e-6,
-        "pA_inelastic": settings.sigma_pa_inel_mb,
-    }
+    sigma = {"inelastic": float(sig_pp)}
+    if settings.sigma_ccbar_ub is not None:  # None: a run without events away from 400 GeV
+        sigma["ccbar"] = settings.sigma_ccbar_ub * 1e-3
+    if settings.sigma_bbbar_nb is not None:
+        sigma["bbbar"] = settings.sigma_bbbar_nb * 1e-6
+    sigma["pA_inelastic"] = settings.sigma_pa_inel_mb
     hist, counts, under, over, per_pot, per_pp = {}, {}, {}, {}, {}, {}
     for run in RUN_KINDS:
         tot = sums[run]
@@ -650,7 +768,7 @@ def _build_spectra(settings: GenerationSettings, sums: dict, prepared: dict, ext
         if run == "soft":
             w_pot = w_pp = 1.0 / n if n else 0.0
         else:
-            sig_qq = sigma[run]
+            sig_qq = sigma.get(run, 0.0)  # absent only when the run has no events
             cascade = (settings.cascade_ccbar if run == "ccbar" else settings.cascade_bbbar) \
                 if settings.cascade_enhancement else 1.0  # fmt: skip
             w_pot = (sig_qq * settings.target_a / settings.sigma_pa_inel_mb * cascade / n) if n else 0.0
@@ -696,7 +814,7 @@ def _build_spectra(settings: GenerationSettings, sums: dict, prepared: dict, ext
         },
         "normalisation": (
             "light mesons and photons: per_pot = per_pp_collision = count / N_soft (one inelastic primary "
-            "interaction per POT; per p-Cu collision for target angantyr-cu); heavy flavour: per_pot = count / "
+            "interaction per POT; per p-nucleus collision for a nucleus target); heavy flavour: per_pot = count / "
             "N_hard * sigma_QQ * A / sigma_inel(pA) [* cascade factor], per_pp_collision = count / N_hard * "
             "sigma_QQ / sigma_inel(pp)"
         ),
