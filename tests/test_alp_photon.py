@@ -213,3 +213,29 @@ def test_scan_defaults_and_target_options_follow_the_model():
         get_model("alp-photon", target_z=74.0, target_a=183.84)
     w = get_model("alp-photon", target_z=74.0, target_a=183.84, target_x0=6.76)  # tungsten (PDG)
     assert w.settings()["target_x0"] == 6.76
+
+
+@pytest.mark.parametrize("m", [0.01, 0.1, 0.4, 1.0])
+def test_tabulated_conversion_matches_the_exact_probability(m):
+    """The binned photon-conversion rows use P(E) interpolated from 512 exact nodes in ln(E/m - 1)
+    (fipscan.production.samples.tabulated_conversion); against the exact 96-node quadrature at 2e4
+    log-random photon energies from threshold to 400 GeV: P-weighted mean error below 2e-4 and largest
+    error below 3% (measured: 3e-4 at 0.01-0.1 GeV, 0.5-2% at 0.4-1 GeV where the nuclear form factor's
+    cut-off crosses Q_min; mean 3e-5 to 1e-4); zero at and below threshold."""
+    from fipscan.models import get_model
+    from fipscan.production.samples import tabulated_conversion
+
+    model = get_model("alp-photon")
+    rng = np.random.default_rng(3)
+    E = m * (1.0 + 10.0 ** rng.uniform(-5.0, np.log10(400.0 / m), 20000))
+    conv = lambda e, mm: model.conversion(e, mm, 1.0)  # noqa: E731
+    exact = np.asarray(conv(jnp.asarray(E), m))
+    tab = np.asarray(tabulated_conversion(conv, jnp.asarray(E), jnp.asarray(m)))
+    rel = np.abs(tab / exact - 1.0)
+    assert np.sum(exact * rel) / np.sum(exact) < 2e-4
+    assert rel.max() < 0.03
+    below = np.asarray(tabulated_conversion(conv, jnp.asarray([0.5 * m, m, 400.0]), jnp.asarray(m)))
+    assert below[0] == 0.0 and below[1] == 0.0 and below[2] > 0.0
+    # a vanishing coupling gives zeros, not NaN
+    zero = np.asarray(tabulated_conversion(lambda e, mm: 0.0 * conv(e, mm), jnp.asarray(E), jnp.asarray(m)))
+    assert np.all(zero == 0.0)

@@ -299,11 +299,46 @@ class PhotonConversionSampler(MesonSampler):
                                             c[None, :])
         a0, f = binning.alpha_node_position(alpha, self._alpha_max(t_edges), self.n_alpha, self.alpha0)
         i = jnp.arange(P.shape[0])[:, None]
-        conv = self.conversion(k, m).astype(dtype)  # (Np, n)
+        conv = tabulated_conversion(self.conversion, k, m).astype(dtype)  # (Np, n)
         rows = ((1.0 - f) * conv)[..., None] * F[i, a0] + (f * conv)[..., None] * F[i, a0 + 1]
         H, w_over_p = binning.bin_rows(rows, alp_momentum(k, m), p_edges)
         scale = jnp.asarray(self.photon_weight / n, dtype)
         return H * scale, w_over_p * scale
+
+
+#: nodes of :func:`tabulated_conversion` in ln(E/m - 1) (max error 0.5% at m = 1 GeV, mean 3e-5)
+CONVERSION_NODES = 512
+#: its first node: E - m = 1e-5 m (photons closer to the threshold convert with P ~ 0 and are dropped)
+CONVERSION_S_MIN = float(np.log(1e-5))
+
+
+def tabulated_conversion(conversion, E, m, n_nodes: int = CONVERSION_NODES):
+    """``conversion(E, m)`` (a photon's conversion probability, zero for E <= m) at the photon energies
+    ``E`` [GeV] (any shape) for one mass ``m`` [GeV], from ``n_nodes`` exact evaluations: ln P is
+    interpolated linearly in s = ln(E/m - 1) between s = ln(1e-5) and the largest E of the call.
+
+    Why: the exact Primakoff probability is a 96-node quadrature with atomic and nuclear form factors per
+    photon energy; a meson decay's photon rows are ~10^4 energies per mass, so the exact form made the
+    ALP yield tables ~2x slower than the dark photon's.  P(E) is smooth in s: measured against the exact
+    form at 2e4 random energies per mass (tests/test_alp_photon.py), the largest relative error is 3e-4
+    at m = 0.01-0.1 GeV and 0.5-2% at 0.4-1 GeV (where the nuclear form factor's cut-off crosses Q_min),
+    the mean error weighted by P ~3e-5 to 1e-4: far below the acceptance tables' Monte Carlo noise.
+    The unbinned samples (``__call__``, the "direct" method) keep the exact form.  P = 0 below the first
+    node (E - m < 1e-5 m) and for E <= m; ln P is floored at the dtype's smallest normal number, so a
+    vanishing coupling gives 0, not NaN.
+    """
+    E = jnp.asarray(E)
+    dtype = E.dtype
+    m = jnp.asarray(m, dtype)
+    s_lo = jnp.asarray(CONVERSION_S_MIN, dtype)
+    s_hi = jnp.log(jnp.maximum(jnp.max(E) / m - 1.0, 2.0 * jnp.exp(s_lo)))
+    s_nodes = jnp.linspace(s_lo, s_hi, n_nodes, dtype=dtype)
+    tiny = jnp.finfo(dtype).tiny
+    log_p = jnp.log(jnp.maximum(conversion(m * (1.0 + jnp.exp(s_nodes)), m).astype(dtype), tiny))
+    above = E > m * (1.0 + jnp.exp(s_lo))
+    s = jnp.log(jnp.where(above, E / m - 1.0, 1.0))
+    p = jnp.exp(jnp.interp(s, s_nodes, log_p))
+    return jnp.where(above & (p > 4.0 * tiny), p, 0.0)  # a floored node interpolates to ~tiny: 0
 
 
 class TableSampler:
