@@ -9,7 +9,20 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["cli_json", "run_cli", "random_yield_tables", "toy_tables"]
+__all__ = ["cli_json", "run_cli", "random_yield_tables", "toy_tables", "toml_variant"]
+
+
+def toml_variant(source, directory, old: str, new: str, name: str = "variant.toml"):
+    """A copy of the text file ``source`` in ``directory`` (as ``name``) with the first ``old`` replaced by
+    ``new``: an edited experiment TOML for the tests of malformed or changed inputs.  AssertionError
+    when ``source`` does not contain ``old`` (so a test never checks an unchanged copy)."""
+    from pathlib import Path
+
+    text = Path(source).read_text()
+    assert old in text, old
+    path = Path(directory) / name
+    path.write_text(text.replace(old, new, 1))
+    return path
 
 
 # ----------------------------------------------------------------------------------------------------

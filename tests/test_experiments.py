@@ -9,17 +9,14 @@ import pytest
 from fipscan.detectors import Calorimeter, MagneticSpectrometer
 from fipscan.errors import ConfigError
 from fipscan.experiments import list_experiments, load_experiment
+from fipscan.testing import toml_variant
 
 NA62 = Path(__file__).resolve().parents[1] / "fipscan" / "experiments" / "na62_bd.toml"
 TOY = Path(__file__).resolve().parent / "data" / "toy_calorimeter.toml"
 
 
 def _variant(tmp_path, old, new, base=NA62):
-    text = base.read_text()
-    assert old in text, old
-    path = tmp_path / "variant.toml"
-    path.write_text(text.replace(old, new, 1))
-    return path
+    return toml_variant(base, tmp_path, old, new)
 
 
 def test_na62_typed_parts():

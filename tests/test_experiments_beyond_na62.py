@@ -21,17 +21,14 @@ from fipscan.errors import ConfigError, InputError
 from fipscan.experiments import list_experiments, load_experiment
 from fipscan.final_states import get_final_state
 from fipscan.kernels.acceptance import acceptance_mc
+from fipscan.testing import toml_variant
 
 FOLDER = Path(__file__).resolve().parents[1] / "fipscan" / "experiments"
 NEW = {"charm": "charm.toml", "shadows": "shadows.toml", "hike-dump": "hike_dump.toml"}
 
 
 def _variant(tmp_path, name, old, new):
-    text = (FOLDER / NEW[name]).read_text()
-    assert old in text, old
-    path = tmp_path / f"{name}_variant.toml"
-    path.write_text(text.replace(old, new, 1))
-    return path
+    return toml_variant(FOLDER / NEW[name], tmp_path, old, new, f"{name}_variant.toml")
 
 
 def _face_angles(exp):

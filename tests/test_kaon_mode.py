@@ -13,6 +13,7 @@ import pytest
 from fipscan.errors import ConfigError, InputError
 from fipscan.experiments import load_experiment
 from fipscan.searches import kaon as sk
+from fipscan.testing import toml_variant
 
 TOML = Path(__file__).resolve().parents[1] / "fipscan" / "experiments" / "na62_kaon.toml"
 #: Monte Carlo decays per mass in these tests (the shipped experiment uses 8192)
@@ -20,11 +21,7 @@ N_MC = 2048
 
 
 def _variant(tmp_path, old, new):
-    text = TOML.read_text()
-    assert old in text, old
-    path = tmp_path / "kaon.toml"
-    path.write_text(text.replace(old, new, 1))
-    return path
+    return toml_variant(TOML, tmp_path, old, new, "kaon.toml")
 
 
 @pytest.fixture(scope="module")

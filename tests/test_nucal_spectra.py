@@ -31,6 +31,7 @@ from fipscan.kernels.acceptance import acceptance_mc
 from fipscan.spectra import GenerationSettings, load_spectra
 from fipscan.spectra.core import KIND, SCHEMA_VERSION
 from fipscan.spectra.registry import SHIPPED, SIZE_BUDGET_BYTES, shipped_entry, spectra_path
+from fipscan.testing import toml_variant
 
 NUCAL = Path(__file__).resolve().parents[1] / "fipscan" / "experiments" / "nucal.toml"
 
@@ -181,11 +182,7 @@ def test_names_resolve_and_default_is_the_400_gev_file():
 
 
 def _variant(tmp_path, old, new):
-    text = NUCAL.read_text()
-    assert old in text, old
-    path = tmp_path / "nucal_variant.toml"
-    path.write_text(text.replace(old, new, 1))
-    return path
+    return toml_variant(NUCAL, tmp_path, old, new, "nucal_variant.toml")
 
 
 def test_a_missing_spectra_name_is_one_line_naming_the_command(tmp_path, capsys):
