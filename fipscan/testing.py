@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["cli_json", "run_cli", "random_yield_tables", "toy_tables", "toml_variant"]
+__all__ = ["cli_json", "run_cli", "random_yield_tables", "toy_tables", "toml_variant", "registered_command_settings"]
 
 
 def toml_variant(source, directory, old: str, new: str, name: str = "variant.toml"):
@@ -23,6 +23,30 @@ def toml_variant(source, directory, old: str, new: str, name: str = "variant.tom
     path = Path(directory) / name
     path.write_text(text.replace(old, new, 1))
     return path
+
+
+def registered_command_settings(entry, spectra):
+    """The generation settings that ``fipscan spectra generate`` parses from the registered command of a
+    shipped spectra file (``entry``: fipscan.spectra.registry), without generating anything: the
+    generator is replaced by one that returns ``spectra`` for the duration of the call.  A test compares
+    them with the settings recorded in the file, i.e. checks that the file is what its command makes."""
+    import fipscan.spectra
+    from fipscan.cli.main import main
+
+    parsed = {}
+
+    def keep(settings, **kwargs):
+        parsed["settings"] = settings
+        return spectra
+
+    real = fipscan.spectra.generate
+    fipscan.spectra.generate = keep
+    try:
+        code = main(["spectra", *entry.command().split()[2:-2], "-q"])  # without "-o PATH"
+    finally:
+        fipscan.spectra.generate = real
+    assert code == 0, f"'{entry.command()}' exited with {code}"
+    return parsed["settings"]
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from fipscan.kernels.acceptance import acceptance_mc
 from fipscan.spectra import GenerationSettings, load_spectra
 from fipscan.spectra.core import KIND, SCHEMA_VERSION
 from fipscan.spectra.registry import SHIPPED, SIZE_BUDGET_BYTES, shipped_entry, spectra_path
-from fipscan.testing import toml_variant
+from fipscan.testing import registered_command_settings, toml_variant
 
 NUCAL = Path(__file__).resolve().parents[1] / "fipscan" / "experiments" / "nucal.toml"
 
@@ -154,19 +154,7 @@ def test_shipped_70_gev_file_loads_within_its_budget():
     assert settings["e_beam"] == 70.0 and settings["target"] == "p"
     assert (settings["n_events_soft"], settings["n_events_ccbar"], settings["n_events_bbbar"]) == (10**6, 10**5, 0)
     # the file is what its registered command makes: the command's settings have the file's cache key
-    parsed = {}
-
-    def keep(settings, **kw):
-        parsed["s"] = settings
-        return s
-
-    mp = pytest.MonkeyPatch()
-    mp.setattr(fipscan.spectra, "generate", keep)
-    try:
-        assert main(["spectra", *entry.command().split()[2:-2], "-q"]) == 0  # without "-o PATH"
-    finally:
-        mp.undo()
-    assert parsed["s"].cache_settings() == dict(settings)
+    assert registered_command_settings(entry, s).cache_settings() == dict(settings)
     # physics of a 70 GeV beam: everything below the beam momentum, no beauty
     assert s.per_pot["bplus"] == 0.0 and s.overflow["pi0"] == 0.0
     p_edges = 10.0 ** np.asarray(s.log10p_edges)

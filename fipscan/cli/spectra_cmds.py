@@ -261,7 +261,7 @@ def register(subparsers) -> None:
                            description="Print per species the number per POT and per pp collision, and "
                            "the provenance (default file: the one shipped with fipscan).")  # fmt: skip
     info.add_argument("file", nargs="?", help="spectra HDF5 file, or the name of a shipped one (default, pp-400gev, "
-                      "pp-70gev) [default]")
+                      "pp-70gev, pmo-400gev) [default]")
     info.add_argument("--json", action="store_true",
                       help='print {"species": {NAME: {"per_pot", "per_pp_collision"}}, "provenance": {...}, ...}')
     info.set_defaults(func=_spectra_info)

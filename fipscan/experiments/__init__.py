@@ -94,7 +94,7 @@ class DetectorResolution:
 class Beam:
     """particle ("proton"); energy_gev; pot (the data sample); pot_uncertainty (relative);
     pot_projection (a future sample); spectra: the name of a shipped meson-spectra file of this beam
-    ("default" = "pp-400gev", "pp-70gev"; fipscan.spectra.registry) or a path to a file made by
+    ("default" = "pp-400gev", "pp-70gev", "pmo-400gev"; fipscan.spectra.registry) or a path to a file made by
     ``fipscan spectra generate``; cascade_enhancement: the
     charm and beauty of the spectra are multiplied by the cascade factors of the file's settings
     (cascade_ccbar, cascade_bbbar: 2.3 and 1.7 by default) for the hadrons of the shower in a thick dump
