@@ -467,7 +467,7 @@ def compute_tables(model, experiment, masses, *, channels=None, spectra=None, n_
     # padded by repeating its final mass, and the padding is dropped).  The program is kept per process
     # (:func:`_program`): a second build with the same model, experiment, final states and spectra
     # (another mass grid, another coupling range) reuses it instead of tracing and lowering it again.
-    per_chunk = _program(_program_key(model, experiment, channels, spectra, dtype, method, data, lines),
+    per_chunk = _program(_program_key(model, experiment, channels, spectra, dtype, method),
                          lambda: jax.jit(jax.vmap(per_mass, in_axes=(0, None, None))))
     per_channel = {name: [] for name in samplers}
     per_fs = {c: [] for c in channels} if split_fs else {}
@@ -520,14 +520,15 @@ def _program(key, make):
     return fn
 
 
-def _program_key(model, experiment, channels, spectra, dtype, method, data, lines):
+def _program_key(model, experiment, channels, spectra, dtype, method):
     """What the per-chunk function of :func:`compute_tables` closes over, as a hashable key, or None.
 
     The traced program depends on the model (its class and ``settings()``, which the yield-table cache
     key already relies on to cover every number the model computes), the experiment's settings
     (efficiencies, binning, decay cells), the final states, the dtype, and the spectra (the sources
-    close over them: their histograms are hashed); the arrays passed as arguments (``data``,
-    ``lines``) enter through their shapes only, which jax keys on itself.  The "direct" method closes
+    close over them: their histograms are hashed); the arrays the program takes as arguments (the
+    samplers' binned data, the acceptance at the bin centres) enter through their shapes only, which jax
+    keys on itself.  The "direct" method closes
     over the acceptance tables as well: it is not kept (None).
     """
     import hashlib

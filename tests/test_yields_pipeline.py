@@ -173,7 +173,7 @@ def test_kept_program_gives_the_numbers_of_a_fresh_build_and_follows_the_model_s
     exp = load_experiment("na62-bd")
     spectra = exp.load_spectra()
     keys = [yields._program_key(get_model("dark-photon", form_factor=ff), exp, ("ee", "mumu"), spectra,
-                                np.float64, "binned", {}, {}) for ff in (True, False)]
+                                np.float64, "binned") for ff in (True, False)]
     assert keys[0] != keys[1] and keys[0] == yields._program_key(get_model("dark-photon"), exp, ("ee", "mumu"),
-                                                                 exp.load_spectra(), np.float64, "binned", {}, {})
-    assert yields._program_key(get_model("dark-photon"), exp, ("ee",), spectra, np.float64, "direct", {}, {}) is None
+                                                                 exp.load_spectra(), np.float64, "binned")
+    assert yields._program_key(get_model("dark-photon"), exp, ("ee",), spectra, np.float64, "direct") is None
