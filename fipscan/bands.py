@@ -7,6 +7,11 @@ A *variation* is one alternative of the inputs that make N(m, g), with everythin
   without the time-like proton form factor, the dark scalar with inclusive B -> X_s S).  The varied
   model is ``dataclasses.replace(model, **overrides)`` and its yield tables are built by
   :func:`fipscan.yields.precompute` (cached by the model's settings, so a second scan reuses them);
+* a **spectra variation**: the same model with the meson spectra of another shipped file for the same
+  beam (``spectra``: its registered name, fipscan.spectra.registry): pp collisions (PYTHIA 8) against
+  proton-nucleus collisions on the experiment's own target material (PYTHIA 8 Angantyr), e.g. NA62's
+  pp-400gev against pcu-400gev, SHiP's pmo-400gev against pp-400gev.  Its tables are built by
+  :func:`fipscan.yields.precompute` with those spectra (cached by their checksum);
 * an **experiment re-weighting**: a factor per final state on N that needs no new tables, as the POT
   band is a factor on the POT.  Today the selection efficiency +- its relative uncertainty u (the
   experiment's ``[efficiency_uncertainty]``): "efficiency low" / "efficiency high" scale the N of each
@@ -94,18 +99,22 @@ class Variation:
     options: Mapping[str, Any] = field(default_factory=dict)
     factors: Mapping[str, float] = field(default_factory=dict)
     source: str = "model"
+    spectra: str | None = None
 
     def describe(self) -> str:
-        """One line: the overrides (``form_factor=false``) or the factors (``N(ee) x 0.9, N(mumu) x 0.9``)."""
+        """One line: the overrides (``form_factor=false``), the spectra (``spectra=pcu-400gev``) or the
+        factors (``N(ee) x 0.9, N(mumu) x 0.9``)."""
         if self.options:
             return ", ".join(f"{k}={_text(v)}" for k, v in self.options.items())
+        if self.spectra:
+            return f"spectra={self.spectra}"
         return ", ".join(f"N({k}) x {v:g}" for k, v in self.factors.items())
 
     def as_dict(self) -> dict:
-        """Plain JSON: label, source, options, factors."""
+        """Plain JSON: label, source, options, factors, spectra."""
         return {"label": self.label, "source": self.source,
                 "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.options.items()},
-                "factors": dict(self.factors)}
+                "factors": dict(self.factors), "spectra": self.spectra}
 
 
 def _text(v) -> str:
@@ -133,13 +142,21 @@ def _model_variations(model, band: str) -> dict[str, dict]:
 def band_variations(band: str, model, experiment, channels) -> dict[str, Variation]:
     """The variations of model band ``band`` ("production" or "decay") for ``model`` at ``experiment``
     with the final states ``channels``: the model's own (``production_variations()`` /
-    ``decay_variations()``) and, for "production", "efficiency low" / "efficiency high" when some final
-    state of ``channels`` has a relative efficiency uncertainty u > 0 (N of each final state x (1 -+ u),
-    those without one x 1)."""
+    ``decay_variations()``) and, for "production", the other shipped spectra of the experiment's beam
+    (:func:`fipscan.spectra.registry.alternative_spectra`: pp against proton-nucleus on the experiment's
+    target material; "spectra=<name>") when the model has a production channel that uses the spectra, and
+    "efficiency low" / "efficiency high" when some final state of ``channels`` has a relative efficiency
+    uncertainty u > 0 (N of each final state x (1 -+ u), those without one x 1)."""
+    from fipscan.spectra.registry import alternative_spectra
+
     if band not in MODEL_BANDS:
         raise InputError(f"unknown model band '{band}' (known: {', '.join(MODEL_BANDS)})")
     out = {label: Variation(label, options=opts) for label, opts in _model_variations(model, band).items()}
     if band == "production":
+        if _uses_spectra(model):
+            for name in alternative_spectra(experiment.beam.spectra, experiment.beam.energy_gev,
+                                            experiment.target.material):
+                out[f"spectra={name}"] = Variation(f"spectra={name}", spectra=name, source="spectra")
         u = {c: float(experiment.efficiency_uncertainty.get(c, 0.0)) for c in channels}
         if any(x > 0 for x in u.values()):
             for label, sign in (("efficiency low", -1.0), ("efficiency high", 1.0)):
@@ -211,6 +228,16 @@ def envelope(nominal: PerMassContour, members) -> tuple[PerMassContour, PerMassC
     return outer, inner
 
 
+def _uses_spectra(model) -> bool:
+    """Whether a production channel of ``model`` takes the beam's meson spectra (meson decays, mixing,
+    photon conversion; not proton bremsstrahlung, which takes the beam proton)."""
+    from fipscan.production.channels import MesonDecay, MesonMixing, PhotonConversion, RecoilDecay
+
+    declared = getattr(model, "production", None)
+    kinds = (MesonDecay, RecoilDecay, PhotonConversion, MesonMixing)
+    return declared is not None and any(isinstance(ch, kinds) for ch in declared())
+
+
 def _varied_model(model, options):
     """``model`` with the option overrides ``options`` (its __post_init__ checks them); ConfigError (one
     line) for a model that is not a dataclass or an option it does not have."""
@@ -253,6 +280,11 @@ def variation_contour(variation: Variation, model, experiment, tables, log_g, po
     from fipscan.contour.per_mass import per_mass_contour
     from fipscan.yields import precompute
 
+    if variation.spectra:
+        other = experiment.load_spectra(variation.spectra)
+        vt = precompute(model, experiment, np.asarray(tables.masses), channels=channels, spectra=other,
+                        dtype=dtype or jnp.result_type(tables.weights))
+        return per_mass_contour(vt, pot, n_limit, log_g)
     if variation.options:
         varied = _varied_model(model, variation.options)
         vt = precompute(varied, experiment, np.asarray(tables.masses), channels=channels, spectra=spectra,

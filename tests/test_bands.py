@@ -167,7 +167,7 @@ def test_the_models_production_variations():
         na62 = load_experiment("na62-bd")
         assert set(band_variations("decay", model, na62, ("ee",))) == set(model.decay_variations())
         assert set(band_variations("production", model, na62, ("ee",))) == {
-            "b_production=inclusive", "efficiency low", "efficiency high"}
+            "b_production=inclusive", "spectra=pcu-400gev", "efficiency low", "efficiency high"}
     # one exclusive B channel of B+: replaced by the inclusive channel of the same parent only
     one = get_model("dark-scalar", production_channels=("kplus->piplus", "bplus->kplus"))
     switched = one.production_variations()["b_production=inclusive"]["production_channels"]
@@ -249,7 +249,7 @@ def test_dark_photon_form_factor_variation_is_the_models_own_scan(dark_photon):
 
     result, grid, tables = dark_photon
     band = result.points[0].production_band
-    assert set(band.variations) == {"form_factor=false", "efficiency low", "efficiency high"}
+    assert set(band.variations) == {"form_factor=false", "spectra=pcu-400gev", "efficiency low", "efficiency high"}
     assert result.points[0].expected and len(result.points[0].pot_band) == 2
     with_ff = scan(get_model("dark-photon", form_factor=True), "na62-bd", grid, tables=tables, bands=False)
     without = scan(get_model("dark-photon", form_factor=False), "na62-bd", grid, bands=False)
@@ -282,7 +282,7 @@ def test_the_band_in_scan_h5_hepdata_and_the_json_summary(dark_photon, tmp_path)
     with h5py.File(out / "scan.h5", "r") as f:
         g = f["pot_0/production_band"]
         assert json.loads(g.attrs["labels"]) == list(band.variations)
-        assert g.attrs["title"] == "production model (3 variations)"
+        assert g.attrs["title"] == "production model (4 variations)"
         described = {d["label"]: d for d in json.loads(g.attrs["variations"])}
         assert described["form_factor=false"]["options"] == {"form_factor": False}
         assert described["efficiency high"]["factors"] == {"ee": 1.1, "mumu": 1.1}
@@ -322,4 +322,42 @@ def test_the_plot_draws_the_band(dark_photon):
     result, _, _ = dark_photon
     fig = result_figure(result)
     labels = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
-    assert "production model (3 variations)" in labels
+    assert "production model (4 variations)" in labels
+
+
+def test_spectra_variation_is_the_scan_with_the_proton_copper_spectra():
+    """The production band's "spectra=pcu-400gev" member at NA62-BD is the contour of a scan with the shipped
+    p+Cu (Angantyr) spectra instead of the pp ones: the same numbers as that direct scan.  Its pi0 -> gamma A'
+    lower edge sits *higher*, although p+Cu makes 1.64x the pi0 per POT: NA62 sees the forward, fast pi0
+    (p > 30 GeV, theta < 5 mrad), of which a p+Cu collision makes fewer (nuclear stopping: 0.77x in the
+    shipped files), and N ~ eps^4 there, so the edge moves by (0.77)^(-1/4) = 1.07; measured 1.08-1.09
+    (2026-12-01), asserted within 5% of the ratio computed here from the two files.  Also the alternatives
+    per beam (pp against the experiment's own target material), and none for a model whose production
+    takes no mesons (bremsstrahlung alone)."""
+    from fipscan.experiments import load_experiment
+    from fipscan.grid import Grid
+    from fipscan.models import get_model
+    from fipscan.scanner import scan
+    from fipscan.spectra.registry import alternative_spectra
+
+    assert alternative_spectra("pp-400gev", 400.0, "Cu") == ("pcu-400gev",)
+    assert alternative_spectra("pmo-400gev", 400.0, "Mo") == ("pp-400gev",)
+    assert alternative_spectra("pp-70gev", 70.0, "Fe") == ()
+    na62 = load_experiment("na62-bd")
+    brems = get_model("dark-photon", production_channels=("brems",))
+    assert "spectra=pcu-400gev" not in band_variations("production", brems, na62, ("ee",))
+
+    model = get_model("dark-photon", production_channels=("pi0->gamma",))
+    grid = Grid(np.array([0.02, 0.05, 0.1]), np.geomspace(1e-8, 1e-3, 60))
+    result = scan(model, "na62-bd", grid, bands=("production",), channels=("ee",))
+    varied = result.points[0].production_band.variations["spectra=pcu-400gev"]
+    direct = scan(model, "na62-bd", grid, bands=False, channels=("ee",), spectra=na62.load_spectra("pcu-400gev"))
+    np.testing.assert_array_equal(direct.contour.excluded, varied.excluded)
+    np.testing.assert_allclose(varied.lower, direct.contour.lower, rtol=1e-9)
+    ratio = varied.lower / result.contour.lower
+    pp, pcu = na62.load_spectra(), na62.load_spectra("pcu-400gev")
+    centre = lambda e: 10.0 ** (0.5 * (np.asarray(e)[1:] + np.asarray(e)[:-1]))  # noqa: E731
+    fast = (centre(pp.log10p_edges)[:, None] > 30.0) & (centre(pp.log10theta_edges)[None, :] < 5e-3)
+    expected = (np.asarray(pcu.hist["pi0"])[fast].sum() / np.asarray(pp.hist["pi0"])[fast].sum()) ** -0.25
+    assert 1.03 < expected < 1.12
+    np.testing.assert_allclose(ratio, expected, rtol=0.05)

@@ -262,18 +262,20 @@ class Experiment:
             "binning": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self.binning).items()},
         }
 
-    def load_spectra(self):
-        """The meson spectra of this experiment's beam (``beam.spectra``: a shipped name such as
-        ``pp-70gev`` or a file; :mod:`fipscan.spectra.registry`), checked against the beam."""
+    def load_spectra(self, name: str | None = None):
+        """The meson spectra of this experiment's beam (``beam.spectra``, or ``name``: a shipped name such
+        as ``pp-70gev`` or a file; :mod:`fipscan.spectra.registry`), checked against the beam's energy,
+        with the beam's cascade factors applied."""
         from fipscan.spectra import load_spectra
         from fipscan.spectra.registry import spectra_path
 
-        s = load_spectra(spectra_path(self.beam.spectra, beam_energy_gev=self.beam.energy_gev,
+        name = self.beam.spectra if name is None else name
+        s = load_spectra(spectra_path(name, beam_energy_gev=self.beam.energy_gev,
                                       where=f"{self.source}: 'beam.spectra'"))
         e = _spectra_beam_energy(s)
         if e is not None and abs(e - self.beam.energy_gev) > 1e-6 * self.beam.energy_gev:
             raise ConfigError(
-                f"{self.source}: beam.spectra '{self.beam.spectra}' holds spectra for a {e:g} GeV beam, the "
+                f"{self.source}: beam.spectra '{name}' holds spectra for a {e:g} GeV beam, the "
                 f"experiment's beam is {self.beam.energy_gev:g} GeV; {_right_spectra_hint(self.beam.energy_gev)}")
         return s.with_cascade_enhancement() if self.beam.cascade_enhancement else s
 
